@@ -1,0 +1,88 @@
+"""ContainerProcess: a process declared by an image label, called by exec in a warm container."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ..errors import (
+    Cancelled,
+    OutputTooLarge,
+    ProcessFailed,
+    ProcessTimeout,
+    ProtocolError,
+    excerpt,
+)
+from ..process import Execution, Process
+
+if TYPE_CHECKING:
+    from .pool import ContainerPool
+
+__all__ = ["ContainerProcess", "parse_json_object"]
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any] | None:
+    """The JSON object printed on ``raw``, or None if it is not exactly one JSON object."""
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class ContainerProcess(Process):
+    """A process run as ``command`` (argv, split with shlex) inside an image's warm container."""
+
+    def __init__(self, *, name: str, description: str, inputs: dict[str, Any],
+                 outputs: dict[str, Any], image: str, image_id: str, command: list[str],
+                 pool: ContainerPool, max_output: int = 8 * 2**20):
+        super().__init__(name=name, description=description, inputs=inputs, outputs=outputs,
+                         source=image)
+        self.image = image
+        self.image_id = image_id
+        self.command = list(command)
+        self.pool = pool
+        self.max_output = max_output
+
+    def _call(self, inputs: dict[str, Any], *, timeout: float | None,
+              cancel: threading.Event | None) -> Execution:
+        stdin = json.dumps(inputs, allow_nan=False).encode("utf-8")
+        outcome = self.pool.exec(
+            self.image_id, self.image, self.command, stdin, process=self.name,
+            timeout=timeout, cancel=cancel, max_output=self.max_output,
+        )
+        log = outcome.stderr.decode("utf-8", errors="replace")
+        where = f"in image {self.image!r}"
+        if outcome.killed == "timeout":
+            raise ProcessTimeout(f"timed out after {timeout:g} s {where}; the call was killed",
+                                 process=self.name, timeout=timeout or 0.0, log=log)
+        if outcome.killed == "cancelled":
+            raise Cancelled(f"cancelled {where}; the call was killed", process=self.name, log=log)
+        if outcome.killed == "output":
+            raise OutputTooLarge(
+                f"printed more than {self.max_output} bytes {where}; the call was killed "
+                f"(starts with {excerpt(outcome.stdout[:200], 80)})",
+                process=self.name, output=outcome.stdout[:200].decode(errors="replace"), log=log,
+            )
+        if outcome.exit_code != 0:
+            tail = log.strip().splitlines()[-5:]
+            raise ProcessFailed(
+                f"exited with code {outcome.exit_code} {where}"
+                + (f"; stderr: {' | '.join(tail)}" if tail else "; nothing on stderr"),
+                process=self.name, exit_code=outcome.exit_code, log=log,
+            )
+        outputs = parse_json_object(outcome.stdout)
+        if outputs is None:
+            raise ProtocolError(
+                f"stdout is not one JSON object {where}: {excerpt(outcome.stdout)}",
+                process=self.name, output=outcome.stdout[:200].decode(errors="replace"), log=log,
+            )
+        return Execution(outputs, log)
+
+    def check_outputs(self, outputs: Any, *, log: str = "") -> None:
+        try:
+            super().check_outputs(outputs, log=log)
+        except ProtocolError as exc:
+            exc.detail += f" (image {self.image!r})"
+            raise

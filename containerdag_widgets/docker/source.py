@@ -1,0 +1,213 @@
+"""Discovery: processes declared by image labels ``process.<name>=<command>``.
+
+Each command is described once per image ID (run with empty stdin in the image's warm
+container) and the description is cached on disk, so unchanged images cost no container.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import threading
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+from ..errors import ContainerDagError, DescriptionError, EngineUnavailable, ImageNotFound, excerpt
+from .exec import ExecOutcome
+from .pool import ContainerPool, engine_errors
+from .process import ContainerProcess, parse_json_object
+
+__all__ = ["DockerSource", "LABEL_PREFIX", "cache_dir", "connect"]
+
+LABEL_PREFIX = "process."
+_CACHE_VERSION = 1
+
+
+def cache_dir() -> Path:
+    """Where descriptions are cached: ``$CONTAINERDAG_CACHE_DIR`` or the user cache dir."""
+    env = os.environ.get("CONTAINERDAG_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "containerdag_widgets" / "descriptions"
+
+
+def connect(timeout: float = 60) -> docker.DockerClient:
+    """A client of the local engine (``DOCKER_HOST`` honoured); ``EngineUnavailable`` if down."""
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except engine_errors as exc:
+        raise EngineUnavailable(
+            f"the Docker Engine does not answer ({exc}); start it, or set DOCKER_HOST"
+        ) from None
+    return client
+
+
+class DockerSource:
+    """Processes of the labelled images on one engine, run in warm containers."""
+
+    name = "docker"
+
+    def __init__(self, images: list[str] | None = None, *, session: str,
+                 client: docker.DockerClient | None = None, describe_timeout: float = 30.0,
+                 max_output: int = 8 * 2**20, **container_options: Any):
+        self.client = client or connect()
+        self.images = images
+        self.describe_timeout = describe_timeout
+        self.max_output = max_output
+        self.pool = ContainerPool(self.client, session, **container_options)
+        self.problems: list[ContainerDagError] = []
+        #: Describe calls made by the last ``discover`` (0 when every description was cached).
+        self.describe_calls = 0
+        self._lock = threading.Lock()
+        # Closes the pool on close(), on garbage collection, and at interpreter exit (kernel
+        # shutdown): weakref.finalize runs its callback at exit without keeping self alive.
+        self._finalizer = weakref.finalize(self, ContainerPool.close, self.pool)
+
+    def discover(self) -> list[ContainerProcess]:
+        self.problems = []
+        self.describe_calls = 0
+        images = self._labelled_images()
+        with ThreadPoolExecutor(4) as pool:
+            found = list(pool.map(self._processes_of, images))
+        processes: dict[str, ContainerProcess] = {}
+        for procs in found:
+            for proc in procs:
+                if proc.name in processes:
+                    self.problems.append(DescriptionError(
+                        f"also declared by image {processes[proc.name].image!r}; using that one",
+                        process=proc.name, image=proc.image))
+                    continue
+                processes[proc.name] = proc
+        return list(processes.values())
+
+    def _labelled_images(self) -> list[tuple[str, Any]]:
+        try:
+            if self.images is not None:
+                chosen = []
+                for tag in self.images:
+                    try:
+                        chosen.append((tag, self.client.images.get(tag)))
+                    except docker.errors.ImageNotFound:
+                        raise ImageNotFound(f"no image {tag!r} on the engine", process=None,
+                                            image=tag) from None
+            else:
+                chosen = [(img.tags[0] if img.tags else img.short_id, img)
+                          for img in self.client.images.list(filters={"dangling": False})]
+        except engine_errors as exc:
+            raise EngineUnavailable(f"cannot list images: {exc}") from None
+        return [(tag, img) for tag, img in sorted(chosen, key=lambda t: t[0])
+                if any(k.startswith(LABEL_PREFIX) for k in (img.labels or {}))]
+
+    def _processes_of(self, item: tuple[str, Any]) -> list[ContainerProcess]:
+        tag, image = item
+        commands = {key[len(LABEL_PREFIX):]: value for key, value in sorted(image.labels.items())
+                    if key.startswith(LABEL_PREFIX)}
+        cached = _read_cache(image.id)
+        processes = []
+        for name, command in commands.items():
+            try:
+                argv = shlex.split(command)
+            except ValueError as exc:
+                self.problems.append(DescriptionError(
+                    f"label command {command!r} cannot be split: {exc}", process=name, image=tag))
+                continue
+            if not argv:
+                self.problems.append(DescriptionError("label command is empty", process=name,
+                                                      image=tag))
+                continue
+            entry = cached.get(name)
+            if entry is None or entry.get("command") != argv:
+                entry = self._describe(name, tag, image.id, argv)
+                if entry is None:
+                    continue
+                cached[name] = entry
+                _write_cache(image.id, cached)
+            if "error" in entry:
+                self.problems.append(DescriptionError(entry["error"], process=name, image=tag,
+                                                      output=entry.get("output", "")))
+                continue
+            desc = entry["description"]
+            processes.append(ContainerProcess(
+                name=name, description=desc["description"], inputs=desc["inputs"],
+                outputs=desc["outputs"], image=tag, image_id=image.id, command=argv,
+                pool=self.pool, max_output=self.max_output,
+            ))
+        return processes
+
+    def _describe(self, name: str, tag: str, image_id: str, argv: list[str]) -> dict | None:
+        """Run the command with empty stdin; a cache entry, or None for a passing failure."""
+        with self._lock:
+            self.describe_calls += 1
+        try:
+            outcome: ExecOutcome = self.pool.exec(image_id, tag, argv, b"", process=name,
+                                                  timeout=self.describe_timeout,
+                                                  max_output=self.max_output)
+        except ContainerDagError as exc:
+            self.problems.append(DescriptionError(str(exc), process=name, image=tag))
+            return None
+        if outcome.killed:
+            self.problems.append(DescriptionError(
+                f"describe call stopped ({outcome.killed} after {self.describe_timeout:g} s)",
+                process=name, image=tag))
+            return None
+        entry: dict[str, Any] = {"command": argv}
+        desc = parse_json_object(outcome.stdout)
+        problem = _description_problem(desc, outcome)
+        if problem:
+            entry["error"] = problem
+            entry["output"] = outcome.stdout[:200].decode(errors="replace")
+        else:
+            entry["description"] = desc
+        return entry
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _description_problem(desc: dict | None, outcome: ExecOutcome) -> str | None:
+    if outcome.exit_code != 0:
+        err = outcome.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        return f"describe exited with code {outcome.exit_code}: {err[0]!r}"
+    if desc is None:
+        return f"description is not one JSON object: {excerpt(outcome.stdout)}"
+    missing = [k for k in ("description", "inputs", "outputs") if k not in desc]
+    if missing:
+        return f"description misses {', '.join(missing)}: {excerpt(outcome.stdout)}"
+    if not isinstance(desc["inputs"], dict) or not isinstance(desc["outputs"], dict):
+        return "description's 'inputs' and 'outputs' must be JSON objects"
+    if not isinstance(desc["description"], str):
+        return "description's 'description' must be a string"
+    return None
+
+
+def _cache_file(image_id: str) -> Path:
+    return cache_dir() / f"{image_id.replace(':', '_')}.json"
+
+
+def _read_cache(image_id: str) -> dict[str, Any]:
+    try:
+        data = json.loads(_cache_file(image_id).read_text())
+    except (OSError, ValueError):
+        return {}
+    if data.get("version") != _CACHE_VERSION:
+        return {}
+    return data.get("processes", {})
+
+
+def _write_cache(image_id: str, processes: dict[str, Any]) -> None:
+    path = _cache_file(image_id)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"version": _CACHE_VERSION, "processes": processes}))
+        tmp.replace(path)
+    except OSError:
+        pass  # a cache that cannot be written only costs a describe call next time

@@ -1,0 +1,198 @@
+"""Exceptions: one base class, and specific subclasses that carry the node, process and value."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ContainerDagError",
+    "ProcessNotFound",
+    "Problem",
+    "GraphValidationError",
+    "CycleError",
+    "SpecError",
+    "ProcessError",
+    "InputError",
+    "ProcessFailed",
+    "ProtocolError",
+    "OutputTooLarge",
+    "ProcessTimeout",
+    "Cancelled",
+    "UpstreamFailed",
+    "ImageNotFound",
+    "EngineUnavailable",
+    "DescriptionError",
+]
+
+
+def excerpt(text: str | bytes, limit: int = 200) -> str:
+    """A short, printable excerpt of what a process printed, for error messages."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    text = text.strip()
+    if len(text) > limit:
+        text = text[:limit] + f"... ({len(text)} chars)"
+    return repr(text)
+
+
+class ContainerDagError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ProcessNotFound(ContainerDagError, KeyError):
+    """A process name that the registry does not know."""
+
+    def __init__(self, name: str, available: Sequence[str] = ()):
+        self.name = name
+        self.available = sorted(available)
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        known = ", ".join(self.available) if self.available else "none"
+        return f"unknown process {self.name!r} (known: {known})"
+
+
+class SpecError(ContainerDagError, ValueError):
+    """A graph specification that cannot be parsed (bad YAML, wrong shape)."""
+
+    def __init__(self, message: str, *, node: str | None = None, line: int | None = None):
+        self.node = node
+        self.line = line
+        where = []
+        if line is not None:
+            where.append(f"line {line}")
+        if node is not None:
+            where.append(f"node {node!r}")
+        prefix = f"{', '.join(where)}: " if where else ""
+        super().__init__(prefix + message)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a graph, found by validation."""
+
+    kind: str  # unknown_process | unknown_input | missing_input | unknown_node | unknown_output
+    #            | type_mismatch | cycle
+    node: str
+    message: str
+    process: str | None = None
+    field: str | None = None
+    value: Any = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class GraphValidationError(ContainerDagError, ValueError):
+    """Every problem found in a graph, reported together before anything runs."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p.message}" for p in self.problems)
+        n = len(self.problems)
+        super().__init__(f"graph has {n} problem{'s' if n != 1 else ''}:\n{lines}")
+
+    @property
+    def cycle(self) -> list[str] | None:
+        """The nodes of the first cycle found, the first repeated at the end (as graphlib)."""
+        for p in self.problems:
+            if p.kind == "cycle":
+                return list(p.value)
+        return None
+
+
+class CycleError(GraphValidationError):
+    """A graph whose references form a cycle; ``cycle`` lists it, e.g. ``[a, b, a]``."""
+
+
+# ---- errors of one process call ------------------------------------------------------------
+
+
+class ProcessError(ContainerDagError):
+    """A process call that did not give outputs. ``node`` is filled in by the runner."""
+
+    def __init__(
+        self, message: str, *, process: str | None, node: str | None = None, log: str = ""
+    ):
+        self.detail = message
+        self.process = process
+        self.node = node
+        self.log = log
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = [f"node {self.node!r}"] if self.node is not None else []
+        if self.process is not None:
+            where.append(f"process {self.process!r}")
+        return f"{', '.join(where)}: {self.detail}" if where else self.detail
+
+
+class InputError(ProcessError):
+    """Inputs that do not match a process's declared ports."""
+
+
+class ProcessFailed(ProcessError):
+    """The process exited with a non-zero code (or a Python process raised)."""
+
+    def __init__(self, message: str, *, process: str, exit_code: int | None = None, **kw: Any):
+        self.exit_code = exit_code
+        super().__init__(message, process=process, **kw)
+
+
+class ProtocolError(ProcessError):
+    """The process printed something that is not a JSON object with the declared outputs."""
+
+    def __init__(self, message: str, *, process: str, output: str = "", **kw: Any):
+        self.output = output
+        super().__init__(message, process=process, **kw)
+
+
+class OutputTooLarge(ProtocolError):
+    """The process printed more than the configured limit; it was killed."""
+
+
+class ProcessTimeout(ProcessError):
+    """The call exceeded its timeout and was killed."""
+
+    def __init__(self, message: str, *, process: str, timeout: float, **kw: Any):
+        self.timeout = timeout
+        super().__init__(message, process=process, **kw)
+
+
+class Cancelled(ProcessError):
+    """The run was cancelled while this node was running or waiting."""
+
+
+class UpstreamFailed(ProcessError):
+    """The node was skipped because a node it depends on did not finish."""
+
+    def __init__(self, message: str, *, process: str, upstream: str, **kw: Any):
+        self.upstream = upstream
+        super().__init__(message, process=process, **kw)
+
+
+class ImageNotFound(ProcessError):
+    """The image behind a container process is not on the engine."""
+
+    def __init__(self, message: str, *, process: str, image: str, **kw: Any):
+        self.image = image
+        super().__init__(message, process=process, **kw)
+
+
+class EngineUnavailable(ProcessError):
+    """The Docker Engine does not answer (at discovery, or during a call)."""
+
+    def __init__(self, message: str, *, process: str | None = None, **kw: Any):
+        super().__init__(message, process=process, **kw)
+
+
+class DescriptionError(ContainerDagError):
+    """A process whose description (run with empty stdin) is not the protocol's JSON object."""
+
+    def __init__(self, message: str, *, process: str, image: str, output: str = ""):
+        self.process = process
+        self.image = image
+        self.output = output
+        super().__init__(f"process {process!r} in image {image!r}: {message}")

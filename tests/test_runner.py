@@ -1,0 +1,181 @@
+import threading
+import time
+
+import pytest
+
+from containerdag_widgets import (
+    Cancelled,
+    Graph,
+    GraphValidationError,
+    NodeFinished,
+    NodeStarted,
+    ProcessFailed,
+    ProcessTimeout,
+    Registry,
+    RunFinished,
+    UpstreamFailed,
+    process,
+)
+
+
+@pytest.fixture
+def registry():
+    @process(outputs={"z": 1.0})
+    def add(x: float = 1.0, y: float = 1.0):
+        return {"z": x + y}
+
+    @process(outputs={"z": 1.0})
+    def divide(a: float = 1.0, b: float = 1.0):
+        return {"z": a / b}
+
+    @process(outputs={"tag": "a"})
+    def wait(seconds: float = 0.1, tag: str = "a"):
+        time.sleep(seconds)
+        return {"tag": tag}
+
+    return Registry([add, divide, wait])
+
+
+def test_values_flow_along_references(registry):
+    g = Graph.from_spec({
+        "a": {"process": "add", "inputs": {"x": 1.0, "y": 16.5}},
+        "b": {"process": "add", "inputs": {"x": ("a", "z"), "y": 2.5}},
+        "c": {"process": "divide", "inputs": {"a": ("a", "z"), "b": ("b", "z")}},
+    })
+    r = g.run(registry)
+    assert r.status == {"a": "done", "b": "done", "c": "done"}
+    assert r.outputs["c"]["z"] == pytest.approx(17.5 / 20.0)
+    assert r.inputs["c"] == {"a": 17.5, "b": 20.0}
+    assert r.ok and set(r.durations) == {"a", "b", "c"}
+
+
+def test_failure_skips_descendants_and_others_finish(registry):
+    g = Graph.from_spec({
+        "zero": {"process": "add", "inputs": {"x": 0.0, "y": 0.0}},
+        "bad": {"process": "divide", "inputs": {"a": 1.0, "b": ("zero", "z")}},
+        "after bad": {"process": "add", "inputs": {"x": ("bad", "z"), "y": 1.0}},
+        "after after": {"process": "add", "inputs": {"x": ("after bad", "z"), "y": 1.0}},
+        "other": {"process": "wait", "inputs": {"seconds": 0.2, "tag": "o"}},
+    })
+    r = g.run(registry)
+    assert r.status == {"zero": "done", "bad": "failed", "after bad": "skipped",
+                        "after after": "skipped", "other": "done"}
+    assert isinstance(r.errors["bad"], ProcessFailed)
+    assert "node 'bad'" in str(r.errors["bad"]) and "divide" in str(r.errors["bad"])
+    assert "ZeroDivisionError" in str(r.errors["bad"])
+    skip = r.errors["after bad"]
+    assert isinstance(skip, UpstreamFailed) and skip.upstream == "bad"
+    assert r.errors["after after"].upstream == "after bad"
+    assert r.outputs["other"] == {"tag": "o"} and r.outputs["zero"] == {"z": 0.0}
+    assert not r.ok and r.failed == ["bad"]
+    with pytest.raises(ProcessFailed):
+        r.raise_for_status()
+
+
+def test_independent_nodes_overlap(registry):
+    g = Graph.from_spec({n: {"process": "wait", "inputs": {"seconds": 0.3, "tag": n}}
+                         for n in ("p", "q")})
+    r = g.run(registry, max_workers=2)
+    (s1, e1), (s2, e2) = r.times["p"], r.times["q"]
+    assert s1 < e2 and s2 < e1  # the two intervals intersect
+
+
+def test_max_workers_one_serialises(registry):
+    g = Graph.from_spec({n: {"process": "wait", "inputs": {"seconds": 0.05, "tag": n}}
+                         for n in ("p", "q", "r")})
+    r = g.run(registry, max_workers=1)
+    spans = sorted(r.times.values())
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_events_reach_listeners_in_order(registry):
+    events = []
+    g = Graph.from_spec({
+        "a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}},
+        "b": {"process": "add", "inputs": {"x": ("a", "z"), "y": 1.0}},
+    })
+    g.run(registry, listeners=[events.append])
+    kinds = [(type(e).__name__, getattr(e, "node", None)) for e in events]
+    assert kinds == [("NodeStarted", "a"), ("NodeFinished", "a"), ("NodeStarted", "b"),
+                     ("NodeFinished", "b"), ("RunFinished", None)]
+    fin = events[1]
+    assert isinstance(fin, NodeFinished) and fin.status == "done" and fin.duration >= 0
+    assert isinstance(events[2], NodeStarted) and events[2].inputs == {"x": 2.0, "y": 1.0}
+    assert isinstance(events[-1], RunFinished) and events[-1].result.ok
+
+
+def test_broken_listener_does_not_break_run(registry):
+    def bad(event):
+        raise RuntimeError("listener bug")
+
+    g = Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}}})
+    assert g.run(registry, listeners=[bad]).ok
+
+
+def test_validation_happens_before_anything_runs(registry):
+    calls = []
+    registry.add(process(lambda x=1.0: calls.append(x) or {"z": x}, outputs={"z": 1.0},
+                         name="record"))
+    g = Graph.from_spec({
+        "a": {"process": "record", "inputs": {"x": 1.0}},
+        "b": {"process": "nope", "inputs": {}},
+    })
+    with pytest.raises(GraphValidationError):
+        g.run(registry)
+    assert calls == []
+
+
+def test_timeout_fails_node_only(registry):
+    g = Graph.from_spec({
+        "slow": {"process": "wait", "inputs": {"seconds": 3.0, "tag": "s"}, "timeout": 0.2},
+        "fast": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}},
+    })
+    r = g.run(registry)
+    assert r.status == {"slow": "failed", "fast": "done"}
+    assert isinstance(r.errors["slow"], ProcessTimeout)
+
+
+def test_start_cancel_wait(registry):
+    gate = threading.Event()
+
+    @process(outputs={"z": 1.0})
+    def blocked(x: float = 1.0):
+        gate.wait(10)
+        return {"z": x}
+
+    registry.add(blocked)
+    g = Graph.from_spec({
+        "first": {"process": "blocked", "inputs": {"x": 1.0}},
+        "second": {"process": "add", "inputs": {"x": ("first", "z"), "y": 1.0}},
+    })
+    seen = []
+    handle = g.start(registry, listeners=[seen.append])
+    deadline = time.time() + 5
+    while not any(isinstance(e, NodeStarted) for e in seen) and time.time() < deadline:
+        time.sleep(0.01)
+    assert not handle.done
+    handle.cancel()
+    r = handle.wait(5)
+    gate.set()
+    assert r.status == {"first": "cancelled", "second": "skipped"}
+    assert isinstance(r.errors["first"], Cancelled)
+    assert handle.done
+
+
+def test_run_only_some_nodes(registry):
+    g = Graph.from_spec({
+        "a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}},
+        "b": {"process": "add", "inputs": {"x": ("a", "z"), "y": 1.0}},
+        "c": {"process": "add", "inputs": {"x": 5.0, "y": 1.0}},
+    })
+    r = g.run(registry, nodes=["b"])
+    assert set(r.status) == {"a", "b"}
+
+
+def test_table_lists_every_node(registry):
+    g = Graph.from_spec({
+        "a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}},
+        "bad": {"process": "divide", "inputs": {"a": 1.0, "b": 0.0}},
+    })
+    table = g.run(registry).table()
+    assert "a" in table and "z=2.0" in table and "failed" in table and "ZeroDivision" in table
