@@ -150,13 +150,23 @@ def _kill(api: docker.APIClient, exec_id: str, container_id: str) -> str:
     exec's host PID can be signalled (after checking it belongs to this container);
     otherwise the container is killed and the pool starts a fresh one on next use.
     """
-    pid = api.exec_inspect(exec_id).get("Pid") or 0
-    if pid > 0 and _pid_in_container(pid, container_id):
-        try:
-            os.kill(pid, signal.SIGKILL)
-            return "pid"
-        except (ProcessLookupError, PermissionError):
-            pass
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:  # a just-started exec may not have its PID yet
+        info = api.exec_inspect(exec_id)
+        pid = info.get("Pid") or 0
+        if pid > 0 and _pid_in_container(pid, container_id):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                return "pid"
+            except ProcessLookupError:
+                return "pid"  # it ended on its own meanwhile
+            except PermissionError:
+                break
+        if not info.get("Running") and info.get("ExitCode") is not None:
+            return "pid"  # already ended: nothing to kill
+        if pid > 0:
+            break  # a PID we cannot reach (remote engine)
+        time.sleep(0.02)
     with contextlib.suppress(docker.errors.APIError):
         api.kill(container_id)
     return "container"

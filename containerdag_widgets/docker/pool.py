@@ -85,10 +85,17 @@ class ContainerPool:
             return container
 
     def _run(self, image_id: str, name: str) -> Any:
-        return self.client.containers.run(
-            image_id, None, entrypoint=KEEPALIVE, detach=True, labels=self.labels, name=name,
-            init=True, **self.options,
+        # create + start, not containers.run: run() would try to pull a missing image.
+        container = self.client.containers.create(
+            image_id, None, entrypoint=KEEPALIVE, labels=self.labels, name=name, init=True,
+            **self.options,
         )
+        try:
+            container.start()
+        except BaseException:
+            container.remove(force=True)
+            raise
+        return container
 
     def exec(self, image_id: str, tag: str, command: list[str], stdin: bytes, *,
              process: str | None = None, **kw: Any) -> ExecOutcome:

@@ -1,0 +1,50 @@
+"""Shared fixtures. Docker tests fail (not skip) when CONTAINERDAG_REQUIRE_DOCKER=1."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+REQUIRE_DOCKER = os.environ.get("CONTAINERDAG_REQUIRE_DOCKER") == "1"
+
+EXAMPLE_IMAGES = ["containerdag/add_subtract:latest", "containerdag/multiply_divide:latest"]
+TESTKIT = "containerdag/testkit:latest"
+
+
+def docker_client_or_reason():
+    """A client of a running engine with the example images, or why there is none."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=60)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means no usable engine
+        return None, f"no Docker Engine answers: {exc}"
+    missing = []
+    for tag in [*EXAMPLE_IMAGES, TESTKIT]:
+        try:
+            client.images.get(tag)
+        except Exception:  # noqa: BLE001
+            missing.append(tag)
+    if missing:
+        return None, f"images missing (run ./scripts/setup.sh): {', '.join(missing)}"
+    return client, None
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    client, reason = docker_client_or_reason()
+    if client is None:
+        if REQUIRE_DOCKER:
+            pytest.fail(f"CONTAINERDAG_REQUIRE_DOCKER=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    yield client
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_description_cache(tmp_path_factory, monkeypatch):
+    """Each test session gets its own description cache, so tests see cold discovery first."""
+    path = tmp_path_factory.getbasetemp() / "description-cache"
+    monkeypatch.setenv("CONTAINERDAG_CACHE_DIR", str(path))
