@@ -1,5 +1,7 @@
 """containerdag_widgets: run DAGs of containerized processes, watch them as Jupyter widgets."""
 
+from typing import Any
+
 from .errors import (
     Cancelled,
     ContainerDagError,
@@ -19,13 +21,16 @@ from .errors import (
     SpecError,
     UpstreamFailed,
 )
-from .graph import Graph, Node, Ref
+from .graph import Graph, Node, Ref, _display_hooks
 from .process import Execution, Process, PythonProcess, process
 from .registry import Registry
 from .runner import NodeFinished, NodeStarted, RunFinished, RunHandle, RunResult
 
 __all__ = [
     "Registry",
+    "GraphWidget",
+    "RegistryWidget",
+    "OutputTable",
     "Graph",
     "Node",
     "Ref",
@@ -56,3 +61,29 @@ __all__ = [
     "EngineUnavailable",
     "DescriptionError",
 ]
+
+_WIDGETS = ("GraphWidget", "RegistryWidget", "OutputTable")
+
+
+def __getattr__(name: str) -> Any:
+    # Widgets load ipywidgets and ipycytoscape: import them on first use, not for the CLI.
+    if name in _WIDGETS:
+        from . import widgets
+
+        return getattr(widgets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _widget_bundle(kind: str) -> Any:
+    def bundle(obj: Any) -> dict:
+        from . import widgets
+
+        cls = widgets.GraphWidget if kind == "graph" else widgets.RegistryWidget
+        return cls(obj)._repr_mimebundle_()
+
+    return bundle
+
+
+# A Graph or Registry as the last expression of a notebook cell shows its widget.
+_display_hooks["graph"] = _widget_bundle("graph")
+_display_hooks["registry"] = _widget_bundle("registry")
