@@ -1,0 +1,150 @@
+import threading
+import time
+
+import pytest
+import traitlets
+
+from containerdag_widgets import Graph, GraphWidget, OutputTable, Registry, process
+
+
+@pytest.fixture
+def registry():
+    @process(outputs={"z": 1.0})
+    def add(x: float = 1.0, y: float = 1.0):
+        return {"z": x + y}
+
+    @process(outputs={"z": 1.0})
+    def divide(a: float = 1.0, b: float = 1.0):
+        return {"z": a / b}
+
+    gate = threading.Event()
+
+    @process(outputs={"z": 1.0})
+    def held(x: float = 1.0):
+        gate.wait(10)
+        return {"z": x}
+
+    reg = Registry([add, divide, held])
+    reg.gate = gate
+    yield reg
+    gate.set()
+
+
+SPEC = {
+    "a": {"process": "add", "inputs": {"x": 1.0, "y": 2.0}},
+    "bad": {"process": "divide", "inputs": {"a": ("a", "z"), "b": 0.0}},
+    "after bad": {"process": "add", "inputs": {"x": ("bad", "z"), "y": 1.0}},
+    "d": {"process": "add", "inputs": {"x": ("a", "z"), "y": 2.0}},
+}
+
+
+def test_elements_mirror_the_graph(registry):
+    w = GraphWidget(Graph.from_spec(SPEC), registry)
+    ids = [n.data["id"] for n in w.cytoscape.graph.nodes]
+    assert ids == list(SPEC)
+    labels = {e.data["source"] + ">" + e.data["target"]: e.data["label"]
+              for e in w.cytoscape.graph.edges}
+    assert labels == {"a>bad": "z -> a", "bad>after bad": "z -> x", "a>d": "z -> x"}
+    assert w.status == dict.fromkeys(SPEC, "pending")
+    assert w.progress_text.value == "0/4 done"
+    assert [b.description for b in (w.run_button, w.stop_button)] == ["Run", "Stop"]
+
+
+def test_status_goes_through_a_run_with_a_failing_node(registry):
+    w = GraphWidget(Graph.from_spec(SPEC), registry)
+    history = []
+    w.observe(lambda c: history.append(dict(c["new"])), "status")
+    running = []
+    w.observe(lambda c: running.append(c["new"]), "running")
+    result = w.run(timeout=10)
+    final = {"a": "done", "bad": "failed", "after bad": "skipped", "d": "done"}
+    assert result.status == final and w.status == final
+    assert history[-1] == final
+    assert running == [True, False]
+    assert {n.data["id"]: n.classes for n in w.cytoscape.graph.nodes} == final
+    assert w.progress.value == 4 and w.progress_text.value == "4/4 done"
+    assert w.outputs == {"a": {"z": 3.0}, "d": {"z": 5.0}}
+    assert w.inputs["bad"] == {"a": 3.0, "b": 0.0}
+    assert "1 failed" in w.message.value and "1 skipped" in w.message.value
+    assert not w.run_button.disabled and w.stop_button.disabled
+
+
+def test_inspector_shows_inputs_outputs_error(registry):
+    w = GraphWidget(Graph.from_spec(SPEC), registry)
+    assert "Click a node" in w.inspector.value
+    w.run(timeout=10)
+    w._on_node_click({"data": {"id": "bad"}})  # what a click in the page sends
+    assert w.selected == "bad"
+    html = w.inspector.value
+    assert 'data-node="bad"' in html and "cdw-status-failed" in html
+    assert "ZeroDivisionError" in html and "cdw-inputs" in html and "3.0" in html
+    w.selected = "d"
+    assert "cdw-outputs" in w.inspector.value and "5.0" in w.inspector.value
+
+
+def test_output_table_follows_outputs(registry):
+    w = GraphWidget(Graph.from_spec(SPEC), registry)
+    table = OutputTable(w)
+    assert table.value.count("cdw-status-pending") == 4 and "cdw-value" not in table.value
+    assert "No outputs yet" in OutputTable().value
+    w.run(timeout=10)
+    assert table.outputs == w.outputs
+    assert '<tr data-node="d">' in table.value and "5.0" in table.value
+    assert "skipped" in table.value
+
+
+def test_outputs_can_drive_another_widget(registry):
+    import ipywidgets as W
+
+    w = GraphWidget(Graph.from_spec(SPEC), registry)
+    label = W.Label()
+    traitlets.dlink((w, "outputs"), (label, "value"),
+                    transform=lambda o: str(o.get("d", {}).get("z", "")))
+    w.run(timeout=10)
+    assert label.value == "5.0"
+
+
+def test_stop_mid_run(registry):
+    g = Graph.from_spec({
+        "hold": {"process": "held", "inputs": {"x": 1.0}},
+        "next": {"process": "add", "inputs": {"x": ("hold", "z"), "y": 1.0}},
+        "free": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}},
+    })
+    w = GraphWidget(g, registry)
+    w.update_interval = 0.02
+    handle = w.start()
+    deadline = time.time() + 5
+    while w.status.get("hold") != "running" and time.time() < deadline:
+        time.sleep(0.01)
+    assert w.running and w.status["hold"] == "running"
+    w.stop_button.click()
+    handle.wait(5)
+    w.wait_idle(5)
+    assert w.status == {"hold": "cancelled", "next": "skipped", "free": "done"}
+    assert not w.running
+
+
+def test_batched_updates_for_many_fast_nodes(registry):
+    g = Graph.from_spec({f"n{i}": {"process": "add", "inputs": {"x": float(i), "y": 1.0}}
+                         for i in range(300)})
+    w = GraphWidget(g, registry)
+    changes = []
+    w.observe(lambda c: changes.append(1), "status")
+    w.run(timeout=30)
+    assert set(w.status.values()) == {"done"}
+    assert len(changes) < 100  # 300 nodes x 2 events, batched into far fewer messages
+
+
+def test_invalid_graph_shows_message_and_does_not_run(registry):
+    g = Graph.from_spec({"x": {"process": "nope", "inputs": {}}})
+    w = GraphWidget(g, registry)
+    assert w.start() is None
+    assert "unknown process" in w.message.value and not w.running
+
+
+def test_graph_displays_as_widget(registry):
+    bundle = Graph.from_spec(SPEC)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"].startswith("<Graph 4 nodes")
+    bundle = registry._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle

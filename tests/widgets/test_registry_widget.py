@@ -1,0 +1,48 @@
+from containerdag_widgets import Registry, RegistryWidget, process
+
+
+def make_registry():
+    @process(outputs={"n": 0.5}, name="random float")
+    def uniform(min: float = 0.0, max: float = 1.0):
+        """A uniformly distributed random float."""
+        return {"n": min}
+
+    @process(outputs={"choice": 1}, name="random choice")
+    def choice(choices: list = [1, 2]):  # noqa: B006 - example value
+        """A random choice."""
+        return {"choice": choices[0]}
+
+    return Registry([uniform, choice])
+
+
+def test_python_processes_are_grouped():
+    w = RegistryWidget(make_registry())
+    nodes = {n.data["id"]: n.data.get("parent") for n in w.cytoscape.graph.nodes}
+    assert nodes == {"group:python": None, "random float": "group:python",
+                     "random choice": "group:python"}
+    assert w.summary.value == "2 of 2 processes"
+
+
+def test_click_shows_description_and_ports():
+    w = RegistryWidget(make_registry())
+    w._on_click({"data": {"id": "random float"}})
+    html = w.panel.value
+    assert 'data-process="random float"' in html
+    assert "A uniformly distributed random float." in html
+    assert "min" in html and "0.5" in html
+
+
+def test_filter_narrows_processes():
+    w = RegistryWidget(make_registry())
+    w.filter_box.value = "choice"
+    assert [n.data["id"] for n in w.cytoscape.graph.nodes] == ["group:python", "random choice"]
+    assert w.summary.value == "1 of 2 processes"
+    w.filter_box.value = "uniformly"  # descriptions match too
+    assert w.visible_processes() == ["random float"]
+
+
+def test_refresh_keeps_manual_processes():
+    reg = make_registry()
+    w = RegistryWidget(reg)
+    w.refresh_button.click()
+    assert sorted(reg) == ["random choice", "random float"]
