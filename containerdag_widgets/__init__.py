@@ -87,3 +87,17 @@ def _widget_bundle(kind: str) -> Any:
 # A Graph or Registry as the last expression of a notebook cell shows its widget.
 _display_hooks["graph"] = _widget_bundle("graph")
 _display_hooks["registry"] = _widget_bundle("registry")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext containerdag_widgets``: register %%node, %dag, %registry (IPython lazily)."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext containerdag_widgets``: drop the magics and close their own registry."""
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)
