@@ -40,10 +40,12 @@ def test_discovery_of_all_images_reports_bad_description(docker_client):
         assert problem.image == TESTKIT and "{not json" in str(problem)
 
 
-def _creations(client, since):
+def _creations(client, since, session):
+    """Containers created since ``since`` by the registry of ``session``."""
     events = client.events(since=since, until=time.time() + 0.5, decode=True,
-                           filters={"type": "container", "event": "create"})
-    return [e for e in events]
+                           filters={"type": "container", "event": "create",
+                                    "label": f"containerdag.session={session}"})
+    return list(events)
 
 
 def test_second_discovery_of_unchanged_images_creates_no_container(docker_client):
@@ -55,7 +57,7 @@ def test_second_discovery_of_unchanged_images_creates_no_container(docker_client
         assert sorted(second) == names
         assert second.sources[0].describe_calls == 0
         assert len(second.sources[0].pool) == 0
-    assert _creations(docker_client, since) == []
+    assert _creations(docker_client, since, second.session) == []
 
 
 def test_cache_is_keyed_by_image_id(docker_client, tmp_path, monkeypatch):

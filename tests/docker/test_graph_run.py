@@ -165,7 +165,7 @@ from containerdag_widgets import Registry
 reg = Registry.from_docker(images={EXAMPLE_IMAGES!r})
 reg.get("python_add").run({{"x": 1.0, "y": 2.0}})
 reg.get("c_divide").run({{"a": 1.0, "b": 2.0}})
-print(reg.session)
+print(reg.session, flush=True)
 """
 
 
@@ -178,6 +178,7 @@ def test_interpreter_exit_without_close_removes_containers(docker_client):
 def test_cleanup_finds_containers_of_a_crashed_session(docker_client):
     proc = _python(START_AND_RUN + "import os; os._exit(1)\n")  # no atexit, like a crash
     session = proc.stdout.strip()
+    assert session, proc.stderr
     left = leftovers(docker_client, session)
     assert len(left) == 2 and not any(item.owner_alive for item in left)
     removed = cleanup(docker_client)
