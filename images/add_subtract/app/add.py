@@ -1,0 +1,10 @@
+"""Process python_add: z = x + y."""
+
+from _protocol import main, number
+
+main(
+    description="Addition. z = x + y.",
+    inputs={"x": 1.0, "y": 1.0},
+    outputs={"z": 1.0},
+    compute=lambda given: {"z": number(given, "x") + number(given, "y")},
+)
