@@ -40,10 +40,12 @@ def leftovers(client: docker.DockerClient, session: str | None = None) -> list[L
     """Every container carrying the toolkit's label (of one ``session`` if given)."""
     label = f"{LABEL_SESSION}={session}" if session else LABEL_MANAGED
     found = []
-    for c in client.containers.list(all=True, filters={"label": label}):
-        labels = c.labels
+    # The raw listing carries labels: no per-container inspect that could race a removal.
+    for c in client.api.containers(all=True, filters={"label": label}):
+        labels = c.get("Labels") or {}
         pid = int(labels[LABEL_PID]) if labels.get(LABEL_PID, "").isdigit() else None
-        found.append(Leftover(c.id, c.name, labels.get(LABEL_SESSION, ""), pid,
+        name = (c.get("Names") or ["/?"])[0].lstrip("/")
+        found.append(Leftover(c["Id"], name, labels.get(LABEL_SESSION, ""), pid,
                               _alive(pid, labels.get(LABEL_HOST))))
     return found
 
