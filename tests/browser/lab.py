@@ -330,16 +330,42 @@ class Lab:
         """Run all cells (``notebook:run-all-cells``), wait for completion and an idle kernel.
 
         Raises ``AssertionError`` with the tracebacks if a cell produced an error output.
+        ``window.__cdagRunAllStart`` holds the ``performance.now()`` of the start.
         """
+        self._run_command("notebook:run-all-cells", None, timeout, raise_on_error)
+
+    def run_above(
+        self, index: int, timeout: float | None = None, raise_on_error: bool = True
+    ) -> None:
+        """Run the cells before cell ``index`` (negative counts from the end), like
+        :meth:`run_all`; e.g. ``run_above(-1)`` leaves a closing last cell for later."""
+        self._run_command("notebook:run-all-above", index, timeout, raise_on_error)
+
+    def run_from(
+        self, index: int, timeout: float | None = None, raise_on_error: bool = True
+    ) -> None:
+        """Run cell ``index`` (negative counts from the end) and every cell below it."""
+        self._run_command("notebook:run-all-below", index, timeout, raise_on_error)
+
+    def _run_command(
+        self, command: str, index: int | None, timeout: float | None, raise_on_error: bool
+    ) -> None:
         self.page.evaluate(
-            """() => {
+            """([command, index]) => {
                 window.__cdagRunAll = 'running';
+                window.__cdagRunAllStart = performance.now();
                 const p = window.__cdagPanel;
                 jupyterapp.shell.activateById(p.id);
-                jupyterapp.commands.execute('notebook:run-all-cells').then(
+                if (index !== null) {
+                    const n = p.content.model.cells.length;
+                    p.content.activeCellIndex = index < 0 ? n + index : index;
+                    p.content.deselectAll();
+                }
+                jupyterapp.commands.execute(command).then(
                     () => { window.__cdagRunAll = 'done'; },
                     (e) => { window.__cdagRunAll = 'failed: ' + e; });
-            }"""
+            }""",
+            [command, index],
         )
         timeout = timeout or self.timeout
         handle = self.page.wait_for_function(
@@ -349,12 +375,29 @@ class Lab:
         )
         state = handle.json_value()
         if state != "done":
-            raise AssertionError(f"notebook:run-all-cells {state}")
+            raise AssertionError(f"{command} {state}")
         self.wait_kernel_idle(timeout)
         if raise_on_error:
             errors = self.cell_errors()
             if errors:
                 raise AssertionError("cell error(s):\n" + "\n\n".join(errors))
+
+    def cell_output_text(self, index: int) -> str:
+        """Stream text and ``text/plain`` results of cell ``index`` (negative from the end)."""
+        return self.page.evaluate(
+            """(index) => {
+                const cells = window.__cdagPanel.content.model.cells;
+                const c = cells.get(index < 0 ? cells.length + index : index);
+                const out = [];
+                for (const o of c.outputs.toJSON()) {
+                    let t = o.output_type === 'stream' ? o.text
+                        : (o.data && o.data['text/plain']) || '';
+                    out.push(Array.isArray(t) ? t.join('') : t);
+                }
+                return out.join('');
+            }""",
+            index,
+        )
 
     def cell_errors(self) -> list[str]:
         """Error outputs of the open notebook (ename: evalue + traceback, ANSI stripped)."""
@@ -511,13 +554,24 @@ class Lab:
         loc.nth(index).click(timeout=timeout or self.timeout)
 
     # ---- evidence --------------------------------------------------------------------------------
-    def screenshot(self, path: str | Path = "screenshot.png", full_page: bool = False) -> Path:
-        """Save a PNG; relative paths go under ``<repo>/test-artifacts/``."""
+    def screenshot(
+        self,
+        path: str | Path = "screenshot.png",
+        full_page: bool = False,
+        selector: str | None = None,
+    ) -> Path:
+        """Save a PNG; relative paths go under ``<repo>/test-artifacts/``.
+
+        With ``selector``, only the first matching element (scrolled into view) is captured.
+        """
         p = Path(path)
         if not p.is_absolute():
             p = self.artifacts_dir / p
         p.parent.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(p), full_page=full_page)
+        if selector:
+            self.page.locator(selector).first.screenshot(path=str(p))
+        else:
+            self.page.screenshot(path=str(p), full_page=full_page)
         return p
 
     def evaluate(self, js: str, arg: Any = None) -> Any:
