@@ -54,7 +54,7 @@ class GraphWidget(W.VBox):
         self._nodes: dict[str, ipycytoscape.Node] = {}
 
         self.cytoscape = ipycytoscape.CytoscapeWidget(
-            layout=W.Layout(height=height, width="100%", flex="3 1 0%"))
+            layout=W.Layout(height=height, width="100%", flex="3 1 0%", min_width="0"))
         self.cytoscape.set_style(graph_stylesheet())
         layout = {"name": layout_name, "animate": False, "fit": True, "padding": 20}
         if layout_name == "dagre":
