@@ -8,11 +8,16 @@ source "$(dirname "$0")/lib.sh"
 cd "$CDW_ROOT"
 cdw_setup
 
-export CONTAINERDAG_REQUIRE_DOCKER=1
-[ "$#" -gt 0 ] || set -- tests
+# Docker and browser tests fail, never skip, when their engine or browser is missing.
+export CONTAINERDAG_REQUIRE_DOCKER=1 CONTAINERDAG_REQUIRE_BROWSER=1
+[ "$#" -gt 0 ] || set -- tests notebooks
 
-# The one pytest invocation (add nbval arguments here).
-run_pytest() { "$CDW_VENV/bin/python" -m pytest "$@"; }
+# The one pytest invocation: the tests, and the example notebooks under nbval (outputs
+# compared, random values and IDs sanitized by notebooks/nbval-sanitize.cfg).
+run_pytest() {
+    "$CDW_VENV/bin/python" -m pytest --nbval --nbval-current-env \
+        --nbval-sanitize-with notebooks/nbval-sanitize.cfg "$@"
+}
 
 rc=0
 run_pytest "$@" || rc=$?
