@@ -4,33 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import ContainerDagError
+from .generators import random_choice, random_float
 from .graph import Graph
-from .process import process
 from .registry import Registry
 from .runner import NodeFinished, RunFinished
 
-__all__ = ["main", "standard_registry"]
-
-
-@process(outputs={"n": 0.5}, name="random float")
-def random_float(min: float = 0.0, max: float = 1.0) -> dict[str, float]:
-    """A uniformly distributed random float."""
-    return {"n": random.uniform(min, max)}
-
-
-@process(outputs={"choice": 1}, name="random choice")
-def random_choice(choices: list = [1, 2, 3, 4]) -> dict[str, Any]:  # noqa: B006 - example
-    """A random choice from a list."""
-    if not choices:
-        raise ValueError("choices is empty")
-    return {"choice": random.choice(choices)}
+__all__ = ["main", "standard_registry", "random_float", "random_choice"]
 
 
 def standard_registry(images: list[str] | None = None) -> Registry:

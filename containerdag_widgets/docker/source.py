@@ -94,7 +94,7 @@ class DockerSource:
                 chosen = []
                 for tag in self.images:
                     try:
-                        chosen.append((tag, self.client.images.get(tag)))
+                        chosen.append((_full_tag(tag), self.client.images.get(tag)))
                     except docker.errors.ImageNotFound:
                         raise ImageNotFound(f"no image {tag!r} on the engine", process=None,
                                             image=tag) from None
@@ -186,6 +186,13 @@ def _description_problem(desc: dict | None, outcome: ExecOutcome) -> str | None:
     if not isinstance(desc["description"], str):
         return "description's 'description' must be a string"
     return None
+
+
+def _full_tag(tag: str) -> str:
+    """``name`` -> ``name:latest``, as the engine lists it (IDs and digests unchanged)."""
+    if tag.startswith("sha256:") or "@" in tag or ":" in tag.rsplit("/", 1)[-1]:
+        return tag
+    return f"{tag}:latest"
 
 
 def _cache_file(image_id: str) -> Path:

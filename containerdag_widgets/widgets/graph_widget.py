@@ -54,11 +54,12 @@ class GraphWidget(W.VBox):
         self._nodes: dict[str, ipycytoscape.Node] = {}
 
         self.cytoscape = ipycytoscape.CytoscapeWidget(
+            max_zoom=1.5,
             layout=W.Layout(height=height, width="100%", flex="3 1 0%", min_width="0"))
         self.cytoscape.set_style(graph_stylesheet())
         layout = {"name": layout_name, "animate": False, "fit": True, "padding": 20}
         if layout_name == "dagre":
-            layout.update(rankDir="TB", nodeSep=30, rankSep=50)
+            layout.update(rankDir="TB", nodeSep=30, rankSep=70)
         elif layout_name == "breadthfirst":
             layout.update(directed=True, spacingFactor=1.1)
         self.cytoscape.set_layout(**layout)

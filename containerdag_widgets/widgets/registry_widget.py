@@ -28,10 +28,13 @@ class RegistryWidget(W.VBox):
     def __init__(self, registry: Registry, *, height: str = "380px", **kwargs: Any):
         self.registry = registry
         self.cytoscape = ipycytoscape.CytoscapeWidget(
-            layout=W.Layout(height=height, width="100%", flex="3 1 0%"))
+            max_zoom=1.5, layout=W.Layout(height=height, width="100%", flex="3 1 0%",
+                                          min_width="0"))
         self.cytoscape.set_style(registry_stylesheet())
-        self.cytoscape.set_layout(name="cose", animate=False, fit=True, padding=20,
-                                  nodeDimensionsIncludeLabels=True)
+        # cola keeps compound groups apart (cose overlapped them); measured ~0.2 s here.
+        self.cytoscape.set_layout(name="cola", animate=False, fit=True, padding=20,
+                                  avoidOverlap=True, nodeDimensionsIncludeLabels=True,
+                                  infinite=False)
         self.cytoscape.on("node", "click", self._on_click)
         self.refresh_button = W.Button(description="Refresh", icon="refresh",
                                        tooltip="Discover the images again")

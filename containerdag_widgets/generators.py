@@ -1,0 +1,24 @@
+"""In-process generators from the seed notebook: a random float and a random choice."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from .process import process
+
+__all__ = ["random_float", "random_choice"]
+
+
+@process(outputs={"n": 0.5}, name="random float")
+def random_float(min: float = 0.0, max: float = 1.0) -> dict[str, float]:
+    """A uniformly distributed random float."""
+    return {"n": random.uniform(min, max)}
+
+
+@process(outputs={"choice": 1}, name="random choice")
+def random_choice(choices: list = [1, 2, 3, 4]) -> dict[str, Any]:  # noqa: B006 - example
+    """A random choice from a list."""
+    if not choices:
+        raise ValueError("choices is empty")
+    return {"choice": random.choice(choices)}
