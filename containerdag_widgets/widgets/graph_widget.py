@@ -55,7 +55,7 @@ class GraphWidget(W.VBox):
 
         self.cytoscape = ipycytoscape.CytoscapeWidget(
             max_zoom=1.5,
-            layout=W.Layout(height=height, width="100%", flex="3 1 0%", min_width="0"))
+            layout=W.Layout(height=height, width="60%", flex="0 0 60%", min_width="0"))
         self.cytoscape.set_style(graph_stylesheet())
         layout = {"name": layout_name, "animate": False, "fit": True, "padding": 20}
         if layout_name == "dagre":
@@ -76,7 +76,7 @@ class GraphWidget(W.VBox):
         self.message = W.HTML("")
         self.message.add_class("cdw-message")
         self.inspector = W.HTML(self._inspector_html(""),
-                                layout=W.Layout(flex="2 1 0%", overflow="auto",
+                                layout=W.Layout(width="40%", flex="0 0 40%", overflow="auto",
                                                 max_height=height, padding="0 0 0 8px"))
         self.inspector.add_class("cdw-inspector")
         self.run_button.on_click(lambda _: self.start())
@@ -138,6 +138,8 @@ class GraphWidget(W.VBox):
             return None
         self.run_button.disabled = True
         self.stop_button.disabled = False
+        # The first layout is fitted before the page has sized the canvas; fit it again now.
+        self.cytoscape.relayout()
         self._finished.clear()
         self._flusher = threading.Thread(target=self._flush_loop, name="GraphWidget updates",
                                          daemon=True)

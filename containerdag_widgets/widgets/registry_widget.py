@@ -28,7 +28,7 @@ class RegistryWidget(W.VBox):
     def __init__(self, registry: Registry, *, height: str = "380px", **kwargs: Any):
         self.registry = registry
         self.cytoscape = ipycytoscape.CytoscapeWidget(
-            max_zoom=1.5, layout=W.Layout(height=height, width="100%", flex="3 1 0%",
+            max_zoom=1.5, layout=W.Layout(height=height, width="60%", flex="0 0 60%",
                                           min_width="0"))
         self.cytoscape.set_style(registry_stylesheet())
         # cola keeps compound groups apart (cose overlapped them); measured ~0.2 s here.
@@ -44,8 +44,8 @@ class RegistryWidget(W.VBox):
         W.link((self.filter_box, "value"), (self, "filter"))
         self.summary = W.Label("")
         self.summary.add_class("cdw-registry-summary")
-        self.panel = W.HTML(layout=W.Layout(flex="2 1 0%", overflow="auto", max_height=height,
-                                            padding="0 0 0 8px"))
+        self.panel = W.HTML(layout=W.Layout(width="40%", flex="0 0 40%", overflow="auto",
+                                            max_height=height, padding="0 0 0 8px"))
         self.panel.add_class("cdw-process-panel")
         toolbar = W.HBox([self.refresh_button, self.filter_box, self.summary])
         body = W.HBox([self.cytoscape, self.panel], layout=W.Layout(width="100%"))
