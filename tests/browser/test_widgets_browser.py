@@ -419,10 +419,15 @@ def _measure(lab, docker_client, layout: str, n: int = 300) -> dict[str, float]:
             "() => window.__cdagLaidOut && window.__cdagLaidOut - window.__cdagRunAllStart",
             timeout=60_000,
         )
+        if layout == "dagre":  # top-down ranks: 5 tree levels, then 17 more chain steps
+            levels = (f"() => new Set({CY}(0).nodes().map(n => Math.round(n.position('y'))))"
+                      ".size")
+            try:  # positions can be finite a frame before dagre has placed every node
+                lab.wait_for_js(f"() => ({levels})() === 22", timeout=10_000)
+            except Exception:
+                pytest.fail(f"dagre gave {lab.evaluate(levels)} levels, expected 22")
         nodes = lab.cy_nodes()
         assert len(nodes) == n
-        if layout == "dagre":  # top-down ranks: 5 tree levels, then 17 more chain steps
-            assert len({round(node["position"]["y"]) for node in nodes}) == 22
         assert len(lab.evaluate(f"() => {CY}(0).edges().map(e => e.id())")) == n - 1
         lab.screenshot(f"graph-{n}-{layout}.png", selector=".cdw-graph-widget")
         again = {
