@@ -454,3 +454,36 @@ def test_layout_300_nodes(lab, docker_client):
         )
     for t in times.values():
         assert t["laid_out"] < 60
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. The newcomer's path: %%node cells, %dag show, press Run, read a node
+# ---------------------------------------------------------------------------------------------
+
+MAGIC_CELLS = [
+    "%load_ext containerdag_widgets\n%dag use reg",
+    "%%node node alpha\nprocess: random choice\ninputs:\n  choices: [1.2, 5.4, 6.7]",
+    "%%node node beta\nprocess: random float\ninputs: {min: -5.0, max: 5.0}",
+    "%%node node a\nprocess: process.python_add\ninputs:\n"
+    "  x: {from: node alpha, output: choice}\n  y: 16.5",
+    "%%node node b\nprocess: process.python_add\ninputs:\n"
+    "  x: {from: node a, output: z}\n  y: {from: node beta, output: n}",
+    "%%node node c\nprocess: process.c_divide\ninputs:\n"
+    "  a: {from: node a, output: z}\n  b: {from: node b, output: z}",
+    "%dag show",
+]
+
+
+def test_magics_graph_run_in_the_page(lab, docker_client):
+    after = ["%unload_ext containerdag_widgets"]
+    with notebook(lab, docker_client, "magics.ipynb", MAGIC_CELLS, after=after) as nb:
+        nb.start()
+        lab.wait_for_cy(min_nodes=5)
+        wait_statuses(lab, dict.fromkeys(SEED_NODES, "pending"))
+        lab.click_button("Run")
+        lab.wait_for_text("5/5 done", selector=".cdw-progress")
+        wait_statuses(lab, dict.fromkeys(SEED_NODES, "done"))
+        lab.click_cy_node("node c")
+        body = '.cdw-inspector .cdw-inspector-body[data-node="node c"]'
+        lab.wait_for_selector(f"{body} .cdw-outputs")
+        assert re.search(r"z\s+-?\d", inner_text(lab, f"{body} .cdw-outputs"))
