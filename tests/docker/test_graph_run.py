@@ -244,3 +244,22 @@ def _no_leftovers_of_this_process(docker_client):
     mine = [x for x in leftovers(docker_client) if x.pid == os.getpid()]
     live = {r.session for r in [Registry.current()] if r is not None}
     assert [x for x in mine if x.session not in live] == []
+
+
+def test_engine_gone_mid_session_fails_nodes_by_name(docker_client, tmp_path):
+    import docker
+
+    from containerdag_widgets import EngineUnavailable
+
+    with Registry.from_docker(images=EXAMPLE_IMAGES) as reg:
+        add_seed_generators(reg)
+        # From now on the backend talks to a socket where no engine answers.
+        reg.sources[0].pool.client = docker.DockerClient(
+            base_url=f"unix://{tmp_path}/gone.sock", version="1.41", timeout=5)
+        r = Graph.from_spec(SEED_GRAPH).run(reg)
+    assert r.status == {"node alpha": "done", "node beta": "done", "node a": "failed",
+                        "node b": "skipped", "node c": "skipped"}
+    err = r.errors["node a"]
+    assert isinstance(err, EngineUnavailable)
+    assert "node 'node a'" in str(err) and "python_add" in str(err)
+    assert "node alpha" in r.outputs  # the others' results stay
