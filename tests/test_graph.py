@@ -10,6 +10,8 @@ from containerdag_widgets import (
     process,
 )
 
+from .processes import add, divide
+
 SEED_SPEC = {
     "node alpha": {"process": "random choice", "inputs": {"choices": [1.2, 5.4, 6.7]}},
     "node beta": {"process": "random float", "inputs": {"min": -5.0, "max": 5.0}},
@@ -30,14 +32,6 @@ def registry():
     @process(outputs={"n": 0.5}, name="random float")
     def uniform(min: float = 0.0, max: float = 1.0):
         return {"n": (min + max) / 2}
-
-    @process(outputs={"z": 1.0})
-    def add(x: float = 1.0, y: float = 1.0):
-        return {"z": x + y}
-
-    @process(outputs={"z": 1.0})
-    def divide(a: float = 1.0, b: float = 1.0):
-        return {"z": a / b}
 
     @process(outputs={"s": "text"})
     def label(text: str = "text"):

@@ -12,21 +12,13 @@ from IPython.testing import globalipapp
 from containerdag_widgets import Graph, Registry, RunResult, process
 from containerdag_widgets.magics import ContainerDagMagics, current_magics
 
+from .processes import add, divide
+
 A = "process: add\ninputs:\n  x: 1\n  y: 16.5\n"
 B = "process: add\ninputs:\n  x: {from: a, output: z}\n  y: 2\n"
 C = "process: divide\ninputs:\n  a: {from: a, output: z}\n  b: {from: b, output: z}\n"
 
 
-@process(outputs={"z": 1.0})
-def add(x: float = 1.0, y: float = 1.0):
-    """x + y."""
-    return {"z": x + y}
-
-
-@process(outputs={"z": 1.0})
-def divide(a: float = 1.0, b: float = 1.0):
-    """a / b."""
-    return {"z": a / b}
 
 
 @process(outputs={"text": "a"})

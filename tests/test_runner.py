@@ -17,22 +17,11 @@ from containerdag_widgets import (
     process,
 )
 
+from .processes import add, divide, wait
+
 
 @pytest.fixture
 def registry():
-    @process(outputs={"z": 1.0})
-    def add(x: float = 1.0, y: float = 1.0):
-        return {"z": x + y}
-
-    @process(outputs={"z": 1.0})
-    def divide(a: float = 1.0, b: float = 1.0):
-        return {"z": a / b}
-
-    @process(outputs={"tag": "a"})
-    def wait(seconds: float = 0.1, tag: str = "a"):
-        time.sleep(seconds)
-        return {"tag": tag}
-
     return Registry([add, divide, wait])
 
 

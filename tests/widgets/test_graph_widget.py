@@ -6,17 +6,11 @@ import traitlets
 
 from containerdag_widgets import Graph, GraphWidget, OutputTable, Registry, process
 
+from ..processes import add, divide
+
 
 @pytest.fixture
 def registry():
-    @process(outputs={"z": 1.0})
-    def add(x: float = 1.0, y: float = 1.0):
-        return {"z": x + y}
-
-    @process(outputs={"z": 1.0})
-    def divide(a: float = 1.0, b: float = 1.0):
-        return {"z": a / b}
-
     gate = threading.Event()
 
     @process(outputs={"z": 1.0})
