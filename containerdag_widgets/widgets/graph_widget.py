@@ -13,6 +13,7 @@ from ..errors import ContainerDagError, GraphValidationError
 from ..graph import Graph
 from ..registry import Registry
 from ..runner import FINAL, NodeFinished, NodeStarted, RunFinished, RunHandle, RunResult
+from .canvas import Canvas
 from .html import esc, ports_table, pre, section
 from .style import graph_stylesheet
 
@@ -53,7 +54,7 @@ class GraphWidget(W.VBox):
         self._finished = threading.Event()
         self._nodes: dict[str, ipycytoscape.Node] = {}
 
-        self.cytoscape = ipycytoscape.CytoscapeWidget(
+        self.cytoscape = Canvas(
             max_zoom=1.5,
             layout=W.Layout(height=height, width="60%", flex="0 0 60%", min_width="0"))
         self.cytoscape.set_style(graph_stylesheet())
@@ -108,9 +109,13 @@ class GraphWidget(W.VBox):
             for up, out, down, port in self.graph.edges if up in self.graph
         ]
         self._nodes = {n.data["id"]: n for n in nodes}
-        self.cytoscape.graph.clear()
-        self.cytoscape.graph.add_nodes(nodes)
-        self.cytoscape.graph.add_edges(edges, directed=True, multiple_edges=True)
+        graph = self.cytoscape.graph
+        # One state message for nodes and edges: a page that received the nodes before the
+        # edges could lay them out with no edges (every node on one rank).
+        with graph.hold_sync():
+            graph.clear()
+            graph.add_nodes(nodes)
+            graph.add_edges(edges, directed=True, multiple_edges=True)
         self.status = dict.fromkeys(self.graph.nodes, "pending")
         self.outputs = {}
         self.inputs = {}

@@ -9,6 +9,7 @@ import ipywidgets as W
 from traitlets import Unicode, observe
 
 from ..registry import Registry
+from .canvas import Canvas
 from .html import esc, ports_table, pre, section
 from .style import registry_stylesheet
 
@@ -27,7 +28,7 @@ class RegistryWidget(W.VBox):
 
     def __init__(self, registry: Registry, *, height: str = "380px", **kwargs: Any):
         self.registry = registry
-        self.cytoscape = ipycytoscape.CytoscapeWidget(
+        self.cytoscape = Canvas(
             max_zoom=1.5, layout=W.Layout(height=height, width="60%", flex="0 0 60%",
                                           min_width="0"))
         self.cytoscape.set_style(registry_stylesheet())
