@@ -109,6 +109,7 @@ class GraphWidget(W.VBox):
             for up, out, down, port in self.graph.edges if up in self.graph
         ]
         self._nodes = {n.data["id"]: n for n in nodes}
+        self._drawn = self._shape()
         graph = self.cytoscape.graph
         # One state message for nodes and edges: a page that received the nodes before the
         # edges could lay them out with no edges (every node on one rank).
@@ -123,14 +124,18 @@ class GraphWidget(W.VBox):
         self.progress.value = 0
         self.progress_text.value = f"0/{len(self.graph)} done"
 
+    def _shape(self) -> tuple:
+        """What the drawing shows of the graph: node names with processes, and the edges."""
+        return (tuple((n, node.process) for n, node in self.graph.nodes.items()),
+                tuple(self.graph.edges))
+
     # ---- running ------------------------------------------------------------------------
 
     def start(self) -> RunHandle | None:
         """Start a run in the background (what the Run button does); None if it cannot."""
         if self.running or self.registry is None:
             return None
-        if set(self._nodes) != set(self.graph.nodes) or len(self.cytoscape.graph.edges) != len(
-                self.graph.edges):
+        if self._drawn != self._shape():  # the graph was edited since it was drawn
             self.rebuild()
         try:
             self._reset()

@@ -142,3 +142,14 @@ def test_graph_displays_as_widget(registry):
     assert bundle["text/plain"].startswith("<Graph 4 nodes")
     bundle = registry._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_run_redraws_a_graph_edited_since_display(registry):
+    g = Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 2.0}}})
+    w = GraphWidget(g, registry)
+    g.add("a", "divide", {"a": 1.0, "b": 2.0})  # same node, another process
+    g.add("b", "add", {"x": ("a", "z"), "y": 1.0})
+    w.run(timeout=10)
+    labels = {n.data["id"]: n.data["label"] for n in w.cytoscape.graph.nodes}
+    assert labels == {"a": "a\ndivide", "b": "b\nadd"}
+    assert w.outputs == {"a": {"z": 0.5}, "b": {"z": 1.5}}
