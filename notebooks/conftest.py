@@ -13,11 +13,6 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(autouse=True, scope="session")
 def _engine_for_notebooks():
     """Fail (under CONTAINERDAG_REQUIRE_DOCKER=1) or skip when no engine is there."""
-    from tests.conftest import REQUIRE_DOCKER, docker_client_or_reason
+    from tests.conftest import require_engine
 
-    client, reason = docker_client_or_reason()
-    if client is None:
-        if REQUIRE_DOCKER:
-            pytest.fail(f"CONTAINERDAG_REQUIRE_DOCKER=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
-    client.close()
+    require_engine().close()

@@ -32,13 +32,19 @@ def docker_client_or_reason():
     return client, None
 
 
-@pytest.fixture(scope="session")
-def docker_client():
+def require_engine():
+    """A client of the engine; fails under CONTAINERDAG_REQUIRE_DOCKER=1, else skips."""
     client, reason = docker_client_or_reason()
     if client is None:
         if REQUIRE_DOCKER:
             pytest.fail(f"CONTAINERDAG_REQUIRE_DOCKER=1 but {reason}", pytrace=False)
         pytest.skip(reason)
+    return client
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    client = require_engine()
     yield client
     client.close()
 
