@@ -87,10 +87,10 @@ class GraphWidget(W.VBox):
         body = W.HBox([self.cytoscape, self.inspector], layout=W.Layout(width="100%"))
         super().__init__([toolbar, self.message, body], **kwargs)
         self.add_class("cdw-graph-widget")
+        self.rebuild()
         if self.registry is None:
             self.run_button.disabled = True
             self.message.value = "<i>No registry: pass one to GraphWidget to run the graph.</i>"
-        self.rebuild()
 
     # ---- elements -----------------------------------------------------------------------
 
@@ -117,12 +117,8 @@ class GraphWidget(W.VBox):
             graph.clear()
             graph.add_nodes(nodes)
             graph.add_edges(edges, directed=True, multiple_edges=True)
-        self.status = dict.fromkeys(self.graph.nodes, "pending")
-        self.outputs = {}
-        self.inputs = {}
         self.progress.max = max(len(self.graph), 1)
-        self.progress.value = 0
-        self.progress_text.value = f"0/{len(self.graph)} done"
+        self._reset()
 
     def _shape(self) -> tuple:
         """What the drawing shows of the graph: node names with processes, and the edges."""
@@ -137,8 +133,9 @@ class GraphWidget(W.VBox):
             return None
         if self._drawn != self._shape():  # the graph was edited since it was drawn
             self.rebuild()
-        try:
+        else:
             self._reset()
+        try:
             self.running = True
             self.handle = self.graph.start(self.registry, max_workers=self.max_workers,
                                            timeout=self.timeout, listeners=[self._on_event])
@@ -179,6 +176,7 @@ class GraphWidget(W.VBox):
                 raise TimeoutError("the run's updates did not finish in time")
 
     def _reset(self) -> None:
+        """Every node pending, no results: the state before a run."""
         self.message.value = ""
         self.result = None
         with self._lock:
