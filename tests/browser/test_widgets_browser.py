@@ -16,6 +16,7 @@ import time
 import pytest
 
 from containerdag_widgets.docker import leftovers
+from tests.seed import SEED_GRAPH
 
 pytestmark = pytest.mark.browser
 
@@ -179,22 +180,13 @@ def test_registry_widget(lab, docker_client):
 # 2. The seed graph: Run, watch, inspect
 # ---------------------------------------------------------------------------------------------
 
-SEED = """\
-g = Graph.from_spec({
-    "node alpha": {"process": "random choice", "inputs": {"choices": [1.2, 5.4, 6.7]}},
-    "node beta": {"process": "random float", "inputs": {"min": -5.0, "max": 5.0}},
-    "node a": {"process": "process.python_add",
-               "inputs": {"x": ("node alpha", "choice"), "y": 16.5}},
-    "node b": {"process": "process.python_add",
-               "inputs": {"x": ("node a", "z"), "y": ("node beta", "n")}},
-    "node c": {"process": "process.c_divide",
-               "inputs": {"a": ("node a", "z"), "b": ("node b", "z")}},
-})
+SEED = f"""\
+g = Graph.from_spec({SEED_GRAPH!r})
 w = GraphWidget(g, reg)
 display(w)
 OutputTable(w)
 """
-SEED_NODES = ["node alpha", "node beta", "node a", "node b", "node c"]
+SEED_NODES = list(SEED_GRAPH)
 
 GEOMETRY = f"""() => {{
     const cy = {CY}(0);

@@ -22,21 +22,9 @@ from containerdag_widgets import (
 from containerdag_widgets.docker import cleanup, leftovers
 
 from ..conftest import EXAMPLE_IMAGES, TESTKIT
+from ..seed import SEED_GRAPH
 
 ROOT = Path(__file__).resolve().parents[2]
-
-# The seed notebook's specification, unchanged: label keys as names, tuples as references.
-SEED_GRAPH = {
-    "node alpha": {"process": "random choice", "inputs": {"choices": [1.2, 5.4, 6.7]}},
-    "node beta": {"process": "random float", "inputs": {"min": -5.0, "max": 5.0}},
-    "node a": {"process": "process.python_add",
-               "inputs": {"x": ("node alpha", "choice"), "y": 16.5}},
-    "node b": {"process": "process.python_add",
-               "inputs": {"x": ("node a", "z"), "y": ("node beta", "n")}},
-    "node c": {"process": "process.c_divide",
-               "inputs": {"a": ("node a", "z"), "b": ("node b", "z")}},
-}
-
 
 def add_seed_generators(registry):
     import random
