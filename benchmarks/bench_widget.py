@@ -22,7 +22,7 @@ from jupyter_client.manager import start_new_kernel
 KERNEL_CODE = """
 import json, statistics, time
 from containerdag_widgets import Graph, GraphWidget, Registry, process
-from containerdag_widgets.cli import standard_registry
+from containerdag_widgets.standard import standard_registry
 from IPython.display import display
 
 @process(outputs={{"z": 1.0}})

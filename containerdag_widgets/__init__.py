@@ -2,64 +2,36 @@
 
 from typing import Any
 
-from .errors import (
-    Cancelled,
-    ContainerDagError,
-    CycleError,
-    DescriptionError,
-    EngineUnavailable,
-    GraphValidationError,
-    ImageNotFound,
-    InputError,
-    OutputTooLarge,
-    Problem,
-    ProcessError,
-    ProcessFailed,
-    ProcessNotFound,
-    ProcessTimeout,
-    ProtocolError,
-    SpecError,
-    UpstreamFailed,
-)
-from .graph import Graph, Node, Ref, _display_hooks
-from .process import Execution, Process, PythonProcess, process
+from . import display, errors
+from .errors import *  # noqa: F403 - the error classes, listed once in errors.__all__
+from .events import NodeFinished, NodeLog, NodeStarted, RunFinished
+from .graph import Graph, Node, Ref
+from .process import Process, PythonProcess, process
 from .registry import Registry
-from .runner import NodeFinished, NodeStarted, RunFinished, RunHandle, RunResult
+from .result import RunResult
+from .runner import RunHandle
+from .status import Status
 
 __all__ = [
     "Registry",
-    "GraphWidget",
-    "RegistryWidget",
-    "OutputTable",
     "Graph",
     "Node",
     "Ref",
     "Process",
     "PythonProcess",
-    "Execution",
     "process",
     "RunResult",
     "RunHandle",
+    "Status",
     "NodeStarted",
+    "NodeLog",
     "NodeFinished",
     "RunFinished",
-    "ContainerDagError",
-    "ProcessNotFound",
-    "SpecError",
-    "Problem",
-    "GraphValidationError",
-    "CycleError",
-    "ProcessError",
-    "InputError",
-    "ProcessFailed",
-    "ProtocolError",
-    "OutputTooLarge",
-    "ProcessTimeout",
-    "Cancelled",
-    "UpstreamFailed",
-    "ImageNotFound",
-    "EngineUnavailable",
-    "DescriptionError",
+    "GraphWidget",  # noqa: F405 - lazy, see __getattr__
+    "RegistryWidget",  # noqa: F405
+    "OutputTable",  # noqa: F405
+    "errors",
+    *errors.__all__,
 ]
 
 _WIDGETS = ("GraphWidget", "RegistryWidget", "OutputTable")
@@ -85,8 +57,8 @@ def _widget_bundle(kind: str) -> Any:
 
 
 # A Graph or Registry as the last expression of a notebook cell shows its widget.
-_display_hooks["graph"] = _widget_bundle("graph")
-_display_hooks["registry"] = _widget_bundle("registry")
+display.register("graph", _widget_bundle("graph"))
+display.register("registry", _widget_bundle("registry"))
 
 
 def load_ipython_extension(ipython: Any) -> None:

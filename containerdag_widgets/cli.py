@@ -10,34 +10,26 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ContainerDagError
-from .generators import random_choice, random_float
+from .events import Event, Listener, NodeFinished, RunFinished
 from .graph import Graph
-from .registry import Registry
-from .runner import NodeFinished, RunFinished
+from .standard import standard_registry
+from .status import SUCCESS
 
-__all__ = ["main", "standard_registry", "random_float", "random_choice"]
-
-
-def standard_registry(images: list[str] | None = None) -> Registry:
-    """The Docker processes plus the seed's in-process generators (random float/choice)."""
-    registry = Registry.from_docker(images=images)
-    registry.add(random_float)
-    registry.add(random_choice)
-    return registry
+__all__ = ["main"]
 
 
-def _progress(total: int, stream: Any) -> Any:
-    done = 0
+def _progress(total: int, stream: Any) -> Listener:
+    """A tqdm bar that advances as nodes finish, built from the run's events."""
+    from tqdm import tqdm
 
-    def listener(event: Any) -> None:
-        nonlocal done
+    bar = tqdm(total=total, file=stream, unit="node", leave=True)
+
+    def listener(event: Event) -> None:
         if isinstance(event, NodeFinished):
-            done += 1
-            bar = "#" * (20 * done // max(total, 1))
-            stream.write(f"\r[{bar:<20}] {done}/{total} {event.node[:30]:<30}")
-            stream.flush()
+            bar.set_postfix_str(f"{event.node[:30]} {event.status}", refresh=False)
+            bar.update(1)
         elif isinstance(event, RunFinished):
-            stream.write("\n")
+            bar.close()
 
     return listener
 
@@ -88,7 +80,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         }, indent=2))
     else:
         print(result.table())
-    bad = {n: s for n, s in result.status.items() if s not in ("done", "cached")}
+    bad = {n: s for n, s in result.status.items() if s not in SUCCESS}
     for node, status in bad.items():
         print(f"{status}: {result.errors[node]}", file=sys.stderr)
     return 1 if bad else 0
@@ -119,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a graph spec (YAML or JSON)")
     p.add_argument("spec", help="a YAML/JSON file: node name -> {process, inputs}")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--max-workers", type=int, default=4, metavar="N")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--max-workers", type=_positive(int), default=4, metavar="N")
+    p.add_argument("--timeout", type=_positive(float), default=None, metavar="SECONDS",
                    help="per-node timeout")
     p.set_defaults(fn=_cmd_run)
     p = sub.add_parser("cleanup", help="remove containers left by crashed sessions")
@@ -128,6 +120,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also remove containers of sessions that are still running")
     p.set_defaults(fn=_cmd_cleanup)
     return parser
+
+
+def _positive(kind: type) -> Any:
+    """An argparse type: a finite ``kind`` > 0, so ``--max-workers 0`` exits 2 with one line."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not 0 < value < float("inf"):
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {what} > 0, got {text!r}")
+        return value
+
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:

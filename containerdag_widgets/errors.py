@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "GraphValidationError",
     "CycleError",
     "SpecError",
+    "OptionError",
     "ProcessError",
     "InputError",
     "ProcessFailed",
@@ -37,6 +39,12 @@ def excerpt(text: str | bytes, limit: int = 200) -> str:
     return repr(text)
 
 
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices`` (stdlib difflib), else ``""``."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 class ContainerDagError(Exception):
     """Base class of every error this package raises on purpose."""
 
@@ -51,38 +59,92 @@ class ProcessNotFound(ContainerDagError, KeyError):
 
     def __str__(self) -> str:
         known = ", ".join(self.available) if self.available else "none"
-        return f"unknown process {self.name!r} (known: {known})"
+        return f"unknown process {self.name!r}{did_you_mean(self.name, self.available)} " \
+               f"(known: {known})"
+
+
+def _where(line: int | None, node: str | None, field: str | None = None) -> str:
+    """``line 3, node 'b' (inputs.x): `` from the parts that are known."""
+    parts = []
+    if line is not None:
+        parts.append(f"line {line}")
+    if node is not None:
+        parts.append(f"node {node!r}")
+    text = ", ".join(parts)
+    if field is not None and text:
+        text += f" ({field})"
+    return f"{text}: " if text else ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a graph or a call, as data; messages are rendered from it.
+
+    ``kind`` is one of: spec, unknown_process, unknown_input, missing_input, unknown_node,
+    unknown_output, type_mismatch, cycle, bad_value. ``line``/``column`` (1-based) are set
+    when the node came from YAML or a ``%%node`` body.
+    """
+
+    kind: str
+    node: str | None
+    detail: str
+    process: str | None = None
+    field: str | None = None
+    value: Any = None
+    line: int | None = None
+    column: int | None = None
+
+    @property
+    def message(self) -> str:
+        """The detail prefixed with the node: ``node 'b': missing input 'y' ...``."""
+        return f"node {self.node!r}: {self.detail}" if self.node is not None else self.detail
+
+    def at(self, line: int | None, column: int | None = None) -> Problem:
+        """This problem located at ``line`` (and ``column``) of its source text."""
+        return replace(self, line=line, column=column)
+
+    def __str__(self) -> str:
+        return (f"line {self.line}: " if self.line is not None else "") + self.message
 
 
 class SpecError(ContainerDagError, ValueError):
     """A graph specification that cannot be parsed (bad YAML, wrong shape)."""
 
-    def __init__(self, message: str, *, node: str | None = None, line: int | None = None):
+    def __init__(self, detail: str, *, node: str | None = None, field: str | None = None,
+                 value: Any = None, line: int | None = None, column: int | None = None):
+        self.detail = detail
         self.node = node
+        self.field = field
+        self.value = value
         self.line = line
-        where = []
-        if line is not None:
-            where.append(f"line {line}")
-        if node is not None:
-            where.append(f"node {node!r}")
-        prefix = f"{', '.join(where)}: " if where else ""
-        super().__init__(prefix + message)
+        self.column = column
+        super().__init__(detail)
 
+    @property
+    def problem(self) -> Problem:
+        return Problem("spec", self.node, self.detail, field=self.field, value=self.value,
+                       line=self.line, column=self.column)
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a graph, found by validation."""
-
-    kind: str  # unknown_process | unknown_input | missing_input | unknown_node | unknown_output
-    #            | type_mismatch | cycle
-    node: str
-    message: str
-    process: str | None = None
-    field: str | None = None
-    value: Any = None
+    def located(self, line: int | None, column: int | None = None) -> SpecError:
+        """A copy of this error located at ``line``/``column`` of its source text."""
+        return SpecError(self.detail, node=self.node, field=self.field, value=self.value,
+                         line=line, column=column)
 
     def __str__(self) -> str:
-        return self.message
+        return _where(self.line, self.node) + self.detail
+
+
+class OptionError(ContainerDagError, ValueError):
+    """An option of a run (``max_workers``, ``timeout``, ``nodes``...) with a bad value."""
+
+    def __init__(self, option: str, value: Any, expected: str):
+        self.option = option
+        self.value = value
+        self.expected = expected
+        super().__init__(option, value)
+
+    def __str__(self) -> str:
+        return f"option {self.option}={self.value!r}: expected {self.expected}"
 
 
 class GraphValidationError(ContainerDagError, ValueError):
@@ -90,7 +152,7 @@ class GraphValidationError(ContainerDagError, ValueError):
 
     def __init__(self, problems: Sequence[Problem]):
         self.problems = list(problems)
-        lines = "\n".join(f"  - {p.message}" for p in self.problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
         n = len(self.problems)
         super().__init__(f"graph has {n} problem{'s' if n != 1 else ''}:\n{lines}")
 
@@ -130,7 +192,13 @@ class ProcessError(ContainerDagError):
 
 
 class InputError(ProcessError):
-    """Inputs that do not match a process's declared ports."""
+    """Inputs that do not match a process's declared ports; ``problems`` lists each one."""
+
+    def __init__(self, problems: Sequence[Problem], *, process: str | None,
+                 node: str | None = None, log: str = ""):
+        self.problems = list(problems)
+        super().__init__("; ".join(p.detail for p in self.problems), process=process,
+                         node=node, log=log)
 
 
 class ProcessFailed(ProcessError):

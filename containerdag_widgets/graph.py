@@ -8,18 +8,29 @@ from __future__ import annotations
 
 import copy
 import graphlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .errors import CycleError, GraphValidationError, Problem, ProcessNotFound, SpecError
-from .process import accepts, json_type
+from . import display
+from .errors import (
+    CycleError,
+    GraphValidationError,
+    Problem,
+    ProcessNotFound,
+    SpecError,
+    did_you_mean,
+)
+from .ports import accepts, json_type, port_problems
+from .yaml_source import NodeSource, load_yaml
 
 if TYPE_CHECKING:
+    from .execution import Executor
     from .registry import Registry
-    from .runner import RunHandle, RunResult
+    from .result import RunResult
+    from .runner import Listener, RunHandle
 
 __all__ = ["Ref", "Node", "Graph"]
 
@@ -50,24 +61,19 @@ def parse_input(value: Any, *, node: str, port: str) -> Any:
         return value
     if isinstance(value, tuple):
         if len(value) != 2 or not all(isinstance(v, str) for v in value):
-            raise SpecError(
-                f"input {port!r}: a reference tuple is (node, output), got {value!r}", node=node
-            )
+            raise SpecError(f"a reference tuple is (node, output), got {value!r}",
+                            node=node, field=f"inputs.{port}", value=value)
         return Ref(*value)
     if _is_ref_mapping(value):
         if not all(isinstance(value[k], str) for k in ("from", "output")):
-            raise SpecError(
-                f"input {port!r}: a reference is {{from: NODE, output: PORT}} with string "
-                f"values, got {dict(value)!r}",
-                node=node,
-            )
+            raise SpecError(f"a reference is {{from: NODE, output: PORT}} with string values, "
+                            f"got {dict(value)!r}", node=node, field=f"inputs.{port}",
+                            value=dict(value))
         return Ref(value["from"], value["output"])
     if isinstance(value, Mapping) and "from" in value:
-        raise SpecError(
-            f"input {port!r}: a reference needs exactly the keys 'from' and 'output', "
-            f"got {sorted(value)!r}",
-            node=node,
-        )
+        raise SpecError(f"a reference needs exactly the keys 'from' and 'output', "
+                        f"got {sorted(value)!r}", node=node, field=f"inputs.{port}",
+                        value=dict(value))
     return value
 
 
@@ -79,6 +85,8 @@ class Node:
     process: str
     inputs: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None
+    #: Where the node is written (YAML or a ``%%node`` body), to locate its problems.
+    source: NodeSource | None = field(default=None, compare=False, repr=False)
 
     @property
     def refs(self) -> dict[str, Ref]:
@@ -102,33 +110,43 @@ class Node:
         return spec
 
     @classmethod
-    def from_spec(cls, name: str, spec: Any) -> Node:
+    def from_spec(cls, name: str, spec: Any, source: NodeSource | None = None) -> Node:
+        """A node from its spec; a ``SpecError`` names the field (and line, given ``source``)."""
+        try:
+            return cls._from_spec(name, spec, source)
+        except SpecError as exc:
+            if source is None or exc.line is not None:
+                raise
+            raise exc.located(*source.locate(exc.field)) from None
+
+    @classmethod
+    def _from_spec(cls, name: str, spec: Any, source: NodeSource | None) -> Node:
         if not isinstance(name, str) or not name:
-            raise SpecError(f"node names are non-empty strings, got {name!r}")
+            raise SpecError(f"node names are non-empty strings, got {name!r}", value=name)
         if not isinstance(spec, Mapping):
-            raise SpecError(
-                f"a node is a mapping with 'process' and 'inputs', got {spec!r:.80}", node=name
-            )
-        extra = sorted(set(spec) - _NODE_KEYS)
+            raise SpecError(f"a node is a mapping with 'process' and 'inputs', got {spec!r:.80}",
+                            node=name, value=spec)
+        extra = [k for k in spec if k not in _NODE_KEYS]
         if extra:
             raise SpecError(
                 f"unknown field(s) {', '.join(map(repr, extra))}; a node has 'process', "
                 "'inputs' and optionally 'timeout'",
-                node=name,
-            )
+                node=name, field=str(extra[0]), value=extra[0])
         process = spec.get("process")
         if not isinstance(process, str) or not process:
-            raise SpecError(f"field 'process' must name a process, got {process!r}", node=name)
+            raise SpecError(f"field 'process' must name a process, got {process!r}", node=name,
+                            field="process", value=process)
         inputs = spec.get("inputs") or {}
         if not isinstance(inputs, Mapping):
-            raise SpecError(f"field 'inputs' must be a mapping, got {inputs!r:.80}", node=name)
+            raise SpecError(f"field 'inputs' must be a mapping, got {inputs!r:.80}", node=name,
+                            field="inputs", value=inputs)
         timeout = spec.get("timeout")
         if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+            or not timeout > 0 or timeout == float("inf")
         ):
-            raise SpecError(
-                f"field 'timeout' must be a positive number, got {timeout!r}", node=name
-            )
+            raise SpecError(f"field 'timeout' must be a positive number, got {timeout!r}",
+                            node=name, field="timeout", value=timeout)
         return cls(
             name=name,
             process=process,
@@ -136,6 +154,7 @@ class Node:
                 str(port): parse_input(v, node=name, port=str(port)) for port, v in inputs.items()
             },
             timeout=float(timeout) if timeout is not None else None,
+            source=source,
         )
 
 
@@ -156,21 +175,19 @@ class Graph:
 
     @classmethod
     def from_yaml(cls, text: str) -> Graph:
-        """A graph from YAML; references are written ``{from: NODE, output: PORT}``."""
-        data, lines = load_yaml(text)
+        """A graph from YAML; references are written ``{from: NODE, output: PORT}``.
+
+        Each node remembers where it is written, so its problems carry their line.
+        """
+        data, root = load_yaml(text, graph=True)
         if data is None:
             return cls()
         if not isinstance(data, Mapping):
-            raise SpecError("a graph is a mapping of node name to node", line=1)
-        nodes = {}
-        for name, spec in data.items():
-            try:
-                nodes[name] = Node.from_spec(name, spec)
-            except SpecError as exc:
-                raise SpecError(
-                    exc.args[0].split(": ", 1)[-1], node=exc.node, line=lines.get(name)
-                ) from None
-        return cls(nodes)
+            raise SpecError("a graph is a mapping of node name to node", line=1, column=1)
+        sources = {str(k.value): NodeSource(v, k.start_mark.line + 1, k.start_mark.column + 1)
+                   for k, v in root.value}
+        return cls({name: Node.from_spec(name, spec, sources.get(str(name)))
+                    for name, spec in data.items()})
 
     def add(self, name: str, process: str, inputs: Mapping[str, Any] | None = None,
             *, timeout: float | None = None) -> Node:
@@ -192,7 +209,11 @@ class Graph:
         return yaml.safe_dump(self.to_spec(), sort_keys=False, allow_unicode=True)
 
     def copy(self) -> Graph:
-        return Graph.from_spec(self.to_spec())
+        """An independent copy: later edits of either graph do not touch the other."""
+        return Graph({
+            name: Node(name, node.process, copy.deepcopy(node.inputs), node.timeout, node.source)
+            for name, node in self.nodes.items()
+        })
 
     # ---- mapping-like access ------------------------------------------------------------
 
@@ -252,19 +273,27 @@ class Graph:
             raise CycleError([_cycle_problem(exc.args[1])]) from None
 
     def problems(self, registry: Registry) -> list[Problem]:
-        """Every problem with this graph against ``registry``; empty when it can run."""
+        """Every problem with this graph against ``registry``; empty when it can run.
+
+        Problems of a node written in YAML or a ``%%node`` body carry its line and column.
+        """
         problems: list[Problem] = []
         for name, node in self.nodes.items():
+            found: list[Problem] = []
             try:
                 proc = registry.get(node.process)
             except ProcessNotFound as exc:
-                problems.append(Problem("unknown_process", name, f"node {name!r}: {exc}",
-                                        process=node.process, field="process", value=node.process))
+                found.append(Problem("unknown_process", name, str(exc), process=node.process,
+                                     field="process", value=node.process))
                 proc = None
             if proc is not None:
-                problems.extend(self._input_problems(node, proc.name, proc.inputs))
+                found.extend(port_problems(proc.name, proc.inputs, node.inputs, node=name,
+                                           literal=lambda v: not isinstance(v, Ref)))
             for port, ref in node.refs.items():
-                problems.extend(self._ref_problems(registry, node, port, ref, proc))
+                found.extend(self._ref_problems(registry, node, port, ref, proc))
+            if node.source is not None:
+                found = [p.at(*node.source.locate(p.field, p.kind)) for p in found]
+            problems.extend(found)
         try:
             self.sorter().prepare()
         except graphlib.CycleError as exc:
@@ -278,35 +307,6 @@ class Graph:
             only_cycle = all(p.kind == "cycle" for p in problems)
             raise (CycleError if only_cycle else GraphValidationError)(problems)
 
-    @staticmethod
-    def _input_problems(node: Node, process: str, ports: Mapping[str, Any]) -> list[Problem]:
-        out = []
-        name = node.name
-        for port in node.inputs:
-            if port not in ports:
-                out.append(Problem(
-                    "unknown_input", name,
-                    f"node {name!r}: process {process!r} has no input {port!r} "
-                    f"(inputs: {', '.join(ports) or 'none'})",
-                    process=process, field=f"inputs.{port}", value=port))
-        for port in ports:
-            if port not in node.inputs:
-                out.append(Problem(
-                    "missing_input", name,
-                    f"node {name!r}: missing input {port!r} of process {process!r} "
-                    f"(example: {ports[port]!r})",
-                    process=process, field=f"inputs.{port}", value=port))
-        for port, value in node.inputs.items():
-            if port in ports and not isinstance(value, Ref):
-                want, got = json_type(ports[port]), json_type(value)
-                if not accepts(want, got):
-                    out.append(Problem(
-                        "type_mismatch", name,
-                        f"node {name!r}: input {port!r} of process {process!r} is {got} "
-                        f"{value!r:.60}, expected {want} like {ports[port]!r}",
-                        process=process, field=f"inputs.{port}", value=value))
-        return out
-
     def _ref_problems(self, registry: Registry, node: Node, port: str, ref: Ref,
                       proc: Any) -> list[Problem]:
         name = node.name
@@ -314,8 +314,8 @@ class Graph:
         if ref.node not in self.nodes:
             known = ", ".join(sorted(self.nodes)) or "none"
             return [Problem("unknown_node", name,
-                            f"node {name!r}: input {port!r} reads from unknown node "
-                            f"{ref.node!r} (nodes: {known})",
+                            f"input {port!r} reads from unknown node {ref.node!r}"
+                            f"{did_you_mean(ref.node, self.nodes)} (nodes: {known})",
                             process=node.process, field=field_, value=ref.node)]
         up_process = self.nodes[ref.node].process
         if up_process not in registry:
@@ -323,70 +323,50 @@ class Graph:
         up = registry.get(up_process)
         if ref.output not in up.outputs:
             return [Problem("unknown_output", name,
-                            f"node {name!r}: input {port!r} reads output {ref.output!r} of node "
-                            f"{ref.node!r}, but process {up.name!r} has outputs "
-                            f"{', '.join(up.outputs) or 'none'}",
+                            f"input {port!r} reads output {ref.output!r} of node {ref.node!r}, "
+                            f"but process {up.name!r} has outputs "
+                            f"{', '.join(up.outputs) or 'none'}"
+                            f"{did_you_mean(ref.output, up.outputs)}",
                             process=node.process, field=field_, value=ref.output)]
         if proc is not None and port in proc.inputs:
             want = json_type(proc.inputs[port])
             got = json_type(up.outputs[ref.output])
             if not accepts(want, got):
                 return [Problem("type_mismatch", name,
-                                f"node {name!r}: input {port!r} of process {proc.name!r} is "
-                                f"{want}, but {ref} is {got}",
+                                f"input {port!r} of process {proc.name!r} is {want}, "
+                                f"but {ref} is {got}",
                                 process=proc.name, field=field_, value=str(ref))]
         return []
 
     # ---- running --------------------------------------------------------------------------
 
-    def run(self, registry: Registry, **options: Any) -> RunResult:
-        """Validate, then run every node; see ``runner.run`` for the options."""
+    def run(self, registry: Registry, *, max_workers: int = 4, timeout: float | None = None,
+            listeners: Iterable[Listener] = (), nodes: Iterable[str] | None = None,
+            executor: Executor | None = None) -> RunResult:
+        """Validate, then run every node (or ``nodes`` and what they need) and wait.
+
+        ``max_workers`` nodes run at once; ``timeout`` is seconds per node (a node's own
+        ``timeout`` wins); ``listeners`` get the run's events; ``executor`` runs each node
+        (default: a ``ThreadExecutor``). Bad options raise ``OptionError`` before anything runs.
+        """
         from .runner import run
 
-        return run(self, registry, **options)
+        return run(self, registry, max_workers=max_workers, timeout=timeout,
+                   listeners=listeners, nodes=nodes, executor=executor)
 
-    def start(self, registry: Registry, **options: Any) -> RunHandle:
+    def start(self, registry: Registry, *, max_workers: int = 4, timeout: float | None = None,
+              listeners: Iterable[Listener] = (), nodes: Iterable[str] | None = None,
+              executor: Executor | None = None) -> RunHandle:
         """Like ``run`` but returns at once a handle with ``cancel()`` and ``wait()``."""
         from .runner import start
 
-        return start(self, registry, **options)
+        return start(self, registry, max_workers=max_workers, timeout=timeout,
+                     listeners=listeners, nodes=nodes, executor=executor)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return _rich_display(self, "graph")
-
-
-def _rich_display(obj: Any, kind: str) -> dict[str, Any]:
-    """Show the widget for ``obj`` when the widgets layer is importable (in Jupyter)."""
-    plain = {"text/plain": repr(obj)}
-    hook = _display_hooks.get(kind)
-    if hook is None:
-        return plain
-    bundle = hook(obj)
-    return {**bundle, **plain} if bundle else plain
-
-
-#: Filled by the widgets layer: ``kind -> callable(obj) -> mimebundle``. Keeps imports inward.
-_display_hooks: dict[str, Any] = {}
+        return display.mimebundle(self, "graph")
 
 
 def _cycle_problem(cycle: list[str]) -> Problem:
     path = " -> ".join(repr(n) for n in cycle)
-    return Problem("cycle", cycle[0], f"cycle: {path}", field="inputs", value=list(cycle))
-
-
-def load_yaml(text: str) -> tuple[Any, dict[str, int]]:
-    """Parse YAML safely; return the data and the line (1-based) of each top-level key."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise SpecError(f"YAML error: {exc.problem or exc}", line=line) from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"YAML error: {exc}") from None
-    lines: dict[str, int] = {}
-    if isinstance(root, yaml.MappingNode):
-        for key, _ in root.value:
-            lines[str(key.value)] = key.start_mark.line + 1
-    return data, lines
+    return Problem("cycle", None, f"cycle: {path}", field="inputs", value=list(cycle))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,42 +21,18 @@ from .errors import (
     ProcessTimeout,
     ProtocolError,
 )
+from .ports import json_type, port_problems
+
+#: Called with each chunk of a running call's log (stderr) as it arrives.
+LogSink = Callable[[str], None]
 
 __all__ = [
     "Process",
     "PythonProcess",
     "Execution",
     "process",
-    "json_type",
-    "accepts",
+    "LogSink",
 ]
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of a value: null, boolean, integer, number, string, array, object."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__
-
-
-def accepts(port_type: str, value_type: str) -> bool:
-    """Whether a port typed by its example accepts a value of ``value_type``.
-
-    A number port accepts integers; a null example accepts anything.
-    """
-    return port_type in ("null", value_type) or (port_type == "number" and value_type == "integer")
 
 
 @dataclass
@@ -76,6 +53,10 @@ class Process:
     outputs: dict[str, Any] = field(default_factory=dict)
     #: Where the process comes from: ``"python"`` or an image tag; the widgets group by it.
     source: str = "python"
+    #: False for non-deterministic processes, whose results are never reused from a cache.
+    cacheable: bool = True
+    #: Bumped by the author to invalidate cached results when the code's hash cannot tell.
+    version: str | None = None
 
     def run(self, inputs: Mapping[str, Any] | None = None, *, timeout: float | None = None) -> dict:
         """Call the process once and return its outputs."""
@@ -87,39 +68,28 @@ class Process:
         *,
         timeout: float | None = None,
         cancel: threading.Event | None = None,
+        on_log: LogSink | None = None,
     ) -> Execution:
         """Check the inputs, call the process, check its outputs.
 
-        Raises a ``ProcessError`` subclass: ``InputError``, ``ProcessFailed``,
-        ``ProtocolError``, ``ProcessTimeout`` or ``Cancelled``.
+        ``on_log`` receives the call's log (stderr) in chunks as it arrives, where the process
+        can report it live. Raises a ``ProcessError`` subclass: ``InputError``,
+        ``ProcessFailed``, ``ProtocolError``, ``ProcessTimeout`` or ``Cancelled``.
         """
         self.check_inputs(inputs)
-        result = self._call(dict(inputs), timeout=timeout, cancel=cancel)
+        result = self._call(dict(inputs), timeout=timeout, cancel=cancel, on_log=on_log)
         self.check_outputs(result.outputs, log=result.log)
         return result
 
-    def _call(
-        self, inputs: dict[str, Any], *, timeout: float | None, cancel: threading.Event | None
-    ) -> Execution:
+    def _call(self, inputs: dict[str, Any], *, timeout: float | None,
+              cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
         raise NotImplementedError
 
     def check_inputs(self, inputs: Mapping[str, Any]) -> None:
         """Raise ``InputError`` naming every unknown, missing or mistyped input."""
-        problems = []
-        unknown = sorted(set(inputs) - set(self.inputs))
-        missing = sorted(set(self.inputs) - set(inputs))
-        if unknown:
-            problems.append(f"unknown input(s) {', '.join(map(repr, unknown))}")
-        if missing:
-            problems.append(f"missing input(s) {', '.join(map(repr, missing))}")
-        for port, value in inputs.items():
-            if port in self.inputs:
-                want, got = json_type(self.inputs[port]), json_type(value)
-                if not accepts(want, got):
-                    problems.append(f"input {port!r}={value!r} is {got}, expected {want}")
+        problems = port_problems(self.name, self.inputs, inputs)
         if problems:
-            expected = ", ".join(self.inputs) or "none"
-            raise InputError(f"{'; '.join(problems)} (inputs: {expected})", process=self.name)
+            raise InputError(problems, process=self.name)
 
     def check_outputs(self, outputs: Any, *, log: str = "") -> None:
         """Raise ``ProtocolError`` unless ``outputs`` is an object with every declared port."""
@@ -161,6 +131,8 @@ class PythonProcess(Process):
         name: str | None = None,
         description: str | None = None,
         inputs: Mapping[str, Any] | None = None,
+        cache: bool = True,
+        version: str | None = None,
     ):
         if description is None:
             description = (inspect.getdoc(fn) or "").strip()
@@ -170,15 +142,16 @@ class PythonProcess(Process):
             inputs=dict(inputs) if inputs is not None else _ports_from_signature(fn),
             outputs=dict(outputs),
             source="python",
+            cacheable=cache,
+            version=None if version is None else str(version),
         )
         self.fn = fn
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
 
-    def _call(
-        self, inputs: dict[str, Any], *, timeout: float | None, cancel: threading.Event | None
-    ) -> Execution:
+    def _call(self, inputs: dict[str, Any], *, timeout: float | None,
+              cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
         if timeout is None and cancel is None:
             return Execution(self._wrap(self._invoke(inputs)))
         # A Python thread cannot be killed: on timeout or cancel the call is abandoned.
@@ -213,7 +186,12 @@ class PythonProcess(Process):
         except ProcessError:
             raise
         except Exception as exc:
-            raise ProcessFailed(f"{type(exc).__name__}: {exc}", process=self.name) from exc
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            raise ProcessFailed(
+                f"{type(exc).__name__}: {exc} (at {frame.filename}:{frame.lineno}, "
+                f"in {frame.name})",
+                process=self.name, log=traceback.format_exc(),
+            ) from exc
 
     def _wrap(self, value: Any) -> Any:
         if not isinstance(value, Mapping) and len(self.outputs) == 1:
@@ -248,14 +226,19 @@ def process(
     name: str | None = None,
     description: str | None = None,
     inputs: Mapping[str, Any] | None = None,
+    cache: bool = True,
+    version: str | None = None,
 ) -> Any:
     """Decorator making a function an in-process ``PythonProcess``.
 
     Inputs come from the signature (defaults are the examples); ``outputs`` maps each output
-    port to an example value. ``@process(outputs={"n": 0.5}, name="random float")``.
+    port to an example value. ``cache=False`` marks a non-deterministic process (never reused
+    from the cache); ``version`` invalidates cached results when bumped.
+    ``@process(outputs={"n": 0.5}, name="random float", cache=False)``.
     """
 
     def wrap(f: Callable[..., Any]) -> PythonProcess:
-        return PythonProcess(f, outputs=outputs, name=name, description=description, inputs=inputs)
+        return PythonProcess(f, outputs=outputs, name=name, description=description,
+                             inputs=inputs, cache=cache, version=version)
 
     return wrap(fn) if fn is not None else wrap

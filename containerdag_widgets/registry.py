@@ -182,7 +182,7 @@ class Registry:
         return f"<Registry {len(self)} processes, session {self.session}, {state}>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from .graph import _rich_display
+        from .display import mimebundle
 
-        return _rich_display(self, "registry")
+        return mimebundle(self, "registry")
 

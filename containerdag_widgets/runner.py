@@ -1,127 +1,100 @@
-"""Run a graph: validate, then call nodes in topological order, independent ones in parallel.
+"""Run a graph: validate, then hand ready nodes to an executor, independent ones in parallel.
 
-A failed node's descendants are skipped with the reason; other branches go on. Listeners get
-events (node started, node finished, run finished) from the scheduling thread.
+One thread owns the run's state and talks to listeners (as dask's ``local.py`` does): the
+executor's futures and the nodes' live logs arrive on one queue, the scheduler folds them into
+the ``RunResult`` and emits the events. A failed node's descendants are skipped with the
+reason; other branches go on.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
+import math
+import queue
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from .errors import Cancelled, ContainerDagError, ProcessError, ProcessFailed, UpstreamFailed
+from .errors import Cancelled, OptionError, ProcessFailed, UpstreamFailed
+from .events import Event, Listener, NodeFinished, NodeLog, NodeStarted, RunFinished
+from .execution import Executor, NodeCall, ThreadExecutor
 from .graph import Graph, Ref
+from .result import RunResult
+from .status import SUCCESS
 
 if TYPE_CHECKING:
     from .registry import Registry
 
-__all__ = [
-    "STATUSES",
-    "NodeStarted",
-    "NodeFinished",
-    "RunFinished",
-    "RunResult",
-    "RunHandle",
-    "run",
-    "start",
-]
+__all__ = ["RunHandle", "run", "start", "check_options", "Listener"]
 
-#: Every status a node can have. ``cached`` is reserved for a result cache.
-STATUSES = ("pending", "running", "done", "cached", "failed", "skipped", "cancelled")
-FINAL = frozenset({"done", "cached", "failed", "skipped", "cancelled"})
+log = logging.getLogger(__name__)
+
+_default_executor: ThreadExecutor | None = None
+_default_lock = threading.Lock()
 
 
-@dataclass(frozen=True)
-class NodeStarted:
-    node: str
-    inputs: dict[str, Any]
-    time: float
+def default_executor() -> ThreadExecutor:
+    """The process-wide ``ThreadExecutor``: its threads are reused from run to run."""
+    global _default_executor
+    with _default_lock:
+        if _default_executor is None:
+            _default_executor = ThreadExecutor()
+        return _default_executor
 
 
-@dataclass(frozen=True)
-class NodeFinished:
-    node: str
-    status: str
-    duration: float | None
-    outputs: dict[str, Any] | None
-    error: ContainerDagError | None
-    log: str
-    time: float
+def check_options(graph: Graph, *, max_workers: Any, timeout: Any, listeners: Any,
+                  nodes: Any, executor: Any) -> tuple[list[Listener], list[str] | None]:
+    """Raise ``OptionError`` for a bad option; return listeners and nodes as lists."""
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+        raise OptionError("max_workers", max_workers, "an integer >= 1")
+    if timeout is not None and (isinstance(timeout, bool)
+                                or not isinstance(timeout, (int, float))
+                                or not math.isfinite(timeout) or timeout <= 0):
+        raise OptionError("timeout", timeout, "a finite number of seconds > 0, or None")
+    if callable(listeners) or isinstance(listeners, (str, bytes)):
+        raise OptionError("listeners", listeners, "an iterable of callables")
+    listeners = list(listeners)
+    for listener in listeners:
+        if not callable(listener):
+            raise OptionError("listeners", listener, "a callable taking an event")
+    if nodes is not None:
+        if isinstance(nodes, str):
+            raise OptionError("nodes", nodes, "a list of node names (not one string)")
+        nodes = list(nodes)
+        unknown = [n for n in nodes if n not in graph]
+        if unknown:
+            known = ", ".join(map(repr, graph)) or "none"
+            raise OptionError("nodes", unknown[0] if len(unknown) == 1 else unknown,
+                              f"names of nodes in the graph ({known})")
+    if executor is not None and not all(
+            callable(getattr(executor, m, None)) for m in ("prepare", "submit", "close")):
+        raise OptionError("executor", executor, "an Executor (prepare, submit, close)")
+    return listeners, nodes
 
 
-@dataclass(frozen=True)
-class RunFinished:
-    result: RunResult
-    time: float
+def run(graph: Graph, registry: Registry, *, max_workers: int = 4,
+        timeout: float | None = None, listeners: Iterable[Listener] = (),
+        nodes: Iterable[str] | None = None, executor: Executor | None = None) -> RunResult:
+    """Run ``graph`` to the end and return its ``RunResult`` (see ``Graph.run``)."""
+    r = _Run(graph, registry, max_workers=max_workers, timeout=timeout, listeners=listeners,
+             nodes=nodes, executor=executor)
+    r.execute()
+    if r.crash is not None:
+        raise r.crash
+    return r.result
 
 
-Event = NodeStarted | NodeFinished | RunFinished
-Listener = Callable[[Event], None]
-
-
-@dataclass
-class RunResult:
-    """Everything a run produced, per node. A failed node never hides the others' results."""
-
-    status: dict[str, str] = field(default_factory=dict)
-    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    errors: dict[str, ContainerDagError] = field(default_factory=dict)
-    logs: dict[str, str] = field(default_factory=dict)
-    durations: dict[str, float] = field(default_factory=dict)
-    #: ``(start, end)`` wall-clock timestamps of each node that ran.
-    times: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return all(s in ("done", "cached") for s in self.status.values())
-
-    @property
-    def failed(self) -> list[str]:
-        return [n for n, s in self.status.items() if s == "failed"]
-
-    def raise_for_status(self) -> RunResult:
-        """Raise the first failed or cancelled node's error (all errors stay in ``errors``)."""
-        for node, status in self.status.items():
-            if status in ("failed", "cancelled"):
-                raise self.errors[node]
-        return self
-
-    def table(self) -> str:
-        """A readable text table of every node's status, inputs, outputs and error."""
-        rows = [("node", "status", "time", "inputs", "outputs / error")]
-        for node, status in self.status.items():
-            secs = self.durations.get(node)
-            detail = (
-                _fmt(self.outputs[node]) if node in self.outputs
-                else str(self.errors.get(node, ""))
-            )
-            rows.append((node, status, f"{secs:.3f}s" if secs is not None else "-",
-                         _fmt(self.inputs.get(node, {})), detail))
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        lines = []
-        for i, r in enumerate(rows):
-            lines.append("  ".join(r[j].ljust(widths[j]) for j in range(4)) + "  " + r[4])
-            if i == 0:
-                lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 15)
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        counts: dict[str, int] = {}
-        for s in self.status.values():
-            counts[s] = counts.get(s, 0) + 1
-        summary = ", ".join(f"{n} {s}" for s, n in counts.items())
-        return f"<RunResult {summary}>"
-
-
-def _fmt(values: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in values.items())
+def start(graph: Graph, registry: Registry, *, max_workers: int = 4,
+          timeout: float | None = None, listeners: Iterable[Listener] = (),
+          nodes: Iterable[str] | None = None, executor: Executor | None = None) -> RunHandle:
+    """Validate now, then run in a background thread; returns a ``RunHandle``."""
+    return RunHandle(_Run(graph, registry, max_workers=max_workers, timeout=timeout,
+                          listeners=listeners, nodes=nodes, executor=executor))
 
 
 class RunHandle:
@@ -134,8 +107,10 @@ class RunHandle:
 
     @property
     def result(self) -> RunResult:
-        """The result so far (complete once ``done``)."""
-        return self._run.result
+        """The final result once ``done``; before that, a snapshot of the run so far."""
+        if self.done:
+            return self._run.result
+        return self._run.snapshot()
 
     @property
     def done(self) -> bool:
@@ -143,7 +118,7 @@ class RunHandle:
 
     def cancel(self) -> None:
         """Kill running calls and skip the nodes not started yet."""
-        self._run.cancel.set()
+        self._run.request_cancel()
 
     def wait(self, timeout: float | None = None) -> RunResult:
         """Block until the run finished; raise ``TimeoutError`` if it did not in ``timeout``."""
@@ -154,59 +129,46 @@ class RunHandle:
         return self._run.result
 
 
-def run(graph: Graph, registry: Registry, **options: Any) -> RunResult:
-    """Run ``graph`` to the end and return its ``RunResult``.
-
-    Options: ``max_workers`` (default 4), ``timeout`` (seconds per node, default none; a node's
-    own ``timeout`` wins), ``listeners`` (callables taking events), ``nodes`` (run only these
-    and what they need).
-    """
-    r = _Run(graph, registry, **options)
-    r.execute()
-    if r.crash is not None:
-        raise r.crash
-    return r.result
-
-
-def start(graph: Graph, registry: Registry, **options: Any) -> RunHandle:
-    """Validate now, then run in a background thread; returns a ``RunHandle``."""
-    return RunHandle(_Run(graph, registry, **options))
-
-
 class _Run:
-    def __init__(
-        self,
-        graph: Graph,
-        registry: Registry,
-        *,
-        max_workers: int = 4,
-        timeout: float | None = None,
-        listeners: Iterable[Listener] = (),
-        nodes: Iterable[str] | None = None,
-    ):
+    def __init__(self, graph: Graph, registry: Registry, *, max_workers: int,
+                 timeout: float | None, listeners: Iterable[Listener],
+                 nodes: Iterable[str] | None, executor: Executor | None):
+        self.listeners, targets = check_options(
+            graph, max_workers=max_workers, timeout=timeout, listeners=listeners, nodes=nodes,
+            executor=executor)
         graph.validate(registry)  # raises before anything starts
-        if max_workers < 1:
-            raise ValueError(f"max_workers must be >= 1, got {max_workers}")
         self.graph = graph.copy()  # later edits to the user's graph do not touch this run
-        if nodes is not None:
-            self.graph = _subgraph(self.graph, nodes)
+        if targets is not None:
+            self.graph = _subgraph(self.graph, targets)
         self.registry = registry
         self.max_workers = max_workers
         self.timeout = timeout
-        self.listeners = list(listeners)
+        self.executor = executor if executor is not None else default_executor()
+        self.id = uuid.uuid4().hex[:8]
         self.cancel = threading.Event()
         self.finished = threading.Event()
         self.crash: BaseException | None = None
-        self.result = RunResult(status=dict.fromkeys(self.graph.order(), "pending"))
+        self.result = RunResult.pending(self.graph.order())
+        self._lock = threading.Lock()  # guards self.result against snapshot() readers
+        self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def request_cancel(self) -> None:
+        self.cancel.set()
+        self._inbox.put(None)  # wake the scheduler
+
+    def snapshot(self) -> RunResult:
+        with self._lock:
+            return self.result.snapshot()
 
     def emit(self, event: Event) -> None:
+        """Fold the event into the result, then tell every listener (a broken one is logged)."""
+        with self._lock:
+            self.result.apply(event)
         for listener in self.listeners:
             try:
                 listener(event)
             except Exception:  # noqa: BLE001 - a broken listener must not break the run
-                import logging
-
-                logging.getLogger(__name__).exception("listener %r failed", listener)
+                log.exception("listener %r failed", listener)
 
     def execute(self) -> None:
         try:
@@ -219,91 +181,83 @@ class _Run:
     def _schedule(self) -> None:
         sorter = self.graph.sorter()
         sorter.prepare()
-        res = self.result
+        self.executor.prepare(self.max_workers)
         running: dict[Future, str] = {}
         ready: deque[str] = deque()
-        with ThreadPoolExecutor(self.max_workers, thread_name_prefix="containerdag node") as pool:
-            while sorter.is_active():
-                ready.extend(sorter.get_ready())
-                # Submit no more than there are workers, so "running" means running.
-                while ready and len(running) < self.max_workers:
-                    name = ready.popleft()
-                    if self._skip_if_needed(name):
-                        sorter.done(name)
-                        continue
-                    inputs = self._resolve(name)
-                    res.inputs[name] = inputs
-                    res.status[name] = "running"
-                    started = time.time()
-                    self.emit(NodeStarted(name, inputs, started))
-                    running[pool.submit(self._call, name, inputs, started)] = name
-                if not running:
-                    continue
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    name = running.pop(fut)
-                    self._record(name, *fut.result())
+        report: Callable[[Event], None] = self._inbox.put
+        while sorter.is_active():
+            ready.extend(sorter.get_ready())
+            # Submit no more than there are workers, so "running" means running.
+            while ready and len(running) < self.max_workers:
+                name = ready.popleft()
+                if self._skip_if_needed(name):
                     sorter.done(name)
-        self.emit(RunFinished(res, time.time()))
+                    continue
+                call = self._call_of(name)
+                self.emit(NodeStarted(name, call.inputs, time.time()))
+                future = self.executor.submit(call, cancel=self.cancel, report=report)
+                running[future] = name
+                future.add_done_callback(self._inbox.put)
+            if not running:
+                continue
+            item = self._inbox.get()
+            if isinstance(item, NodeLog):
+                self.emit(item)
+            elif isinstance(item, Future) and item in running:
+                name = running.pop(item)
+                self.emit(self._finished_event(name, item))
+                sorter.done(name)
+        self._drain_logs()
+        self.emit(RunFinished(self.result, time.time()))
 
-    def _resolve(self, name: str) -> dict[str, Any]:
-        """The node's inputs with references replaced by upstream outputs (literals copied)."""
+    def _drain_logs(self) -> None:
+        """Logs that arrived after their node's future (none are lost, none come late)."""
+        while True:
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, NodeLog) and self.result.status.get(item.node) == "running":
+                self.emit(item)
+
+    def _finished_event(self, name: str, future: Future) -> NodeFinished:
+        try:
+            return future.result()
+        except BaseException as exc:  # noqa: BLE001 - an executor's own failure
+            proc = self.graph[name].process
+            error = (Cancelled(f"the executor cancelled the call: {exc}", process=proc)
+                     if future.cancelled() else
+                     ProcessFailed(f"the executor failed: {type(exc).__name__}: {exc}",
+                                   process=proc))
+            error.node = name
+            return NodeFinished(name, "cancelled" if future.cancelled() else "failed", None,
+                                None, error, "", time.time())
+
+    def _call_of(self, name: str) -> NodeCall:
+        node = self.graph[name]
         outputs = self.result.outputs
-        return {
-            port: outputs[v.node][v.output] if isinstance(v, Ref) else copy.deepcopy(v)
-            for port, v in self.graph[name].inputs.items()
-        }
+        inputs = {port: outputs[v.node][v.output] if isinstance(v, Ref) else copy.deepcopy(v)
+                  for port, v in node.inputs.items()}
+        timeout = node.timeout if node.timeout is not None else self.timeout
+        return NodeCall(name, self.registry.get(node.process), inputs, timeout, run=self.id)
 
     def _skip_if_needed(self, name: str) -> bool:
-        res = self.result
+        status = self.result.status
         node = self.graph[name]
         reason = None
         if self.cancel.is_set():
             reason = Cancelled("run cancelled before the node started", process=node.process)
         else:
             for up in node.upstream:
-                if res.status.get(up) not in ("done", "cached"):
-                    reason = UpstreamFailed(
-                        f"skipped: upstream node {up!r} {res.status.get(up)}",
-                        process=node.process, upstream=up,
-                    )
+                if status.get(up) not in SUCCESS:
+                    reason = UpstreamFailed(f"skipped: upstream node {up!r} {status.get(up)}",
+                                            process=node.process, upstream=up)
                     break
         if reason is None:
             return False
         reason.node = name
-        res.status[name] = "skipped"
-        res.errors[name] = reason
         self.emit(NodeFinished(name, "skipped", None, None, reason, "", time.time()))
         return True
-
-    def _call(self, name: str, inputs: dict[str, Any], started: float) -> tuple:
-        node = self.graph[name]
-        proc = self.registry.get(node.process)
-        timeout = node.timeout if node.timeout is not None else self.timeout
-        try:
-            execution = proc.execute(inputs, timeout=timeout, cancel=self.cancel)
-            return "done", execution.outputs, None, execution.log, started, time.time()
-        except ProcessError as exc:
-            error: ProcessError = exc
-        except Exception as exc:  # noqa: BLE001 - any failure becomes this node's error
-            error = ProcessFailed(f"{type(exc).__name__}: {exc}", process=proc.name)
-            error.__cause__ = exc
-        error.node = name
-        status = "cancelled" if isinstance(error, Cancelled) else "failed"
-        return status, None, error, error.log, started, time.time()
-
-    def _record(self, name: str, status: str, outputs: dict | None,
-                error: ContainerDagError | None, log: str, started: float, ended: float) -> None:
-        res = self.result
-        res.status[name] = status
-        if outputs is not None:
-            res.outputs[name] = outputs
-        if error is not None:
-            res.errors[name] = error
-        res.logs[name] = log
-        res.durations[name] = ended - started
-        res.times[name] = (started, ended)
-        self.emit(NodeFinished(name, status, ended - started, outputs, error, log, ended))
 
 
 def _subgraph(graph: Graph, targets: Iterable[str]) -> Graph:

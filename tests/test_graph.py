@@ -75,7 +75,7 @@ def test_yaml_error_names_the_line():
 def test_bad_node_field_names_node_and_line():
     with pytest.raises(SpecError) as info:
         Graph.from_yaml("a: {process: add, inputs: {x: 1, y: 2}}\nb:\n  proces: add\n")
-    assert info.value.line == 2
+    assert (info.value.node, info.value.field, info.value.line) == ("b", "proces", 3)
     assert "node 'b'" in str(info.value) and "'proces'" in str(info.value)
 
 

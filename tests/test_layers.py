@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "containerdag_widgets"
-CORE = ["errors", "process", "graph", "runner", "registry", "generators"]
+CORE = ["errors", "status", "ports", "yaml_source", "process", "graph", "events", "result",
+        "execution", "runner", "registry", "random_values", "standard", "display"]
 OUTER = ("docker", "ipywidgets", "ipycytoscape", "IPython", "ipykernel", "traitlets")
 
 
@@ -27,8 +28,10 @@ def _imports(path: Path) -> set[str]:
     for node in ast.parse(path.read_text()).body:
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is None:  # from . import x
+            names.update(("." * node.level) + alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            names.add(("." * node.level) + (node.module or ""))
+            names.add(("." * node.level) + node.module)
     return names
 
 

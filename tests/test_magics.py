@@ -90,7 +90,7 @@ def test_unload_removes_the_magics_and_closes_only_their_own_registry(monkeypatc
     own = Registry([add])
     monkeypatch.setattr(Registry, "current", classmethod(lambda cls: None))
     made = []
-    monkeypatch.setattr("containerdag_widgets.cli.standard_registry",
+    monkeypatch.setattr("containerdag_widgets.standard.standard_registry",
                         lambda: made.append(own) or own)
     shell.run_line_magic("load_ext", "containerdag_widgets")
     try:

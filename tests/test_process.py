@@ -1,7 +1,7 @@
 import pytest
 
 from containerdag_widgets import InputError, ProcessFailed, ProcessTimeout, ProtocolError, process
-from containerdag_widgets.process import accepts, json_type
+from containerdag_widgets.ports import accepts, json_type
 
 
 @process(outputs={"n": 0.5}, name="random float")
@@ -43,7 +43,8 @@ def test_run_checks_inputs_and_names_them():
 
 def test_int_accepted_for_float_not_string():
     assert uniform.run({"min": 0, "max": 2}) == {"n": 1.0}
-    with pytest.raises(InputError, match="'max'='2' is string, expected number"):
+    with pytest.raises(InputError,
+                       match="input 'max' of process 'random float' is string '2', expected"):
         uniform.run({"min": 0, "max": "2"})
 
 

@@ -7,6 +7,7 @@ A call past its deadline, or cancelled, is killed.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import os
@@ -16,6 +17,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import docker
@@ -50,8 +52,12 @@ def exec_call(
     max_output: int = 8 * 2**20,
     max_log: int = 2**20,
     environment: dict[str, str] | None = None,
+    on_log: Callable[[str], None] | None = None,
 ) -> ExecOutcome:
-    """Run ``command`` (an argv list) in the container with ``stdin``; return what it gave."""
+    """Run ``command`` (an argv list) in the container with ``stdin``; return what it gave.
+
+    ``on_log`` receives stderr as text, chunk by chunk, while the command runs.
+    """
     exec_id = api.exec_create(
         container_id, command, stdin=True, stdout=True, stderr=True, tty=False,
         environment=environment,
@@ -65,6 +71,7 @@ def exec_call(
     buf = bytearray()
     pending = memoryview(stdin)
     killed = kill_method = None
+    decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
     try:
         sock.setblocking(False)
         if not pending:
@@ -101,6 +108,8 @@ def exec_call(
                         payload = bytes(buf[_HEADER.size:_HEADER.size + size])
                         del buf[:_HEADER.size + size]
                         if stream == _STDERR:
+                            if on_log is not None:
+                                on_log(decode(payload))
                             err += payload
                             if len(err) > max_log:  # keep the tail of long logs
                                 err_dropped += len(err) - max_log

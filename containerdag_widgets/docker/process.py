@@ -14,7 +14,7 @@ from ..errors import (
     ProtocolError,
     excerpt,
 )
-from ..process import Execution, Process
+from ..process import Execution, LogSink, Process
 
 if TYPE_CHECKING:
     from .pool import ContainerPool
@@ -46,11 +46,11 @@ class ContainerProcess(Process):
         self.max_output = max_output
 
     def _call(self, inputs: dict[str, Any], *, timeout: float | None,
-              cancel: threading.Event | None) -> Execution:
+              cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
         stdin = json.dumps(inputs, allow_nan=False).encode("utf-8")
         outcome = self.pool.exec(
             self.image_id, self.image, self.command, stdin, process=self.name,
-            timeout=timeout, cancel=cancel, max_output=self.max_output,
+            timeout=timeout, cancel=cancel, max_output=self.max_output, on_log=on_log,
         )
         log = outcome.stderr.decode("utf-8", errors="replace")
         where = f"in image {self.image!r}"

@@ -9,10 +9,14 @@ import ipycytoscape
 import ipywidgets as W
 from traitlets import Bool, Dict, Float, Int, Unicode, observe
 
-from ..errors import ContainerDagError, GraphValidationError
+from ..errors import ContainerDagError
+from ..events import Event, NodeFinished, NodeLog, NodeStarted, RunFinished
+from ..execution import Executor
 from ..graph import Graph
 from ..registry import Registry
-from ..runner import FINAL, NodeFinished, NodeStarted, RunFinished, RunHandle, RunResult
+from ..result import RunResult
+from ..runner import RunHandle
+from ..status import FINAL, SUCCESS
 from .canvas import Canvas
 from .html import esc, ports_table, pre, section
 from .style import graph_stylesheet
@@ -24,32 +28,36 @@ class GraphWidget(W.VBox):
     """A graph you can run and watch: node colours follow ``status`` while the run goes on.
 
     ``status``, ``inputs``, ``outputs``, ``running`` and ``selected`` are traitlets: observe
-    them, or ``link``/``dlink`` them to other widgets.
+    them, or ``link``/``dlink`` them to other widgets. The widget builds them from the run's
+    events only. ``status``, ``running`` and ``selected`` are synced (small, and ``jslink``-able);
+    ``outputs`` and ``inputs`` stay in the kernel, since the page shows them as HTML.
     """
 
-    #: node -> pending | running | done | cached | failed | skipped | cancelled
-    status = Dict().tag(sync=True)
-    #: node -> outputs of the nodes that finished
-    outputs = Dict().tag(sync=True)
-    #: node -> resolved inputs of the nodes that started
-    inputs = Dict().tag(sync=True)
-    running = Bool(False).tag(sync=True)
-    #: the node shown in the inspector ("" for none)
-    selected = Unicode("").tag(sync=True)
-    #: seconds between two pushes of status to the page while a run goes on
-    update_interval = Float(0.1)
-    max_workers = Int(4)
+    status = Dict(help="node -> pending | running | done | cached | failed | skipped | "
+                       "cancelled").tag(sync=True)
+    outputs = Dict(help="node -> outputs of each node that finished (kernel-side)")
+    inputs = Dict(help="node -> resolved inputs of each node that started (kernel-side)")
+    running = Bool(False, help="whether a run is going on").tag(sync=True)
+    selected = Unicode("", help="the node shown in the inspector (\"\" for none)").tag(sync=True)
+    update_interval = Float(0.1, help="seconds between two pushes of status to the page while "
+                                      "a run goes on")
+    max_workers = Int(4, min=1, help="how many nodes run at once")
 
     def __init__(self, graph: Graph, registry: Registry | None = None, *,
                  layout_name: str = "dagre", height: str = "420px", timeout: float | None = None,
-                 **kwargs: Any):
+                 executor: Executor | None = None, **kwargs: Any):
         self.graph = graph
         self.registry = registry if registry is not None else Registry.current()
         self.timeout = timeout
+        self.executor = executor
+        #: The last run's final result (None before the first run ends).
         self.result: RunResult | None = None
         self.handle: RunHandle | None = None
         self._lock = threading.Lock()
+        #: The run as this widget saw it, folded from events under ``_lock``.
+        self._state = RunResult()
         self._pending: dict[str, str] = {}
+        self._log_dirty = False
         self._flusher: threading.Thread | None = None
         self._finished = threading.Event()
         self._nodes: dict[str, ipycytoscape.Node] = {}
@@ -138,8 +146,9 @@ class GraphWidget(W.VBox):
         try:
             self.running = True
             self.handle = self.graph.start(self.registry, max_workers=self.max_workers,
-                                           timeout=self.timeout, listeners=[self._on_event])
-        except (GraphValidationError, ContainerDagError) as exc:
+                                           timeout=self.timeout, listeners=[self._on_event],
+                                           executor=self.executor)
+        except ContainerDagError as exc:
             self.running = False
             self.message.value = pre(str(exc), "cdw-error")
             return None
@@ -181,6 +190,7 @@ class GraphWidget(W.VBox):
         self.result = None
         with self._lock:
             self._pending = {}
+            self._state = RunResult.pending(list(self.graph.nodes))
         for node in self._nodes.values():
             node.classes = "pending"
         self.status = dict.fromkeys(self.graph.nodes, "pending")
@@ -189,13 +199,16 @@ class GraphWidget(W.VBox):
         self.progress.value = 0
         self.progress_text.value = f"0/{len(self.graph)} done"
 
-    def _on_event(self, event: Any) -> None:
-        """Runs in the scheduler's thread: only record; the flusher thread talks to the page."""
+    def _on_event(self, event: Event) -> None:
+        """Runs in the scheduler's thread: fold the event; the flusher thread talks to the page."""
         with self._lock:
+            self._state.apply(event)
             if isinstance(event, NodeStarted):
                 self._pending.setdefault(event.node, "running")
             elif isinstance(event, NodeFinished):
                 self._pending[event.node] = event.status
+            elif isinstance(event, NodeLog):
+                self._log_dirty = self._log_dirty or event.node == self.selected
             elif isinstance(event, RunFinished):
                 self.result = event.result
                 self._finished.set()
@@ -212,21 +225,23 @@ class GraphWidget(W.VBox):
     def _flush(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, {}
+            log_dirty, self._log_dirty = self._log_dirty, False
+            if pending:
+                state = self._state.snapshot()
+        if log_dirty and self.selected not in pending:
+            self.inspector.value = self._inspector_html(self.selected)
         if not pending:
             return
-        res = self.handle.result if self.handle is not None else None
-        status = dict(self.status)
-        for name, state in pending.items():
+        for name, status in pending.items():
             if name in self._nodes:
-                self._nodes[name].classes = state
-            status[name] = state
-        self.status = status  # one sync message per batch, not per node
-        if res is not None:
-            self.inputs = {n: dict(v) for n, v in res.inputs.items()}
-            self.outputs = {n: dict(v) for n, v in res.outputs.items()}
-        finished = sum(s in FINAL for s in status.values())
+                self._nodes[name].classes = status
+        # One sync message per batch, not per node; dicts copied so observers see a change.
+        self.status = dict(state.status)
+        self.inputs = {n: dict(v) for n, v in state.inputs.items()}
+        self.outputs = {n: dict(v) for n, v in state.outputs.items()}
+        finished = sum(s in FINAL for s in state.status.values())
         self.progress.value = finished
-        self.progress_text.value = f"{finished}/{len(status)} done"
+        self.progress_text.value = f"{finished}/{len(state.status)} done"
         if self.selected in pending:
             self.inspector.value = self._inspector_html(self.selected)
 
@@ -237,7 +252,7 @@ class GraphWidget(W.VBox):
         res = self.result
         if res is None:
             return
-        problems = {n: s for n, s in res.status.items() if s not in ("done", "cached")}
+        problems = {n: s for n, s in res.status.items() if s not in SUCCESS}
         if problems:
             counts: dict[str, int] = {}
             for s in problems.values():
@@ -262,25 +277,26 @@ class GraphWidget(W.VBox):
         if not name or name not in self.graph:
             return '<div class="cdw-inspector-body"><i>Click a node to inspect it.</i></div>'
         node = self.graph[name]
-        status = self.status.get(name, "pending")
-        res = self.handle.result if self.handle is not None else self.result
+        with self._lock:
+            res = self._state.snapshot()
+        status = res.status.get(name, "pending")
         parts = [f'<div class="cdw-inspector-body" data-node="{esc(name)}">',
                  f'<h4 style="margin:4px 0">{esc(name)}</h4>',
                  f'<div>process <code>{esc(node.process)}</code> &middot; status '
                  f'<span class="cdw-status cdw-status-{esc(status)}">{esc(status)}</span>']
-        if res is not None and name in res.durations:
+        if name in res.durations:
             parts.append(f" &middot; {res.durations[name]:.3f} s")
         parts.append("</div>")
-        if res is not None and name in res.inputs:
+        if name in res.inputs:
             parts.append(section("inputs", ports_table(res.inputs[name], "cdw-inputs")))
         else:
             declared = {p: (str(v) if hasattr(v, "node") else v) for p, v in node.inputs.items()}
             parts.append(section("inputs (declared)", ports_table(declared, "cdw-inputs")))
-        if res is not None and name in res.outputs:
+        if name in res.outputs:
             parts.append(section("outputs", ports_table(res.outputs[name], "cdw-outputs")))
-        if res is not None and name in res.errors:
+        if name in res.errors:
             parts.append(section("error", pre(str(res.errors[name]), "cdw-error")))
-        if res is not None and res.logs.get(name):
+        if res.logs.get(name):
             parts.append(section("log (stderr)", pre(res.logs[name], "cdw-log")))
         parts.append("</div>")
         return "".join(parts)

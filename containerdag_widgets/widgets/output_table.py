@@ -15,8 +15,8 @@ __all__ = ["OutputTable"]
 class OutputTable(W.HTML):
     """Rows of node, output port and value; bind ``outputs`` to a ``GraphWidget``'s."""
 
-    outputs = Dict().tag(sync=True)
-    status = Dict().tag(sync=True)
+    outputs = Dict(help="node -> outputs; the table re-renders when it changes (kernel-side)")
+    status = Dict(help="node -> status, shown beside each node's outputs (kernel-side)")
 
     def __init__(self, source: Any = None, **kwargs: Any):
         super().__init__(**kwargs)

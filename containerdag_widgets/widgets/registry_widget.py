@@ -21,10 +21,9 @@ PYTHON_GROUP = "python"
 class RegistryWidget(W.VBox):
     """The processes of a registry, grouped by image, with a filter and a Refresh button."""
 
-    #: the process shown in the panel ("" for none)
-    selected = Unicode("").tag(sync=True)
-    #: text that process names or descriptions must contain to be shown
-    filter = Unicode("").tag(sync=True)
+    selected = Unicode("", help="the process shown in the panel (\"\" for none)").tag(sync=True)
+    filter = Unicode("", help="text that process names or descriptions must contain to be "
+                              "shown").tag(sync=True)
 
     def __init__(self, registry: Registry, *, height: str = "380px", **kwargs: Any):
         self.registry = registry

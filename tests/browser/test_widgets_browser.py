@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 SETUP = """\
 import json
 from containerdag_widgets import Graph, GraphWidget, RegistryWidget, OutputTable, process
-from containerdag_widgets.cli import standard_registry
+from containerdag_widgets.standard import standard_registry
 reg = standard_registry()
 print("SESSION=" + reg.session)
 """

@@ -63,6 +63,11 @@ DESCRIPTIONS = {
         {"x": 1.0},
         {"x": 1.0},
     ),
+    "log_ticks": (
+        "Writes a line to stderr every `interval` seconds for `seconds`, then returns n.",
+        {"seconds": 2.0, "interval": 0.2},
+        {"n": 1},
+    ),
 }
 
 
@@ -159,6 +164,17 @@ def run(name, given):
         sys.stderr.write("log line 1\nlog line 2\n")
         sys.stderr.flush()
         emit({"x": x})
+    elif name == "log_ticks":
+        seconds = number(given, "seconds")
+        interval = number(given, "interval")
+        n = 0
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            n += 1
+            sys.stderr.write(f"tick {n} at {time.time():.3f}\n")
+            sys.stderr.flush()
+            time.sleep(interval)
+        emit({"n": n})
     else:  # pragma: no cover - guarded by main()
         fail(f"unknown process {name!r}")
 

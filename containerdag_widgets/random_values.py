@@ -1,4 +1,7 @@
-"""In-process generators from the seed notebook: a random float and a random choice."""
+"""Random-value processes from the seed notebook: a random float and a random choice.
+
+Both are non-deterministic, so they are marked ``cache=False``: never reused from a cache.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +13,13 @@ from .process import process
 __all__ = ["random_float", "random_choice"]
 
 
-@process(outputs={"n": 0.5}, name="random float")
+@process(outputs={"n": 0.5}, name="random float", cache=False)
 def random_float(min: float = 0.0, max: float = 1.0) -> dict[str, float]:
     """A uniformly distributed random float."""
     return {"n": random.uniform(min, max)}
 
 
-@process(outputs={"choice": 1}, name="random choice")
+@process(outputs={"choice": 1}, name="random choice", cache=False)
 def random_choice(choices: list = [1, 2, 3, 4]) -> dict[str, Any]:  # noqa: B006 - example
     """A random choice from a list."""
     if not choices:

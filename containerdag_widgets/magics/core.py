@@ -1,4 +1,4 @@
-"""IPython magics: ``%%node`` builds the notebook's graph cell by cell; ``%dag`` shows and runs it.
+"""The magics: ``%%node`` builds the notebook's graph cell by cell; ``%dag`` shows and runs it.
 
 Load with ``%load_ext containerdag_widgets``. A problem in a ``%%node`` body is reported as one
 ``UsageError`` naming the body's line and field (no traceback), and leaves the graph unchanged.
@@ -6,193 +6,27 @@ Load with ``%load_ext containerdag_widgets``. A problem in a ``%%node`` body is 
 
 from __future__ import annotations
 
-import re
 import sys
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from .errors import ContainerDagError, GraphValidationError, Problem, SpecError
-from .graph import Graph, Node, load_yaml
-from .registry import Registry
+from ..errors import ContainerDagError, GraphValidationError
+from ..graph import Graph
+from ..registry import Registry
+from .body import node_name, parse_node
 
-__all__ = [
-    "ContainerDagMagics",
-    "current_magics",
-    "load_ipython_extension",
-    "unload_ipython_extension",
-]
+__all__ = ["ContainerDagMagics", "current_magics", "load_ipython_extension",
+           "unload_ipython_extension"]
 
-_NODE_FIELDS = ("process", "inputs", "timeout")
 _COMMANDS = ("show", "run", "clear", "spec", "remove", "use", "graph")
 #: Options of ``%dag`` and the subcommands they apply to.
 _OPTION_COMMANDS = {"max_workers": "run", "timeout": "run", "quiet": "run", "yaml": "spec"}
-
-
-# ---- locating problems in a cell body ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Issue:
-    """One problem of a ``%%node`` cell, located by body line (1-based) and field."""
-
-    message: str
-    field: str | None = None
-    line: int | None = None
-
-
-def _item(mapping: yaml.Node | None, key: str) -> tuple[yaml.Node, yaml.Node] | None:
-    """The (key, value) nodes of ``key`` in a composed YAML mapping (the last one if repeated)."""
-    found = None
-    if isinstance(mapping, yaml.MappingNode):
-        for k, v in mapping.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key:
-                found = (k, v)
-    return found
-
-
-def _line_of(root: yaml.Node | None, field: str | None, kind: str | None = None) -> int | None:
-    """The body line of ``field`` (``process``, ``inputs.x``...) in the composed body."""
-    if not field:
-        return None
-    top, _, port = field.partition(".")
-    top_item = _item(root, top)
-    if top_item is None:
-        # A missing field or input: point at what defines it, the ``process:`` line.
-        fallback = _item(root, "process") if top == "inputs" else None
-        return fallback[0].start_mark.line + 1 if fallback else None
-    key, value = top_item
-    port_item = _item(value, port) if port else None
-    if port_item is None:
-        return key.start_mark.line + 1
-    port_key, port_value = port_item
-    sub = {"unknown_node": "from", "unknown_output": "output"}.get(kind or "")
-    ref_item = _item(port_value, sub) if sub else None
-    return (ref_item[1] if ref_item else port_key).start_mark.line + 1
-
-
-def _duplicate_keys(node: yaml.Node | None, path: str = "") -> list[_Issue]:
-    """Keys written twice in the same mapping: YAML keeps the last silently, a likely slip."""
-    issues: list[_Issue] = []
-    if not isinstance(node, yaml.MappingNode):
-        return issues
-    seen: set[str] = set()
-    for k, v in node.value:
-        name = str(k.value)
-        field = f"{path}.{name}" if path else name
-        if name in seen:
-            issues.append(_Issue(f"{name!r} is written twice", field, k.start_mark.line + 1))
-        seen.add(name)
-        if not path:  # the top level and its direct children (inputs) only
-            issues.extend(_duplicate_keys(v, field))
-    return issues
-
-
-_SPEC_FIELD = re.compile(
-    r"field '(?P<field>\w+)'|input (?P<port>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"):"
-)
-
-
-def _spec_issue(exc: SpecError, name: str, root: yaml.Node | None) -> _Issue:
-    """A ``Node.from_spec`` shape error located at its field's line."""
-    message = _bare(exc)
-    field = None
-    if message.startswith("unknown field"):
-        extra = [k for k, _ in getattr(root, "value", []) if str(k.value) not in _NODE_FIELDS]
-        if extra:
-            return _Issue(message, str(extra[0].value), extra[0].start_mark.line + 1)
-    match = _SPEC_FIELD.search(message)
-    if match and match["field"]:
-        field = match["field"]
-    elif match and match["port"]:
-        field = f"inputs.{match['port'][1:-1]}"
-    return _Issue(message, field, _line_of(root, field) or (1 if field is None else None))
-
-
-def _bare(exc: SpecError) -> str:
-    """A ``SpecError``'s message without its ``line N, node 'x': `` prefix."""
-    where = [f"line {exc.line}"] if exc.line is not None else []
-    if exc.node is not None:
-        where.append(f"node {exc.node!r}")
-    text = str(exc)
-    prefix = f"{', '.join(where)}: "
-    return text[len(prefix):] if where and text.startswith(prefix) else text
-
-
-def _cycle_issues(graph: Graph, name: str, root: yaml.Node | None) -> list[_Issue]:
-    """Each input of node ``name`` whose reference closes a cycle back to ``name``."""
-    down: dict[str, list[str]] = {}
-    for up, _, node, _ in graph.edges:
-        down.setdefault(up, []).append(node)
-    issues = []
-    for port, ref in graph[name].refs.items():
-        path = _path(down, name, ref.node) if ref.node in graph else None
-        if path is not None:
-            cycle = " -> ".join(repr(n) for n in [*path, name])
-            issues.append(_Issue(f"cycle: {cycle}", f"inputs.{port}",
-                                 _line_of(root, f"inputs.{port}")))
-    return issues
-
-
-def _path(down: dict[str, list[str]], start: str, goal: str) -> list[str] | None:
-    """A shortest path ``start -> ... -> goal`` along ``down`` edges, if there is one."""
-    parent: dict[str, str | None] = {start: None}
-    queue = [start]
-    while queue:
-        current = queue.pop(0)
-        if current == goal:
-            path = [current]
-            while (prev := parent[path[-1]]) is not None:
-                path.append(prev)
-            return path[::-1]
-        for nxt in down.get(current, ()):
-            if nxt not in parent:
-                parent[nxt] = current
-                queue.append(nxt)
-    return None
-
-
-def _problem_issue(problem: Problem, name: str, root: yaml.Node | None) -> _Issue:
-    """A validation ``Problem`` of node ``name`` located at its field's line."""
-    message = problem.message.removeprefix(f"node {name!r}: ")
-    return _Issue(message, problem.field, _line_of(root, problem.field, problem.kind))
-
-
-def _report(name: str, replacing: bool, issues: list[_Issue], body: str) -> str:
-    """One readable message listing every issue with its line, field and source text."""
-    lines = body.splitlines()
-    entries = []
-    for issue in sorted(issues, key=lambda i: i.line or 0):
-        where = f"line {issue.line}" if issue.line else ""
-        if issue.field:
-            where = f"{where} ({issue.field})" if where else issue.field
-        entry = f"{where}: {issue.message}" if where else issue.message
-        if issue.line and issue.line <= len(lines):
-            entry += f"\n    {issue.line} | {lines[issue.line - 1].rstrip()}"
-        entries.append(entry)
-    head = f"node {name!r} {'not replaced' if replacing else 'not added'}"
-    if len(entries) == 1:
-        return f"{head}: {entries[0]}"
-    return f"{head} ({len(entries)} problems):\n" + "\n".join(
-        "  " + e.replace("\n", "\n  ") for e in entries
-    )
-
-
-def _node_name(line: str) -> str:
-    """The ``%%node`` line as a node name: stripped, one pair of surrounding quotes removed."""
-    name = line.strip()
-    if len(name) >= 2 and name[0] == name[-1] and name[0] in "'\"":
-        name = name[1:-1].strip()
-    if not name:
-        raise UsageError("usage: %%node NAME, then the node as YAML: process: ..., inputs: ...")
-    return name
 
 
 # ---- the magics --------------------------------------------------------------------------------
@@ -209,7 +43,7 @@ def _close_quietly(registry: Registry) -> None:
 def _widget(name: str) -> Any:
     """The widget class ``name`` from the widgets layer, imported only when a magic shows one."""
     try:
-        from . import widgets
+        from .. import widgets
 
         return getattr(widgets, name)
     except (ImportError, AttributeError) as exc:
@@ -259,10 +93,10 @@ class ContainerDagMagics(Magics):
             self.close()  # the one created here is no longer used: stop its containers
 
     def _create_registry(self) -> Registry:
-        from .cli import standard_registry
+        from .. import standard
 
         try:
-            registry = standard_registry()
+            registry = standard.standard_registry()
         except ContainerDagError as exc:
             raise UsageError(
                 f"no registry: {exc}\nCreate one (reg = Registry([...]) or "
@@ -299,6 +133,7 @@ class ContainerDagMagics(Magics):
 
     # ---- %%node -------------------------------------------------------------------------
 
+    @no_var_expand
     @cell_magic
     def node(self, line: str, cell: str) -> None:
         """Add or replace node NAME (the whole line) from a YAML body: process:, inputs:, timeout:.
@@ -313,51 +148,12 @@ class ContainerDagMagics(Magics):
 
         Everything is checked before the graph changes; problems name the body's line.
         """
-        name = _node_name(line)
-        node = self._parse(name, cell)
+        name = node_name(line)
+        node, warnings = parse_node(name, cell, self.graph, self.registry)
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         self.graph.nodes[name] = node  # an existing key keeps its position
         self._changed()
-
-    def _parse(self, name: str, body: str) -> Node:
-        """The checked ``Node`` of a ``%%node`` cell, or a ``UsageError`` listing every problem."""
-        replacing = name in self.graph
-        try:
-            data, _ = load_yaml(body)
-            root = yaml.compose(body, Loader=yaml.SafeLoader)
-        except SpecError as exc:
-            issue = _Issue(_bare(exc), None, exc.line)
-            raise UsageError(_report(name, replacing, [issue], body)) from None
-        if data is None:
-            issue = _Issue("the body is empty; write the node as YAML with process: and inputs:")
-            raise UsageError(_report(name, replacing, [issue], body))
-        if not isinstance(data, dict):
-            issue = _Issue(f"the body is a YAML mapping with process: and inputs:, "
-                           f"got {type(data).__name__}", None, 1)
-            raise UsageError(_report(name, replacing, [issue], body))
-        duplicates = _duplicate_keys(root)
-        if duplicates:
-            raise UsageError(_report(name, replacing, duplicates, body))
-        try:
-            node = Node.from_spec(name, data)
-        except SpecError as exc:
-            issue = _spec_issue(exc, name, root)
-            raise UsageError(_report(name, replacing, [issue], body)) from None
-
-        registry = self.registry
-        candidate = Graph(self.graph.nodes)
-        candidate.nodes[name] = node
-        found = candidate.problems(registry)
-        issues = [_problem_issue(p, name, root) for p in found
-                  if p.node == name and p.kind != "cycle"]
-        issues += _cycle_issues(candidate, name, root)
-        if issues:
-            raise UsageError(_report(name, replacing, issues, body))
-        # Allowed, but say so: a replaced node can break nodes reading from it.
-        before = {(p.node, p.message) for p in self.graph.problems(registry)}
-        for p in found:
-            if p.node != name and (p.node, p.message) not in before:
-                print(f"warning: {p.message}", file=sys.stderr)
-        return node
 
     # ---- %dag ---------------------------------------------------------------------------
 
@@ -410,17 +206,13 @@ class ContainerDagMagics(Magics):
     def _dag_run(self, args: Any, name: str) -> Any:
         if not self.graph:
             raise UsageError("the graph is empty: add nodes with %%node NAME cells")
-        options: dict[str, Any] = {}
-        if args.max_workers is not None:
-            if args.max_workers < 1:
-                raise UsageError(f"--max-workers must be at least 1, got {args.max_workers}")
-            options["max_workers"] = args.max_workers
-        if args.timeout is not None:
-            if args.timeout <= 0:
-                raise UsageError(f"--timeout must be positive, got {args.timeout}")
-            options["timeout"] = args.timeout
+        if args.max_workers is not None and args.max_workers < 1:
+            raise UsageError(f"--max-workers must be at least 1, got {args.max_workers}")
+        if args.timeout is not None and not 0 < args.timeout < float("inf"):
+            raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
         try:
-            result = self.graph.run(self.registry, **options)
+            result = self.graph.run(
+                self.registry, max_workers=args.max_workers or 4, timeout=args.timeout)
         except GraphValidationError as exc:
             raise UsageError(f"the graph cannot run: {exc}") from None
         except ContainerDagError as exc:

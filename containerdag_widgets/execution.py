@@ -1,0 +1,157 @@
+"""The executor seam: the scheduler hands a ready node to an executor and gets a future back.
+
+A ``NodeCall`` carries what a node needs anywhere (the process, its resolved inputs, its
+timeout), so a remote executor can carry it to another process; the cancel signal and the
+``report`` callback for live events stay with the executor, which relays them as it can.
+``execute_call`` is the one way a node runs, wherever the executor puts it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .errors import Cancelled, ProcessError, ProcessFailed
+from .events import Event, NodeFinished, NodeLog
+from .process import Process
+
+__all__ = ["NodeCall", "Executor", "ThreadExecutor", "execute_call", "LogBatcher", "Report"]
+
+#: Where an executor sends a running node's events (``NodeLog``); any thread may call it.
+Report = Callable[[Event], None]
+
+#: Seconds between two ``NodeLog`` events of one node.
+LOG_INTERVAL = 0.1
+
+
+@dataclass(frozen=True)
+class NodeCall:
+    """One node's call: everything an executor needs to run it, here or elsewhere."""
+
+    node: str
+    process: Process
+    inputs: dict[str, Any]
+    timeout: float | None = None
+    #: Names the run, for executors that label their tasks (e.g. a Dask key).
+    run: str = ""
+
+
+class Executor(Protocol):
+    """Runs nodes. The scheduler calls ``prepare`` once per run, then ``submit`` per node."""
+
+    def prepare(self, max_workers: int) -> None:
+        """Be ready to run ``max_workers`` calls at once."""
+
+    def submit(self, call: NodeCall, *, cancel: threading.Event,
+               report: Report) -> Future[NodeFinished]:
+        """Start ``call``; the future gives its ``NodeFinished`` (never raises for a node
+        failure). ``cancel`` set means kill the call; ``report(event)`` relays ``NodeLog``s."""
+
+    def close(self) -> None:
+        """Release the executor's workers."""
+
+
+class LogBatcher:
+    """Turns a call's log chunks into ``NodeLog`` events, at most one per ``interval``."""
+
+    def __init__(self, node: str, report: Report, interval: float = LOG_INTERVAL):
+        self.node = node
+        self.report = report
+        self.interval = interval
+        self._buffer: list[str] = []
+        self._last = 0.0
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> None:
+        """Take a chunk; send it now if the last event is old enough, else a little later."""
+        if not text:
+            return
+        with self._lock:
+            self._buffer.append(text)
+            due = self._last + self.interval - time.monotonic()
+            if due > 0:
+                if self._timer is None:
+                    self._timer = threading.Timer(due, self.flush)
+                    self._timer.daemon = True
+                    self._timer.start()
+                return
+        self.flush()
+
+    def flush(self) -> None:
+        """Send what is buffered as one ``NodeLog``."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if not self._buffer:
+                return
+            text, self._buffer = "".join(self._buffer), []
+            self._last = time.monotonic()
+            self.report(NodeLog(self.node, text, time.time()))
+
+
+def execute_call(call: NodeCall, *, cancel: threading.Event | None, report: Report | None,
+                 worker: str = "local") -> NodeFinished:
+    """Run one node's call to its end and describe how it ended; never raises for the node."""
+    batcher = LogBatcher(call.node, report) if report is not None else None
+    started = time.time()
+    outputs = None
+    try:
+        execution = call.process.execute(
+            call.inputs, timeout=call.timeout, cancel=cancel,
+            on_log=batcher.write if batcher is not None else None)
+        outputs, log, error, status = execution.outputs, execution.log, None, "done"
+    except ProcessError as exc:
+        error = exc
+    except Exception as exc:  # noqa: BLE001 - any failure becomes this node's error
+        error = ProcessFailed(f"{type(exc).__name__}: {exc}", process=call.process.name)
+        error.__cause__ = exc
+    if batcher is not None:
+        batcher.flush()
+    if error is not None:
+        error.node = call.node
+        log = error.log
+        status = "cancelled" if isinstance(error, Cancelled) else "failed"
+    ended = time.time()
+    return NodeFinished(call.node, status, ended - started, outputs, error, log, ended,
+                        started=started, worker=worker)
+
+
+class ThreadExecutor:
+    """The default executor: calls run in threads of this process (containers do the work)."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def prepare(self, max_workers: int) -> None:
+        """Keep a pool of at least ``max_workers`` threads, reused across runs."""
+        with self._lock:
+            if self._pool is None or self._size < max_workers:
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False)
+                self._size = max(max_workers, 4)
+                self._pool = ThreadPoolExecutor(self._size, thread_name_prefix="containerdag node")
+
+    def submit(self, call: NodeCall, *, cancel: threading.Event,
+               report: Report) -> Future[NodeFinished]:
+        if self._pool is None:
+            self.prepare(4)
+        assert self._pool is not None
+        return self._pool.submit(execute_call, call, cancel=cancel, report=report)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False)
+            self._pool = None
+            self._size = 0
+
+    def __repr__(self) -> str:
+        return f"<ThreadExecutor {self._size} threads>"

@@ -1,0 +1,116 @@
+"""RunResult: everything a run produced, per node, built by folding the run's events.
+
+The runner folds its own events into one; a widget folds the same events into its own, so no
+thread ever reads a result another thread is writing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .errors import ContainerDagError
+from .events import Event, NodeFinished, NodeLog, NodeStarted
+from .status import SUCCESS, Status
+
+__all__ = ["RunResult"]
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, per node. A failed node never hides the others' results."""
+
+    status: dict[str, Status] = field(default_factory=dict)
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: dict[str, ContainerDagError] = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)
+    durations: dict[str, float] = field(default_factory=dict)
+    #: ``(start, end)`` wall-clock timestamps of each node that ran.
+    times: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: Where each node ran: ``"local"`` or a worker's address.
+    workers: dict[str, str] = field(default_factory=dict)
+    #: One sentence per node: why it ran or was reused.
+    reasons: dict[str, str] = field(default_factory=dict)
+    #: The run's id in the history, when one was recorded.
+    run_id: int | None = None
+
+    @classmethod
+    def pending(cls, nodes: list[str]) -> RunResult:
+        """A result with every node pending: the state before a run."""
+        return cls(status=dict.fromkeys(nodes, "pending"))
+
+    def apply(self, event: Event) -> None:
+        """Fold one event into this result."""
+        if isinstance(event, NodeStarted):
+            self.status[event.node] = "running"
+            self.inputs[event.node] = event.inputs
+            self.logs[event.node] = ""
+        elif isinstance(event, NodeLog):
+            self.logs[event.node] = self.logs.get(event.node, "") + event.text
+        elif isinstance(event, NodeFinished):
+            node = event.node
+            self.status[node] = event.status
+            if event.outputs is not None:
+                self.outputs[node] = event.outputs
+            if event.error is not None:
+                self.errors[node] = event.error
+            if event.started is not None:
+                self.logs[node] = event.log
+                self.durations[node] = event.duration or 0.0
+                self.times[node] = (event.started, event.time)
+                self.workers[node] = event.worker
+            if event.reason:
+                self.reasons[node] = event.reason
+
+    def snapshot(self) -> RunResult:
+        """A copy that later events do not change (values shared, dicts copied)."""
+        return RunResult(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(self)})
+
+    @property
+    def ok(self) -> bool:
+        return all(s in SUCCESS for s in self.status.values())
+
+    @property
+    def failed(self) -> list[str]:
+        return [n for n, s in self.status.items() if s == "failed"]
+
+    def counts(self) -> Counter[str]:
+        """How many nodes have each status."""
+        return Counter(self.status.values())
+
+    def raise_for_status(self) -> RunResult:
+        """Raise the first failed or cancelled node's error (all errors stay in ``errors``)."""
+        for node, status in self.status.items():
+            if status in ("failed", "cancelled"):
+                raise self.errors[node]
+        return self
+
+    def table(self) -> str:
+        """A readable text table of every node's status, inputs, outputs and error."""
+        rows = [("node", "status", "time", "inputs", "outputs / error")]
+        for node, status in self.status.items():
+            secs = self.durations.get(node)
+            detail = (
+                _fmt(self.outputs[node]) if node in self.outputs
+                else str(self.errors.get(node, ""))
+            )
+            rows.append((node, status, f"{secs:.3f}s" if secs is not None else "-",
+                         _fmt(self.inputs.get(node, {})), detail))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines = []
+        for i, r in enumerate(rows):
+            lines.append("  ".join(r[j].ljust(widths[j]) for j in range(4)) + "  " + r[4])
+            if i == 0:
+                lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 15)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        summary = ", ".join(f"{n} {s}" for s, n in self.counts().items())
+        return f"<RunResult {summary}>"
+
+
+def _fmt(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in values.items())

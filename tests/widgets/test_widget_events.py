@@ -1,0 +1,108 @@
+"""The graph widget builds its state from the run's events only, never from the live result."""
+
+import threading
+import time
+
+import pytest
+
+from containerdag_widgets import Graph, GraphWidget, NodeLog, Registry, process
+from containerdag_widgets.widgets.graph_widget import RunResult
+
+
+@process(outputs={"z": 1.0})
+def bump(x: float = 1.0):
+    """x + 1."""
+    return {"z": x + 1}
+
+
+def wide_graph(n: int = 300) -> Graph:
+    """A root, ``n - 1`` nodes reading from it in ten chains: many finish close together."""
+    spec = {"root": {"process": "bump", "inputs": {"x": 0.0}}}
+    for i in range(1, n):
+        up = "root" if i <= 10 else f"n{i - 10}"
+        spec[f"n{i}"] = {"process": "bump", "inputs": {"x": (up, "z")}}
+    return Graph.from_spec(spec)
+
+
+def test_status_reads_during_a_300_node_run_never_break_the_widget_20_times():
+    graph = wide_graph()
+    registry = Registry([bump])
+    for _ in range(20):
+        w = GraphWidget(graph, registry)
+        w.update_interval = 0.005
+        w.selected = "n150"
+        errors: list[BaseException] = []
+        stop = threading.Event()
+
+        def hammer(widget=w, errors=errors, stop=stop) -> None:
+            while not stop.is_set():
+                try:
+                    dict(widget.status)
+                    dict(widget.outputs)
+                    widget._inspector_html(widget.selected)
+                    if widget.handle is not None:
+                        widget.handle.result.table()
+                    time.sleep(0.0002)  # let the run progress between bursts of reads
+                except BaseException as exc:  # noqa: BLE001 - collected for the assert
+                    errors.append(exc)
+                    return
+
+        readers = [threading.Thread(target=hammer) for _ in range(2)]
+        for t in readers:
+            t.start()
+        try:
+            result = w.run(timeout=60)
+        finally:
+            stop.set()
+            for t in readers:
+                t.join()
+        assert errors == []
+        assert result.ok and len(result.status) == 300
+        assert not w.running
+        assert w.status == dict.fromkeys(graph, "done")
+        assert w.outputs["n299"] == {"z": 31.0}  # root, then 30 links of a chain
+        assert w.progress_text.value == "300/300 done"
+        # The widget folded its own copy; the runner's result was never shared with it.
+        assert w._state is not w.handle._run.result
+        assert w._state.outputs == result.outputs
+
+
+def test_a_snapshot_does_not_change_under_the_reader():
+    state = RunResult.pending(["a"])
+    snap = state.snapshot()
+    state.apply(NodeLog("a", "more", 0.0))
+    assert snap.logs == {} and state.logs == {"a": "more"}
+
+
+def test_the_inspector_shows_a_running_nodes_log_from_events():
+    gate = threading.Event()
+
+    @process(outputs={"z": 1.0})
+    def held(x: float = 1.0):
+        gate.wait(10)
+        return {"z": x}
+
+    w = GraphWidget(Graph.from_spec({"h": {"process": "held", "inputs": {"x": 1.0}}}),
+                    Registry([held]))
+    w.selected = "h"
+    handle = w.start()
+    try:
+        w._on_event(NodeLog("h", "halfway there\n", 0.0))
+        w._flush()
+        assert "halfway there" in w.inspector.value
+    finally:
+        gate.set()
+    handle.wait(10)
+    w.wait_idle(10)
+
+
+@pytest.mark.parametrize("option", [{"max_workers": 0}, {"timeout": -1}])
+def test_widget_reports_a_bad_option_without_running(option):
+    w = GraphWidget(wide_graph(3), Registry([bump]), **({"timeout": -1} if "timeout" in option
+                                                      else {}))
+    if "max_workers" in option:
+        with pytest.raises(Exception, match="max_workers"):
+            w.max_workers = 0
+        return
+    assert w.start() is None
+    assert "option timeout=-1" in w.message.value and not w.running
