@@ -4,7 +4,7 @@ from typing import Any
 
 from . import display, errors
 from .errors import *  # noqa: F403 - the error classes, listed once in errors.__all__
-from .events import NodeFinished, NodeLog, NodeStarted, RunFinished
+from .events import GraphEdited, NodeFinished, NodeLog, NodeStarted, RunFinished, RunStarted
 from .graph import Graph, Node, Ref
 from .process import Process, PythonProcess, process
 from .registry import Registry
@@ -23,10 +23,12 @@ __all__ = [
     "RunResult",
     "RunHandle",
     "Status",
+    "RunStarted",
     "NodeStarted",
     "NodeLog",
     "NodeFinished",
     "RunFinished",
+    "GraphEdited",
     "GraphWidget",  # noqa: F405 - lazy, see __getattr__
     "RegistryWidget",  # noqa: F405
     "OutputTable",  # noqa: F405

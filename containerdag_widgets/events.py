@@ -7,7 +7,7 @@ Listeners are called in the run's scheduling thread, in order: ``NodeStarted`` b
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import ContainerDagError
@@ -16,7 +16,18 @@ from .status import Status
 if TYPE_CHECKING:
     from .result import RunResult
 
-__all__ = ["NodeStarted", "NodeLog", "NodeFinished", "RunFinished", "Event", "Listener"]
+__all__ = ["RunStarted", "NodeStarted", "NodeLog", "NodeFinished", "RunFinished",
+           "GraphEdited", "Event", "Listener"]
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """A run of a graph began; ``cancel()`` stops it (what a Stop button calls)."""
+
+    run: str
+    nodes: tuple[str, ...]
+    time: float
+    cancel: Callable[[], None] = field(compare=False, repr=False, default=lambda: None)
 
 
 @dataclass(frozen=True)
@@ -64,5 +75,14 @@ class RunFinished:
     time: float
 
 
-Event = NodeStarted | NodeLog | NodeFinished | RunFinished
+@dataclass(frozen=True)
+class GraphEdited:
+    """A graph changed through its API: ``kind`` is add, replace, remove, rename, clear or
+    input; ``nodes`` names the nodes concerned (for rename: old, new)."""
+
+    kind: str
+    nodes: tuple[str, ...]
+
+
+Event = RunStarted | NodeStarted | NodeLog | NodeFinished | RunFinished
 Listener = Callable[[Event], None]

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import copy
 import graphlib
-from collections.abc import Iterable, Iterator, Mapping
+import inspect
+import logging
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +26,7 @@ from .errors import (
     SpecError,
     did_you_mean,
 )
+from .events import GraphEdited
 from .ports import accepts, json_type, port_problems
 from .yaml_source import NodeSource, load_yaml
 
@@ -163,6 +167,36 @@ class Graph:
 
     def __init__(self, nodes: Mapping[str, Node] | None = None):
         self.nodes: dict[str, Node] = dict(nodes or {})
+        self._watchers: list[Callable[[], Callable[[Any], None] | None]] = []
+
+    # ---- watching -----------------------------------------------------------------------
+
+    def watch(self, callback: Callable[[Any], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` on each edit (``GraphEdited``) and each event of every run
+        of this graph, wherever it was started. A bound method is held weakly, so a widget that
+        watches a graph can still be freed. Returns a function that stops the watching."""
+        ref: Callable[[], Callable[[Any], None] | None] = (
+            weakref.WeakMethod(callback) if inspect.ismethod(callback)
+            else lambda: callback)  # same call shape as a WeakMethod
+        self._watchers.append(ref)
+
+        def unwatch() -> None:
+            if ref in self._watchers:
+                self._watchers.remove(ref)
+
+        return unwatch
+
+    def notify(self, event: Any) -> None:
+        """Tell every watcher about ``event`` (a broken watcher is logged, never raised)."""
+        for ref in list(self._watchers):
+            callback = ref()
+            if callback is None:
+                self._watchers.remove(ref)
+                continue
+            try:
+                callback(event)
+            except Exception:  # noqa: BLE001 - a broken watcher must not break an edit or run
+                logging.getLogger(__name__).exception("graph watcher %r failed", callback)
 
     # ---- building -----------------------------------------------------------------------
 
@@ -195,11 +229,31 @@ class Graph:
         node = Node.from_spec(
             name, {"process": process, "inputs": dict(inputs or {}), "timeout": timeout}
         )
-        self.nodes[name] = node
+        return self.put(node)
+
+    def put(self, node: Node) -> Node:
+        """Add ``node``, or replace the node of that name where it stands; returns it."""
+        kind = "replace" if node.name in self.nodes else "add"
+        self.nodes[node.name] = node
+        self.notify(GraphEdited(kind, (node.name,)))
         return node
 
     def remove(self, name: str) -> None:
+        """Remove node ``name`` (nodes reading from it are left to validation to report)."""
         del self.nodes[name]
+        self.notify(GraphEdited("remove", (name,)))
+
+    def clear(self) -> None:
+        """Remove every node."""
+        names = tuple(self.nodes)
+        self.nodes.clear()
+        self.notify(GraphEdited("clear", names))
+
+    def set_input(self, name: str, port: str, value: Any) -> None:
+        """Set input ``port`` of node ``name`` to a literal or a reference (tuple, ``Ref``)."""
+        node = self.nodes[name]
+        node.inputs[port] = parse_input(value, node=name, port=port)
+        self.notify(GraphEdited("input", (name,)))
 
     def to_spec(self) -> dict[str, dict[str, Any]]:
         """The JSON-compatible spec; ``Graph.from_spec(g.to_spec()) == g``."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .errors import ContainerDagError
-from .events import Event, NodeFinished, NodeLog, NodeStarted
+from .events import Event, NodeFinished, NodeLog, NodeStarted, RunStarted
 from .status import SUCCESS, Status
 
 __all__ = ["RunResult"]
@@ -44,7 +44,9 @@ class RunResult:
 
     def apply(self, event: Event) -> None:
         """Fold one event into this result."""
-        if isinstance(event, NodeStarted):
+        if isinstance(event, RunStarted):
+            self.status.update(dict.fromkeys(event.nodes, "pending"))
+        elif isinstance(event, NodeStarted):
             self.status[event.node] = "running"
             self.inputs[event.node] = event.inputs
             self.logs[event.node] = ""

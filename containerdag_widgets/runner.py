@@ -21,7 +21,15 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from .errors import Cancelled, OptionError, ProcessFailed, UpstreamFailed
-from .events import Event, Listener, NodeFinished, NodeLog, NodeStarted, RunFinished
+from .events import (
+    Event,
+    Listener,
+    NodeFinished,
+    NodeLog,
+    NodeStarted,
+    RunFinished,
+    RunStarted,
+)
 from .execution import Executor, NodeCall, ThreadExecutor
 from .graph import Graph, Ref
 from .result import RunResult
@@ -143,6 +151,7 @@ class _Run:
         self.registry = registry
         self.max_workers = max_workers
         self.timeout = timeout
+        self.watched = graph  # its watchers (widgets showing it) get this run's events
         self.executor = executor if executor is not None else default_executor()
         self.id = uuid.uuid4().hex[:8]
         self.cancel = threading.Event()
@@ -169,6 +178,7 @@ class _Run:
                 listener(event)
             except Exception:  # noqa: BLE001 - a broken listener must not break the run
                 log.exception("listener %r failed", listener)
+        self.watched.notify(event)
 
     def execute(self) -> None:
         try:
@@ -181,6 +191,8 @@ class _Run:
     def _schedule(self) -> None:
         sorter = self.graph.sorter()
         sorter.prepare()
+        self.emit(RunStarted(self.id, tuple(self.result.status), time.time(),
+                             self.request_cancel))
         self.executor.prepare(self.max_workers)
         running: dict[Future, str] = {}
         ready: deque[str] = deque()

@@ -85,11 +85,11 @@ def test_events_reach_listeners_in_order(registry):
     })
     g.run(registry, listeners=[events.append])
     kinds = [(type(e).__name__, getattr(e, "node", None)) for e in events]
-    assert kinds == [("NodeStarted", "a"), ("NodeFinished", "a"), ("NodeStarted", "b"),
-                     ("NodeFinished", "b"), ("RunFinished", None)]
-    fin = events[1]
+    assert kinds == [("RunStarted", None), ("NodeStarted", "a"), ("NodeFinished", "a"),
+                     ("NodeStarted", "b"), ("NodeFinished", "b"), ("RunFinished", None)]
+    fin = events[2]
     assert isinstance(fin, NodeFinished) and fin.status == "done" and fin.duration >= 0
-    assert isinstance(events[2], NodeStarted) and events[2].inputs == {"x": 2.0, "y": 1.0}
+    assert isinstance(events[3], NodeStarted) and events[3].inputs == {"x": 2.0, "y": 1.0}
     assert isinstance(events[-1], RunFinished) and events[-1].result.ok
 
 
@@ -168,3 +168,46 @@ def test_table_lists_every_node(registry):
     })
     table = g.run(registry).table()
     assert "a" in table and "z=2.0" in table and "failed" in table and "ZeroDivision" in table
+
+
+def test_watchers_of_a_graph_get_its_edits_and_every_run_of_it(registry):
+    from containerdag_widgets.events import GraphEdited, RunStarted
+
+    g = Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 2.0}}})
+    seen = []
+    unwatch = g.watch(seen.append)
+    g.add("b", "add", {"x": ("a", "z"), "y": 1.0})
+    g.set_input("a", "x", 5.0)
+    g.run(registry)  # started elsewhere than the watcher: it still sees the run
+    assert seen[:2] == [GraphEdited("add", ("b",)), GraphEdited("input", ("a",))]
+    kinds = [type(e).__name__ for e in seen[2:]]
+    assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
+    assert kinds.count("NodeFinished") == 2
+    assert isinstance(seen[2], RunStarted) and seen[2].nodes == ("a", "b")
+    unwatch()
+    g.remove("b")
+    assert len(seen) == len(kinds) + 2
+
+
+def test_a_watching_method_does_not_keep_its_object_alive():
+    import gc
+    import weakref
+
+    class View:
+        def __init__(self):
+            self.events = []
+
+        def on_event(self, event):
+            self.events.append(event)
+
+    g = Graph()
+    view = View()
+    g.watch(view.on_event)
+    g.add("a", "add", {"x": 1.0, "y": 1.0})
+    assert len(view.events) == 1
+    ref = weakref.ref(view)
+    del view
+    gc.collect()
+    assert ref() is None
+    g.add("b", "add", {"x": 1.0, "y": 1.0})  # the dead watcher is dropped quietly
+    assert g._watchers == []

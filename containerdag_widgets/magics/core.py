@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -61,7 +60,6 @@ class ContainerDagMagics(Magics):
         self._chosen: Registry | None = None
         self._owned: Registry | None = None
         self._finalizer: weakref.finalize | None = None
-        self._listeners: list[Callable[[Graph], None]] = []
 
     # ---- registry -----------------------------------------------------------------------
 
@@ -115,22 +113,6 @@ class ContainerDagMagics(Magics):
         self._finalizer = None
         self._owned = None
 
-    # ---- change notification ------------------------------------------------------------
-
-    def on_change(self, callback: Callable[[Graph], None], remove: bool = False) -> None:
-        """Call ``callback(graph)`` after each magic edits the graph, so a widget can redraw."""
-        if remove:
-            self._listeners = [cb for cb in self._listeners if cb != callback]
-        else:
-            self._listeners.append(callback)
-
-    def _changed(self) -> None:
-        for callback in list(self._listeners):
-            try:
-                callback(self.graph)
-            except Exception as exc:  # noqa: BLE001 - a broken listener must not break a cell
-                print(f"containerdag: graph listener {callback!r} failed: {exc}", file=sys.stderr)
-
     # ---- %%node -------------------------------------------------------------------------
 
     @no_var_expand
@@ -152,8 +134,7 @@ class ContainerDagMagics(Magics):
         node, warnings = parse_node(name, cell, self.graph, self.registry)
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        self.graph.nodes[name] = node  # an existing key keeps its position
-        self._changed()
+        self.graph.put(node)  # an existing node keeps its position
 
     # ---- %dag ---------------------------------------------------------------------------
 
@@ -222,8 +203,7 @@ class ContainerDagMagics(Magics):
         return result
 
     def _dag_clear(self, args: Any, name: str) -> None:
-        self.graph.nodes.clear()
-        self._changed()
+        self.graph.clear()
 
     def _dag_spec(self, args: Any, name: str) -> dict[str, Any] | None:
         if args.yaml:
@@ -240,7 +220,6 @@ class ContainerDagMagics(Magics):
             raise UsageError(f"node {name!r} is read by {', '.join(map(repr, readers))}: "
                              "remove or edit those first (or %dag clear)")
         self.graph.remove(name)
-        self._changed()
 
     def _dag_use(self, args: Any, name: str) -> None:
         namespace = self.shell.user_ns if self.shell is not None else {}
