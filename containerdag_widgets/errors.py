@@ -52,12 +52,17 @@ class ContainerDagError(Exception):
 class ProcessNotFound(ContainerDagError, KeyError):
     """A process name that the registry does not know."""
 
-    def __init__(self, name: str, available: Sequence[str] = ()):
+    def __init__(self, name: str, available: Sequence[str] = (), *, reason: str | None = None):
         self.name = name
         self.available = sorted(available)
+        #: Why a process that an image declares is missing (its description failed), if so.
+        self.reason = reason
         super().__init__(name)
 
     def __str__(self) -> str:
+        if self.reason is not None:
+            return f"process {self.name!r} is declared but unusable: its description failed " \
+                   f"({self.reason})"
         known = ", ".join(self.available) if self.available else "none"
         return f"unknown process {self.name!r}{did_you_mean(self.name, self.available)} " \
                f"(known: {known})"

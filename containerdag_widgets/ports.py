@@ -6,12 +6,20 @@ gets the same message whether it is found in a call or in a graph before it runs
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import Problem
 
-__all__ = ["json_type", "accepts", "port_problems", "type_problem"]
+__all__ = ["json_type", "accepts", "port_problems", "type_problem", "value_problem",
+           "MAX_INPUT_BYTES"]
+
+#: Largest JSON text of one input value; more is refused with its size (configurable).
+MAX_INPUT_BYTES = 16 * 2**20
+#: Deeper nesting than this is refused (JSON parsers in the images would choke).
+MAX_DEPTH = 200
 
 
 def json_type(value: Any) -> str:
@@ -53,6 +61,52 @@ def type_problem(node: str | None, process: str, port: str, example: Any,
                    process=process, field=f"inputs.{port}", value=value)
 
 
+def _not_json(value: Any, path: str, depth: int = 0) -> tuple[str, str] | None:
+    """(where, what) of the first part of ``value`` that JSON cannot carry, else None."""
+    if depth > MAX_DEPTH:
+        return path, f"nesting deeper than {MAX_DEPTH} levels"
+    if value is None or isinstance(value, (bool, int, str)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, f"{value!r} (JSON has no NaN or infinity)")
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _not_json(item, f"{path}[{i}]", depth + 1)
+            if found:
+                return found
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return path, f"a {type(key).__name__} key {key!r:.40} (JSON keys are strings)"
+            found = _not_json(item, f"{path}.{key}", depth + 1)
+            if found:
+                return found
+        return None
+    return path, f"a {type(value).__name__} {value!r:.40} (not a JSON value)"
+
+
+def value_problem(node: str | None, process: str, port: str, value: Any,
+                  max_bytes: int | None = None) -> Problem | None:
+    """A ``bad_value`` problem if ``value`` is not JSON, or its JSON text is over
+    ``max_bytes`` (default: this module's ``MAX_INPUT_BYTES``, which may be set)."""
+    if max_bytes is None:
+        max_bytes = MAX_INPUT_BYTES
+    found = _not_json(value, port)
+    if found is not None:
+        where, what = found
+        at = "" if where == port else f" at {where}"
+        return Problem("bad_value", node, f"input {port!r} of process {process!r} holds "
+                       f"{what}{at}", process=process, field=f"inputs.{port}", value=value)
+    if isinstance(value, (str, list, tuple, Mapping)):
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+        if size > max_bytes:
+            return Problem("bad_value", node, f"input {port!r} of process {process!r} is "
+                           f"{size} bytes of JSON, over the limit of {max_bytes}",
+                           process=process, field=f"inputs.{port}", value=f"<{size} bytes>")
+    return None
+
+
 def port_problems(process: str, ports: Mapping[str, Any], values: Mapping[str, Any], *,
                   node: str | None = None,
                   literal: Callable[[Any], bool] = lambda _v: True) -> list[Problem]:
@@ -76,7 +130,8 @@ def port_problems(process: str, ports: Mapping[str, Any], values: Mapping[str, A
                 process=process, field=f"inputs.{port}", value=port))
     for port, value in values.items():
         if port in ports and literal(value):
-            problem = type_problem(node, process, port, ports[port], value)
+            problem = (value_problem(node, process, port, value)
+                       or type_problem(node, process, port, ports[port], value))
             if problem is not None:
                 out.append(problem)
     return out

@@ -21,7 +21,7 @@ from .errors import (
     ProcessTimeout,
     ProtocolError,
 )
-from .ports import json_type, port_problems
+from .ports import accepts, json_type, port_problems
 
 #: Called with each chunk of a running call's log (stderr) as it arrives.
 LogSink = Callable[[str], None]
@@ -109,6 +109,14 @@ class Process:
                 output=repr(dict(outputs))[:200],
                 log=log,
             )
+        for port, example in self.outputs.items():
+            want, got = json_type(example), json_type(outputs[port])
+            numbers = {want, got} <= {"integer", "number"}  # 1 and 1.0 are both numbers
+            if not (accepts(want, got) or numbers):
+                raise ProtocolError(
+                    f"output {port!r} is {got} {outputs[port]!r:.60}, declared {want} like "
+                    f"{example!r}", process=self.name, output=repr(dict(outputs))[:200],
+                    log=log)
 
     def close(self) -> None:
         """Release what the process holds (containers, for container processes)."""

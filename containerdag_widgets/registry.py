@@ -113,7 +113,10 @@ class Registry:
         if proc is None and name.startswith(ALIAS_PREFIX):
             proc = self._processes.get(name[len(ALIAS_PREFIX):])
         if proc is None:
-            raise ProcessNotFound(name, self._processes)
+            bare = name.removeprefix(ALIAS_PREFIX)
+            failed = [p for p in self.problems if getattr(p, "process", None) == bare]
+            raise ProcessNotFound(name, self._processes,
+                                  reason=str(failed[0]) if failed else None)
         return proc
 
     __getitem__ = get

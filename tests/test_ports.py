@@ -43,3 +43,45 @@ def test_unknown_process_suggests_the_closest_name():
     with pytest.raises(GraphValidationError,
                        match=r"unknown process 'ad' \(did you mean 'add'\?\)"):
         graph.validate(Registry([add]))
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    (float("nan"), "nan (JSON has no NaN or infinity)"),
+    ([1.0, float("inf")], "inf (JSON has no NaN or infinity) at x[1]"),
+    ({"a": {1, 2}}, "a set {1, 2} (not a JSON value) at x.a"),
+    ([b"raw"], "a bytes b'raw' (not a JSON value) at x[0]"),
+    ({"k": (i for i in range(3))}, "a generator"),
+    ({1: "one"}, "a int key 1 (JSON keys are strings)"),
+])
+def test_values_json_cannot_carry_are_named_with_their_port(value, words):
+    graph = Graph.from_spec({"n": {"process": "add", "inputs": {"x": value, "y": 1.0}}})
+    with pytest.raises(GraphValidationError) as check:
+        graph.validate(Registry([add]))
+    [problem] = check.value.problems
+    assert (problem.kind, problem.node, problem.field) == ("bad_value", "n", "inputs.x")
+    assert words in problem.detail and "input 'x' of process 'add'" in problem.detail
+    with pytest.raises(InputError, match="input 'x' of process 'add' holds"):
+        add.run({"x": value, "y": 1.0})
+
+
+def test_an_input_over_the_size_limit_is_refused_with_its_size(monkeypatch):
+    monkeypatch.setattr("containerdag_widgets.ports.MAX_INPUT_BYTES", 1000)
+    graph = Graph.from_spec({"n": {"process": "add", "inputs": {"x": [1.0] * 400, "y": 1.0}}})
+    with pytest.raises(GraphValidationError, match="input 'x' of process 'add' is 2000 bytes "
+                                                   "of JSON, over the limit of 1000"):
+        graph.validate(Registry([add]))
+
+
+def test_a_python_process_returning_the_wrong_type_fails_at_that_node():
+    from containerdag_widgets import ProtocolError, process
+
+    @process(outputs={"z": 1.0})
+    def wrong(x: float = 1.0):
+        return {"z": "not a number"}
+
+    graph = Graph.from_spec({"w": {"process": "wrong", "inputs": {"x": 1.0}},
+                             "after": {"process": "add", "inputs": {"x": ("w", "z"), "y": 1.0}}})
+    result = graph.run(Registry([wrong, add]))
+    assert result.status == {"w": "failed", "after": "skipped"}
+    assert isinstance(result.errors["w"], ProtocolError)
+    assert "output 'z' is string 'not a number', declared number" in str(result.errors["w"])
