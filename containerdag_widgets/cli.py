@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import ContainerDagError
+from .errors import ContainerDagError, SpecError
 from .events import Event, Listener, NodeFinished, RunFinished
 from .graph import Graph
 from .standard import standard_registry
 from .status import SUCCESS
 
 __all__ = ["main"]
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """Text from images with control characters (terminal escapes) shown, not executed."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def say(*parts: Any, file: Any = None, end: str = "\n") -> None:
+    """``print`` for text that may come from an image: escapes made visible."""
+    print(visible(" ".join(str(p) for p in parts)), file=file or sys.stdout, end=end)
 
 
 def _progress(total: int, stream: Any) -> Listener:
@@ -37,34 +51,44 @@ def _progress(total: int, stream: Any) -> Listener:
 def _cmd_list(args: argparse.Namespace) -> int:
     with standard_registry(args.image) as reg:
         if args.json:
-            print(json.dumps([
+            say(json.dumps([
                 {"name": p.name, "source": p.source, "description": p.description,
                  "inputs": p.inputs, "outputs": p.outputs} for p in reg.processes.values()
             ], indent=2))
         else:
             width = max((len(n) for n in reg), default=0)
             for name, proc in reg.processes.items():
-                print(f"{name:<{width}}  {proc.source:<36}  {proc.description}")
+                say(f"{name:<{width}}  {proc.source:<36}  {proc.description}")
         for problem in reg.problems:
-            print(f"warning: {problem}", file=sys.stderr)
+            say(f"warning: {problem}", file=sys.stderr)
     return 0
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:
     with standard_registry(args.image) as reg:
         proc = reg.get(args.process)
-        print(f"{proc.name}  [{proc.source}]")
-        print(f"  {proc.description}")
-        print(f"  inputs:  {json.dumps(proc.inputs)}")
-        print(f"  outputs: {json.dumps(proc.outputs)}")
+        say(f"{proc.name}  [{proc.source}]")
+        say(f"  {proc.description}")
+        say(f"  inputs:  {json.dumps(proc.inputs)}")
+        say(f"  outputs: {json.dumps(proc.outputs)}")
         command = getattr(proc, "command", None)
         if command:
-            print(f"  command: {command}")
+            say(f"  command: {command}")
     return 0
 
 
+def read_spec(path: str) -> str:
+    """The text of a spec file; ``SpecError`` naming the file if it is not UTF-8."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset "
+                        f"{exc.start}; save it as UTF-8") from None
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    text = Path(args.spec).read_text()
+    text = read_spec(args.spec)
     graph = Graph.from_yaml(text)  # YAML is a superset of JSON
     with standard_registry(args.image) as reg:
         listeners = []
@@ -73,16 +97,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         result = graph.run(reg, max_workers=args.max_workers, timeout=args.timeout,
                            listeners=listeners)
     if args.json:
-        print(json.dumps({
+        say(json.dumps({
             "status": result.status, "inputs": result.inputs, "outputs": result.outputs,
             "errors": {n: str(e) for n, e in result.errors.items()}, "logs": result.logs,
             "durations": result.durations,
         }, indent=2))
     else:
-        print(result.table())
+        say(result.table())
     bad = {n: s for n, s in result.status.items() if s not in SUCCESS}
     for node, status in bad.items():
-        print(f"{status}: {result.errors[node]}", file=sys.stderr)
+        say(f"{status}: {result.errors[node]}", file=sys.stderr)
     return 1 if bad else 0
 
 
@@ -91,8 +115,8 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
 
     removed = cleanup(connect(), include_live=args.all)
     for item in removed:
-        print(f"removed {item.name} (session {item.session})")
-    print(f"{len(removed)} container(s) removed")
+        say(f"removed {item.name} (session {item.session})")
+    say(f"{len(removed)} container(s) removed")
     return 0
 
 
@@ -143,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.fn(args)
     except (ContainerDagError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -22,6 +22,12 @@ class Leftover:
     pid: int | None
     #: Whether the Python process that started it still runs on this machine.
     owner_alive: bool
+    #: The machine whose process started it ("" if unlabelled).
+    host: str = ""
+
+    @property
+    def on_this_host(self) -> bool:
+        return self.host == socket.gethostname()
 
 
 def _alive(pid: int | None, host: str | None) -> bool:
@@ -45,17 +51,22 @@ def leftovers(client: docker.DockerClient, session: str | None = None) -> list[L
         labels = c.get("Labels") or {}
         pid = int(labels[LABEL_PID]) if labels.get(LABEL_PID, "").isdigit() else None
         name = (c.get("Names") or ["/?"])[0].lstrip("/")
+        host = labels.get(LABEL_HOST, "")
         found.append(Leftover(c["Id"], name, labels.get(LABEL_SESSION, ""), pid,
-                              _alive(pid, labels.get(LABEL_HOST))))
+                              _alive(pid, host), host))
     return found
 
 
 def cleanup(client: docker.DockerClient, *, include_live: bool = False,
             session: str | None = None) -> list[Leftover]:
-    """Remove labelled containers whose owner process is gone (all with ``include_live``)."""
+    """Remove labelled containers whose owner process on this host is gone.
+
+    ``include_live`` removes every labelled container, of any host; ``session`` removes that
+    session's containers whoever owns them.
+    """
     removed = []
     for item in leftovers(client, session):
-        if item.owner_alive and not include_live and session is None:
+        if session is None and not include_live and (item.owner_alive or not item.on_this_host):
             continue
         try:
             client.api.remove_container(item.id, force=True)
