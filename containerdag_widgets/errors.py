@@ -26,6 +26,8 @@ __all__ = [
     "ImageNotFound",
     "EngineUnavailable",
     "DescriptionError",
+    "ClusterUnavailable",
+    "WorkerLost",
 ]
 
 
@@ -223,7 +225,11 @@ class ProtocolError(ProcessError):
 
 
 class OutputTooLarge(ProtocolError):
-    """The process printed more than the configured limit; it was killed."""
+    """The process printed more than the configured limit on ``stream``; it was killed."""
+
+    def __init__(self, message: str, *, process: str, stream: str = "stdout", **kw: Any):
+        self.stream = stream
+        super().__init__(message, process=process, **kw)
 
 
 class ProcessTimeout(ProcessError):
@@ -269,3 +275,19 @@ class DescriptionError(ContainerDagError):
         self.image = image
         self.output = output
         super().__init__(f"process {process!r} in image {image!r}: {message}")
+
+
+class ClusterUnavailable(ContainerDagError):
+    """The Dask scheduler cannot be reached (or the client lost it); raised before any node runs."""
+
+    def __init__(self, message: str, *, address: str | None = None):
+        self.address = address
+        super().__init__(message)
+
+
+class WorkerLost(ProcessError):
+    """The Dask worker running the node died (and no retry was left); ``worker`` names it."""
+
+    def __init__(self, message: str, *, process: str | None, worker: str | None, **kw: Any):
+        self.worker = worker
+        super().__init__(message, process=process, **kw)

@@ -9,6 +9,7 @@ reason; other branches go on.
 from __future__ import annotations
 
 import copy
+import graphlib
 import logging
 import math
 import queue
@@ -18,6 +19,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
+from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING, Any
 
 from .errors import Cancelled, OptionError, ProcessFailed, UpstreamFailed
@@ -41,6 +43,9 @@ if TYPE_CHECKING:
 __all__ = ["RunHandle", "run", "start", "check_options", "Listener"]
 
 log = logging.getLogger(__name__)
+
+#: Seconds a crashed or interrupted run waits for its killed calls to end.
+CANCEL_GRACE = 5.0
 
 _default_executor: ThreadExecutor | None = None
 _default_lock = threading.Lock()
@@ -195,6 +200,17 @@ class _Run:
                              self.request_cancel))
         self.executor.prepare(self.max_workers)
         running: dict[Future, str] = {}
+        try:
+            self._loop(sorter, running)
+        except BaseException:
+            # Ctrl-C (or any crash) in the scheduler: kill the running calls before leaving.
+            self.cancel.set()
+            wait_futures(list(running), timeout=CANCEL_GRACE)
+            raise
+        self._drain_logs()
+        self.emit(RunFinished(self.result, time.time()))
+
+    def _loop(self, sorter: graphlib.TopologicalSorter, running: dict[Future, str]) -> None:
         ready: deque[str] = deque()
         report: Callable[[Event], None] = self._inbox.put
         while sorter.is_active():
@@ -219,8 +235,6 @@ class _Run:
                 name = running.pop(item)
                 self.emit(self._finished_event(name, item))
                 sorter.done(name)
-        self._drain_logs()
-        self.emit(RunFinished(self.result, time.time()))
 
     def _drain_logs(self) -> None:
         """Logs that arrived after their node's future (none are lost, none come late)."""

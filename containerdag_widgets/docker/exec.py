@@ -35,7 +35,8 @@ class ExecOutcome:
     exit_code: int | None
     stdout: bytes
     stderr: bytes
-    #: Why the call was stopped early: ``"timeout"``, ``"cancelled"``, ``"output"`` or None.
+    #: Why the call was stopped early: ``"timeout"``, ``"cancelled"``, ``"output"`` (stdout
+    #: over its limit), ``"stderr"`` (stderr over its limit) or None.
     killed: str | None = None
     #: How the kill was done: ``"pid"`` (the exec's process only) or ``"container"``.
     kill_method: str | None = None
@@ -51,11 +52,14 @@ def exec_call(
     cancel: threading.Event | None = None,
     max_output: int = 8 * 2**20,
     max_log: int = 2**20,
+    max_stderr: int = 64 * 2**20,
     environment: dict[str, str] | None = None,
     on_log: Callable[[str], None] | None = None,
 ) -> ExecOutcome:
     """Run ``command`` (an argv list) in the container with ``stdin``; return what it gave.
 
+    stdout over ``max_output`` or stderr over ``max_stderr`` bytes stops the call; of stderr
+    only the last ``max_log`` bytes are kept.
     ``on_log`` receives stderr as text, chunk by chunk, while the command runs.
     """
     exec_id = api.exec_create(
@@ -119,6 +123,8 @@ def exec_call(
             if killed is None:
                 if len(out) > max_output:
                     killed = "output"
+                elif len(err) + err_dropped > max_stderr:
+                    killed = "stderr"
                 elif cancel is not None and cancel.is_set():
                     killed = "cancelled"
                 elif deadline is not None and time.monotonic() > deadline:

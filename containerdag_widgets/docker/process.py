@@ -26,8 +26,8 @@ def parse_json_object(raw: bytes) -> dict[str, Any] | None:
     """The JSON object printed on ``raw``, or None if it is not exactly one JSON object."""
     try:
         value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None  # RecursionError: nested deeper than the parser goes
     return value if isinstance(value, dict) else None
 
 
@@ -36,7 +36,8 @@ class ContainerProcess(Process):
 
     def __init__(self, *, name: str, description: str, inputs: dict[str, Any],
                  outputs: dict[str, Any], image: str, image_id: str, command: list[str],
-                 pool: ContainerPool, max_output: int = 8 * 2**20):
+                 pool: ContainerPool, max_output: int = 8 * 2**20,
+                 max_stderr: int = 64 * 2**20):
         super().__init__(name=name, description=description, inputs=inputs, outputs=outputs,
                          source=image)
         self.image = image
@@ -44,13 +45,15 @@ class ContainerProcess(Process):
         self.command = list(command)
         self.pool = pool
         self.max_output = max_output
+        self.max_stderr = max_stderr
 
     def _call(self, inputs: dict[str, Any], *, timeout: float | None,
               cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
         stdin = json.dumps(inputs, allow_nan=False).encode("utf-8")
         outcome = self.pool.exec(
             self.image_id, self.image, self.command, stdin, process=self.name,
-            timeout=timeout, cancel=cancel, max_output=self.max_output, on_log=on_log,
+            timeout=timeout, cancel=cancel, max_output=self.max_output,
+            max_stderr=self.max_stderr, on_log=on_log,
         )
         log = outcome.stderr.decode("utf-8", errors="replace")
         where = f"in image {self.image!r}"
@@ -61,9 +64,16 @@ class ContainerProcess(Process):
             raise Cancelled(f"cancelled {where}; the call was killed", process=self.name, log=log)
         if outcome.killed == "output":
             raise OutputTooLarge(
-                f"printed more than {self.max_output} bytes {where}; the call was killed "
-                f"(starts with {excerpt(outcome.stdout[:200], 80)})",
+                f"printed more than {self.max_output} bytes on stdout {where}; the call was "
+                f"killed (starts with {excerpt(outcome.stdout[:200], 80)})",
                 process=self.name, output=outcome.stdout[:200].decode(errors="replace"), log=log,
+                stream="stdout",
+            )
+        if outcome.killed == "stderr":
+            raise OutputTooLarge(
+                f"wrote more than {self.max_stderr} bytes on stderr {where}; the call was "
+                "killed (the log keeps its last part)", process=self.name, log=log,
+                stream="stderr",
             )
         if outcome.exit_code != 0:
             tail = log.strip().splitlines()[-5:]
