@@ -1,0 +1,219 @@
+"""Fault scenarios on the real engine: each counts the labelled containers before and after.
+
+A Python process or a kernel killed with -9, Ctrl-C, the engine's socket cut, two processes on
+one engine, and cleanup during a live run: nothing leaks, nothing live is removed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from containerdag_widgets.docker import cleanup, leftovers
+
+from ..conftest import EXAMPLE_IMAGES, TESTKIT, require_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGES = [*EXAMPLE_IMAGES, TESTKIT]
+
+# Prints the session, then a line per started node, then runs until the graph ends.
+RUN_SLOW = f"""
+import sys
+from containerdag_widgets import Graph, NodeStarted, Registry
+reg = Registry.from_docker(images={IMAGES!r})
+print("session", reg.session, flush=True)
+graph = Graph.from_spec({{
+    "slow": {{"process": "slow", "inputs": {{"seconds": float(sys.argv[1]), "tag": "s"}}}},
+    "add": {{"process": "python_add", "inputs": {{"x": 1.0, "y": 2.0}}}},
+}})
+def show(event):
+    if isinstance(event, NodeStarted):
+        print("started", event.node, flush=True)
+result = graph.run(reg, listeners=[show])
+print("status", result.status, flush=True)
+"""
+
+
+@pytest.fixture
+def docker_client():
+    client = require_engine()
+    yield client
+    client.close()
+
+
+def spawn(code: str, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def read_until(proc: subprocess.Popen, prefix: str, timeout: float = 60) -> str:
+    """The first stdout line starting with ``prefix`` (the child prints it when ready)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith(prefix):
+            return line.strip()
+        if not line and proc.poll() is not None:
+            break
+    raise AssertionError(f"no {prefix!r} line; stderr: {proc.stderr.read()}")
+
+
+def started_both(proc: subprocess.Popen) -> str:
+    """The child's session once both nodes started and both warm containers exist."""
+    session = read_until(proc, "session").split()[1]
+    read_until(proc, "started")
+    read_until(proc, "started")
+    client = require_engine()
+    deadline = time.monotonic() + 60
+    while len(leftovers(client, session)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return session
+
+
+def test_sigkill_mid_run_then_cleanup_removes_what_it_left(docker_client):
+    proc = spawn(RUN_SLOW, "30")
+    session = started_both(proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    left = leftovers(docker_client, session)
+    assert len(left) >= 1 and not any(item.owner_alive for item in left)
+    removed = cleanup(docker_client)
+    assert {item.session for item in removed} >= {session}
+    assert leftovers(docker_client, session) == []
+
+
+def test_ctrl_c_stops_the_run_kills_its_calls_and_leaks_nothing(docker_client):
+    proc = spawn(RUN_SLOW, "300")
+    session = started_both(proc)
+    assert len(leftovers(docker_client, session)) >= 1
+    proc.send_signal(signal.SIGINT)
+    proc.wait(15)  # a call of 300 s was killed, not waited for
+    assert "KeyboardInterrupt" in proc.stderr.read()
+    assert leftovers(docker_client, session) == []
+
+
+def test_a_kernel_killed_with_minus_9_then_cleanup(docker_client):
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3",
+                                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        reply = client.execute_interactive(
+            f"from containerdag_widgets import Registry\n"
+            f"reg = Registry.from_docker(images={EXAMPLE_IMAGES!r})\n"
+            "reg.get('python_add').run({'x': 1.0, 'y': 2.0})\n"
+            "print(reg.session)\n",
+            timeout=120, output_hook=lambda msg: outputs.append(msg))
+        assert reply["content"]["status"] == "ok"
+    finally:
+        kernel = manager.provisioner.process  # the kernel's Popen
+        os.kill(kernel.pid, signal.SIGKILL)
+        kernel.wait(30)  # reaped: a zombie would still look alive to cleanup
+        client.stop_channels()
+        manager.cleanup_resources()
+    session = next(m["content"]["text"].strip() for m in outputs
+                   if m["msg_type"] == "stream")
+    left = leftovers(docker_client, session)
+    assert len(left) == 1 and not left[0].owner_alive
+    cleanup(docker_client)
+    assert leftovers(docker_client, session) == []
+
+
+outputs: list[dict] = []
+
+
+def test_two_processes_on_one_engine_each_keep_their_own(docker_client):
+    procs = [spawn(RUN_SLOW, "1") for _ in range(2)]
+    sessions = [read_until(p, "session").split()[1] for p in procs]
+    for p in procs:
+        assert p.wait(120) == 0, p.stderr.read()
+        assert "'slow': 'done', 'add': 'done'" in p.stdout.read()
+    assert len(set(sessions)) == 2
+    for s in sessions:
+        assert leftovers(docker_client, s) == []
+
+
+def test_cleanup_during_a_live_run_leaves_it_alone(docker_client):
+    proc = spawn(RUN_SLOW, "3")
+    session = started_both(proc)
+    before = leftovers(docker_client, session)
+    removed = cleanup(docker_client)
+    assert session not in {item.session for item in removed}
+    assert leftovers(docker_client, session) == before
+    assert proc.wait(120) == 0, proc.stderr.read()
+    assert "'slow': 'done', 'add': 'done'" in proc.stdout.read()
+    assert leftovers(docker_client, session) == []
+
+
+class SocketCutter:
+    """A Unix-socket proxy to the engine that can be cut: DOCKER_HOST for a child process."""
+
+    def __init__(self, path: Path, target: str = "/var/run/docker.sock"):
+        self.path = path
+        self.target = target
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(str(path))
+        self.server.listen(64)
+        self.conns: list[socket.socket] = []
+        self.cut_event = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.cut_event.is_set():
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.target)
+            self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        self.cut_event.set()
+        self.server.close()
+        for conn in self.conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+
+def test_engine_socket_cut_mid_run_fails_the_node_clearly(docker_client, tmp_path):
+    cutter = SocketCutter(tmp_path / "docker.sock")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DOCKER_HOST": f"unix://{cutter.path}"}
+    proc = subprocess.Popen([sys.executable, "-c", RUN_SLOW, "30"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    session = started_both(proc)
+    cutter.cut()
+    assert proc.wait(60) == 0, proc.stderr.read()  # the run ends; the node fails
+    out = proc.stdout.read()
+    assert "'slow': 'failed'" in out
+    left = leftovers(docker_client, session)  # the engine could not be told to remove them
+    cleanup(docker_client)
+    assert leftovers(docker_client, session) == [] and len(left) <= 2
