@@ -6,6 +6,7 @@ one engine, and cleanup during a live run: nothing leaks, nothing live is remove
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -188,19 +189,15 @@ class SocketCutter:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut(self) -> None:
         self.cut_event.set()
         self.server.close()
         for conn in self.conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             conn.close()
 
 
