@@ -94,13 +94,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         listeners = []
         if sys.stderr.isatty() and not args.json:
             listeners.append(_progress(len(graph), sys.stderr))
-        result = graph.run(reg, max_workers=args.max_workers, timeout=args.timeout,
-                           listeners=listeners)
+        executor = _dask_executor(args.dask) if args.dask else None
+        try:
+            max_workers = args.max_workers or (executor.slots if executor else 0) or 4
+            result = graph.run(reg, max_workers=max_workers, timeout=args.timeout,
+                               listeners=listeners, executor=executor)
+        finally:
+            if executor is not None:
+                executor.close()
     if args.json:
         say(json.dumps({
             "status": result.status, "inputs": result.inputs, "outputs": result.outputs,
             "errors": {n: str(e) for n, e in result.errors.items()}, "logs": result.logs,
-            "durations": result.durations,
+            "durations": result.durations, "workers": result.workers,
         }, indent=2))
     else:
         say(result.table())
@@ -108,6 +114,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for node, status in bad.items():
         say(f"{status}: {result.errors[node]}", file=sys.stderr)
     return 1 if bad else 0
+
+
+def _dask_executor(address: str) -> Any:
+    try:
+        from .executors import DaskExecutor
+    except ImportError as exc:
+        raise ContainerDagError(str(exc)) from None
+    return DaskExecutor.connect(address)
 
 
 def _cmd_cleanup(args: argparse.Namespace) -> int:
@@ -135,7 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a graph spec (YAML or JSON)")
     p.add_argument("spec", help="a YAML/JSON file: node name -> {process, inputs}")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--max-workers", type=_positive(int), default=4, metavar="N")
+    p.add_argument("--max-workers", type=_positive(int), default=None, metavar="N",
+                   help="nodes run at once (default 4; with --dask, the cluster's threads)")
+    p.add_argument("--dask", metavar="ADDRESS", default=None,
+                   help="run each node as a task on the Dask scheduler at ADDRESS "
+                        "('local': a LocalCluster of 2 worker processes for this run)")
     p.add_argument("--timeout", type=_positive(float), default=None, metavar="SECONDS",
                    help="per-node timeout")
     p.set_defaults(fn=_cmd_run)

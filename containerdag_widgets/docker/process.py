@@ -96,3 +96,31 @@ class ContainerProcess(Process):
         except ProtocolError as exc:
             exc.detail += f" (image {self.image!r})"
             raise
+
+    # A pickled process (a Dask task carries one to a worker) travels without its pool: the
+    # copy runs in the warm containers of the worker where it is called (docker/worker.py),
+    # started with the same container options. Copies in this process keep the pool.
+    def __reduce__(self) -> tuple:
+        state = {k: v for k, v in self.__dict__.items() if k != "pool"}
+        return (_unpickled, (type(self), state, dict(getattr(self.pool, "options", {}))))
+
+    def __copy__(self) -> ContainerProcess:
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __deepcopy__(self, memo: dict) -> ContainerProcess:
+        import copy
+
+        new = object.__new__(type(self))
+        state = {k: v for k, v in self.__dict__.items() if k != "pool"}
+        new.__dict__.update(copy.deepcopy(state, memo), pool=self.pool)
+        return new
+
+
+def _unpickled(cls: type, state: dict[str, Any], options: dict[str, Any]) -> ContainerProcess:
+    from .worker import WorkerPoolRef
+
+    proc = object.__new__(cls)
+    proc.__dict__.update(state, pool=WorkerPoolRef(options))
+    return proc

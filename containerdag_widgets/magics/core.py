@@ -19,13 +19,15 @@ from ..errors import ContainerDagError, GraphValidationError
 from ..graph import Graph
 from ..registry import Registry
 from .body import node_name, parse_node
+from .dask import DaskSessions
 
 __all__ = ["ContainerDagMagics", "current_magics", "load_ipython_extension",
            "unload_ipython_extension"]
 
 _COMMANDS = ("show", "run", "clear", "spec", "remove", "use", "graph")
 #: Options of ``%dag`` and the subcommands they apply to.
-_OPTION_COMMANDS = {"max_workers": "run", "timeout": "run", "quiet": "run", "yaml": "spec"}
+_OPTION_COMMANDS = {"max_workers": "run", "timeout": "run", "quiet": "run", "yaml": "spec",
+                    "dask": "run"}
 
 
 # ---- the magics --------------------------------------------------------------------------------
@@ -60,6 +62,8 @@ class ContainerDagMagics(Magics):
         self._chosen: Registry | None = None
         self._owned: Registry | None = None
         self._finalizer: weakref.finalize | None = None
+        #: The Dask executors of ``%dag run --dask``, closed at unload.
+        self.dask = DaskSessions()
 
     # ---- registry -----------------------------------------------------------------------
 
@@ -150,6 +154,9 @@ class ContainerDagMagics(Magics):
               help="run: timeout of each node in seconds (a node's own timeout wins)")
     @argument("--quiet", "-q", action="store_true",
               help="run: do not print the result table")
+    @argument("--dask", default=None, metavar="ADDRESS",
+              help="run: each node a task on the Dask scheduler at ADDRESS ('local': a "
+                   "LocalCluster of 2 worker processes kept for the session)")
     @argument("--yaml", action="store_true",
               help="spec: print the spec as YAML (and return nothing)")
     @line_magic
@@ -158,7 +165,7 @@ class ContainerDagMagics(Magics):
 
         Subcommands:
           show                 the graph as a live widget (GraphWidget); the default
-          run [--max-workers N] [--timeout SECONDS] [--quiet]
+          run [--max-workers N] [--timeout SECONDS] [--quiet] [--dask ADDRESS]
                                validate and run it; prints the result table and returns the
                                RunResult: result = %dag run
           clear                remove every node
@@ -191,9 +198,11 @@ class ContainerDagMagics(Magics):
             raise UsageError(f"--max-workers must be at least 1, got {args.max_workers}")
         if args.timeout is not None and not 0 < args.timeout < float("inf"):
             raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+        executor = self.dask.executor(args.dask) if args.dask else None
+        max_workers = args.max_workers or (executor.slots if executor else 0) or 4
         try:
-            result = self.graph.run(
-                self.registry, max_workers=args.max_workers or 4, timeout=args.timeout)
+            result = self.graph.run(self.registry, max_workers=max_workers,
+                                    timeout=args.timeout, executor=executor)
         except GraphValidationError as exc:
             raise UsageError(f"the graph cannot run: {exc}") from None
         except ContainerDagError as exc:
@@ -287,3 +296,4 @@ def unload_ipython_extension(ip: InteractiveShell) -> None:
                 del table[magic_name]
     del manager.registry[ContainerDagMagics.__name__]
     magics.close()
+    magics.dask.close()

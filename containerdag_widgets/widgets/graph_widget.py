@@ -287,6 +287,13 @@ class GraphWidget(W.VBox):
         if name in res.durations:
             parts.append(f" &middot; {res.durations[name]:.3f} s")
         parts.append("</div>")
+        worker = res.workers.get(name, "local")
+        link = getattr(self.executor, "dashboard_link", None)  # e.g. a DaskExecutor's
+        where = [f"worker <code>{esc(worker)}</code>"] if worker != "local" else []
+        if link:
+            where.append(f'<a href="{esc(link)}" target="_blank" rel="noopener">Dask dashboard</a>')
+        if where:
+            parts.append(f'<div class="cdw-worker">{" &middot; ".join(where)}</div>')
         if name in res.inputs:
             parts.append(section("inputs", ports_table(res.inputs[name], "cdw-inputs")))
         else:

@@ -1,0 +1,386 @@
+"""DaskExecutor: each node a task on a ``dask.distributed`` cluster; the scheduling stays here.
+
+The run's scheduler thread (``runner.py``) keeps the topological order, ``max_workers``,
+skipping and timeouts, and hands each ready node to ``submit``. Here the node becomes one Dask
+task (``dask_worker.run_node``) with a readable key, ``"<node>-<run>-<n>"``. Container nodes
+run on the worker's own Docker Engine (``docker/worker.py``); Python processes travel with
+Dask's serialization (cloudpickle for functions defined in a notebook).
+
+Live events come back through ``Worker.log_event`` on a topic of this executor, read by a
+``Client.subscribe_topic`` handler that relays ``NodeLog``s to the run. Stop: ``client.run``
+sets the cancel signal on every worker (running execs are killed there, late starters return
+at once), then the tasks that had not started are cancelled with ``client.cancel``. A worker
+that dies while running a node (the scheduler's ``remove-worker`` event) fails the node with
+``WorkerLost`` naming it, unless ``retries`` allows Dask to run it again elsewhere; the other
+workers then remove the containers the dead one left on their engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import distributed
+from distributed import Client
+
+from ..errors import Cancelled, ClusterUnavailable, ProcessError, ProcessFailed, WorkerLost
+from ..events import NodeFinished, NodeLog
+from ..execution import NodeCall, Report
+from .dask_worker import cancel_run, drop_key, run_node, unpack_finished
+
+__all__ = ["DaskExecutor"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds to wait for a scheduler that does not answer, by default.
+CONNECT_TIMEOUT = 10.0
+
+
+@dataclass(eq=False)
+class _Task:
+    key: str
+    call: NodeCall
+    report: Report
+    cf: Future
+    dfut: Any = None
+    #: Workers that reported starting the call, in order (a rerun adds one).
+    workers: list[str] = field(default_factory=list)
+    #: Workers that died while running it.
+    lost: list[str] = field(default_factory=list)
+    #: When the last start was reported (worker clock).
+    started: float | None = None
+
+
+class DaskExecutor:
+    """Runs each node as a task on a Dask cluster: ``graph.run(reg, executor=DaskExecutor(c))``.
+
+    ``client`` is a ``distributed.Client`` (kept open: it is yours) or a scheduler address
+    (then the executor connects, owns the client and closes it in ``close``). ``retries``: how
+    many times a node whose worker died while running it is run again on another worker
+    (at most the scheduler's ``distributed.scheduler.allowed-failures``, 3 by default).
+    ``resources`` pins processes to workers: process name or image tag -> Dask resources,
+    e.g. ``{"containerdag/gpu_tool:latest": {"docker-gpu": 1}}`` for workers started with
+    ``--resources docker-gpu=1``.
+    """
+
+    def __init__(self, client: Client | str, *, retries: int = 0,
+                 resources: dict[str, dict[str, float]] | None = None,
+                 connect_timeout: float = CONNECT_TIMEOUT):
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
+        self._owned: list[Any] = []  # what close() closes: a client made here, a cluster
+        if isinstance(client, str):
+            client = _connect(client, connect_timeout)
+            self._owned.append(client)
+        self.client: Client = client
+        self.retries = retries
+        self.resources = dict(resources or {})
+        self.connect_timeout = connect_timeout
+        self.topic = f"containerdag-{uuid.uuid4().hex[:8]}"
+        self._tasks: dict[str, _Task] = {}
+        self._watched: dict[str, threading.Thread] = {}  # run id -> its cancel watcher
+        self._lock = threading.Lock()
+        self._counter = itertools.count(1)
+        self._subscribed = False
+        self._previous_all: Any = None
+        self._control: ThreadPoolExecutor | None = None
+        self._dashboard: str | None = None
+        self.closed = False
+
+    @classmethod
+    def connect(cls, address: str, *, n_workers: int = 2, threads_per_worker: int = 4,
+                **kwargs: Any) -> DaskExecutor:
+        """An executor on the scheduler at ``address``, or on a new ``LocalCluster`` of
+        ``n_workers`` worker processes for ``"local"``; ``close()`` closes what it made."""
+        if address != "local":
+            return cls(address, **kwargs)
+        from distributed import LocalCluster
+
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                               processes=True, dashboard_address=":0")
+        try:
+            client = Client(cluster, set_as_default=False)
+        except BaseException:
+            cluster.close()
+            raise
+        executor = cls(client, **kwargs)
+        executor._owned += [client, cluster]
+        return executor
+
+    # ---- what the widgets and magics show ---------------------------------------------------
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """The URL of the Dask dashboard, when the scheduler serves one (asked once)."""
+        if self._dashboard is None:
+            try:
+                info = self.client.scheduler_info()
+                served = "dashboard" in info.get("services", {})
+                self._dashboard = self.client.dashboard_link if served else ""
+            except Exception:  # noqa: BLE001 - no link is better than a broken inspector
+                return None
+        return self._dashboard or None
+
+    @property
+    def slots(self) -> int:
+        """Threads of the cluster's workers now: a good ``max_workers`` (0 with no workers)."""
+        return sum(self.client.nthreads().values())
+
+    # ---- the Executor protocol --------------------------------------------------------------
+
+    def prepare(self, max_workers: int) -> None:
+        """Check that the scheduler answers (``ClusterUnavailable`` if not), subscribe."""
+        if self.closed:
+            raise ClusterUnavailable("this DaskExecutor is closed")
+        address = getattr(self.client.scheduler, "address", None)
+        if self.client.status != "running":
+            raise ClusterUnavailable(f"the Dask client is {self.client.status}, not connected "
+                                     f"to a scheduler ({address})", address=address)
+        try:
+            self.client.sync(self.client.scheduler.identity,
+                             callback_timeout=self.connect_timeout)
+        except Exception as exc:  # noqa: BLE001 - any failure means no scheduler to run on
+            raise ClusterUnavailable(f"the Dask scheduler at {address} does not answer: "
+                                     f"{type(exc).__name__}: {exc}", address=address) from None
+        with self._lock:
+            if self._subscribed:
+                return
+            self._subscribed = True
+            self._control = ThreadPoolExecutor(1, thread_name_prefix="containerdag dask")
+        from ..docker.worker import ContainerPoolPlugin
+
+        self.client.register_plugin(ContainerPoolPlugin())  # idempotent on every worker
+        self.client.subscribe_topic(self.topic, self._on_task_event)
+        self._previous_all = self.client._event_handlers.get("all")
+        self.client.subscribe_topic("all", self._on_cluster_event)
+
+    def submit(self, call: NodeCall, *, cancel: threading.Event,
+               report: Report) -> Future[NodeFinished]:
+        key = f"{call.node}-{call.run}-{next(self._counter)}"
+        task = _Task(key, call, report, Future())
+        task.cf.set_running_or_notify_cancel()
+        with self._lock:
+            self._tasks[key] = task
+            watcher = self._watched.get(call.run)
+            if watcher is None or not watcher.is_alive():
+                watcher = threading.Thread(target=self._watch, args=(call.run, cancel),
+                                           name=f"containerdag dask cancel {call.run}",
+                                           daemon=True)
+                self._watched[call.run] = watcher
+                watcher.start()
+        try:
+            task.dfut = self.client.submit(run_node, call, self.topic, key=key, pure=False,
+                                           resources=self._resources_of(call))
+        except Exception as exc:  # noqa: BLE001 - e.g. the call cannot be pickled
+            self._fail(task, ProcessFailed(f"could not submit the node to Dask: "
+                                           f"{type(exc).__name__}: {exc}",
+                                           process=call.process.name))
+            return task.cf
+        task.dfut.add_done_callback(lambda dfut: self._on_done(task, dfut))
+        return task.cf
+
+    def close(self) -> None:
+        """Remove the warm containers on the workers, unsubscribe; close what was made here."""
+        if self.closed:
+            return
+        self.closed = True
+        from ..docker.worker import close_worker_pools
+
+        try:
+            if self.client.status == "running":
+                self.client.run(close_worker_pools, on_error="ignore")
+                if self._subscribed:
+                    self.client.unsubscribe_topic(self.topic)
+                    if self.client._event_handlers.get("all") == self._on_cluster_event:
+                        if self._previous_all is not None:
+                            self.client._event_handlers["all"] = self._previous_all
+                        else:
+                            self.client.unsubscribe_topic("all")
+        except Exception as exc:  # noqa: BLE001 - close what can be closed
+            log.warning("closing the DaskExecutor: %s", exc)
+        if self._control is not None:
+            self._control.shutdown(wait=True)
+        for thing in self._owned:
+            try:
+                thing.close()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("closing %r: %s", thing, exc)
+        self._owned = []
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        address = getattr(self.client.scheduler, "address", "?")
+        return f"<DaskExecutor {address}, retries={self.retries}>"
+
+    # ---- results ----------------------------------------------------------------------------
+
+    def _resources_of(self, call: NodeCall) -> dict[str, float] | None:
+        proc = call.process
+        return self.resources.get(proc.name) or self.resources.get(proc.source) or None
+
+    def _on_done(self, task: _Task, dfut: Any) -> None:
+        """In the client's callback thread: turn the Dask future's end into the node's end."""
+        if task.cf.done():
+            return
+        status = dfut.status
+        try:
+            if status == "finished":
+                finished = unpack_finished(dfut.result())
+            elif status == "cancelled":
+                error = Cancelled("cancelled before it started on a Dask worker",
+                                  process=task.call.process.name)
+                finished = _ended(task, "cancelled", error)
+            else:
+                finished = _ended(task, "failed", self._task_error(task, dfut.exception()))
+        except Exception as exc:  # noqa: BLE001 - e.g. the result could not be fetched
+            finished = _ended(task, "failed", ProcessFailed(
+                f"the result could not be read from Dask: {type(exc).__name__}: {exc}",
+                process=task.call.process.name))
+        self._resolve(task, finished)
+
+    def _task_error(self, task: _Task, exc: BaseException | None) -> ProcessError:
+        proc = task.call.process.name
+        if isinstance(exc, distributed.KilledWorker):
+            worker = getattr(exc.last_worker, "address", None) or (task.lost or [None])[-1]
+            return WorkerLost(f"Dask workers died {exc.allowed_failures + 1} times while "
+                              f"running the node, the last one {worker}", process=proc,
+                              worker=worker)
+        return ProcessFailed(f"the Dask task failed: {type(exc).__name__}: {exc}", process=proc)
+
+    def _fail(self, task: _Task, error: ProcessError) -> None:
+        self._resolve(task, _ended(task, "failed", error))
+
+    def _resolve(self, task: _Task, finished: NodeFinished) -> None:
+        with self._lock:
+            if task.cf.done():
+                return
+            self._tasks.pop(task.key, None)
+            task.cf.set_result(finished)
+        task.dfut = None  # the client forgets the key
+
+    # ---- events from the workers and the scheduler ------------------------------------------
+
+    def _on_task_event(self, event: tuple[float, dict[str, Any]]) -> None:
+        """In the client's event loop: ``started`` and ``log`` messages of this executor's tasks."""
+        msg = event[1]
+        task = self._tasks.get(msg.get("key"))
+        if task is None:
+            return
+        if msg.get("kind") == "started":
+            task.workers.append(msg["worker"])
+            task.started = msg["time"]
+        elif msg.get("kind") == "log":
+            task.report(NodeLog(task.call.node, msg["text"], msg["time"]))
+
+    def _on_cluster_event(self, event: tuple[float, dict[str, Any]]) -> None:
+        """In the client's event loop: a worker that died takes its running nodes with it."""
+        if self._previous_all is not None:
+            try:
+                self._previous_all(event)
+            except Exception:  # noqa: BLE001 - someone else's handler
+                log.exception("the previous handler of topic 'all' failed")
+        msg = event[1]
+        if msg.get("action") != "remove-worker" or msg.get("expected"):
+            return
+        address = msg.get("worker", "?")
+        for key in msg.get("processing-tasks", ()):
+            task = self._tasks.get(key)
+            if task is None or not task.workers or task.workers[-1] != address:
+                continue  # not ours, or not started there: Dask simply runs it elsewhere
+            task.lost.append(address)
+            if len(task.lost) > self.retries:
+                self._fail(task, WorkerLost(
+                    f"Dask worker {address} died while running the node"
+                    + (f" (after {self.retries} retr{'y' if self.retries == 1 else 'ies'})"
+                       if self.retries else ""),
+                    process=task.call.process.name, worker=address))
+                self._later(self._drop, task)
+            else:
+                task.report(NodeLog(task.call.node,
+                                    f"[containerdag] Dask worker {address} died while running "
+                                    f"this node; running it again (retry {len(task.lost)} of "
+                                    f"{self.retries})\n", time.time()))
+        self._later(self._remove_leftovers, address)
+
+    def _later(self, fn: Any, *args: Any) -> None:
+        """Client calls that block run in the control thread, never in the event loop."""
+        if self._control is not None and not self.closed:
+            with contextlib.suppress(RuntimeError):  # shut down meanwhile
+                self._control.submit(fn, *args)
+
+    def _drop(self, task: _Task) -> None:
+        try:
+            self.client.run(drop_key, task.key, on_error="ignore")
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not stop the rerun of %s: %s", task.key, exc)
+
+    def _remove_leftovers(self, address: str) -> None:
+        from ..docker.worker import remove_worker_containers
+
+        try:
+            self.client.run(remove_worker_containers, address, on_error="ignore")
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not remove the containers of worker %s: %s", address, exc)
+
+    # ---- stop -------------------------------------------------------------------------------
+
+    def _watch(self, run: str, cancel: threading.Event) -> None:
+        """Waits for the run's cancel signal while the run has tasks here; then stops them."""
+        while True:
+            if cancel.wait(0.2):
+                self._stop_run(run)
+                return
+            with self._lock:
+                if not any(t.call.run == run for t in self._tasks.values()):
+                    self._watched.pop(run, None)
+                    return
+
+    def _stop_run(self, run: str) -> None:
+        """Kill the run's running calls on every worker, then cancel the tasks not started."""
+        try:
+            found = self.client.run(cancel_run, run, on_error="return")
+        except Exception as exc:  # noqa: BLE001 - the scheduler is gone: nothing runs
+            log.warning("could not reach the workers to stop run %s: %s", run, exc)
+            found = {}
+        running = {key for keys in found.values() if isinstance(keys, list) for key in keys}
+        with self._lock:
+            waiting = [t for t in self._tasks.values()
+                       if t.call.run == run and t.key not in running and t.dfut is not None]
+            self._watched.pop(run, None)
+        if waiting:
+            try:
+                self.client.cancel([t.dfut for t in waiting if t.dfut is not None])
+            except Exception as exc:  # noqa: BLE001
+                log.warning("could not cancel the waiting tasks of run %s: %s", run, exc)
+
+
+def _ended(task: _Task, status: str, error: ProcessError) -> NodeFinished:
+    """How a node ended when its task gave no result of its own."""
+    error.node = task.call.node
+    ended = time.time()
+    if task.started is None:  # it never ran
+        return NodeFinished(task.call.node, status, None, None, error, "", ended)  # type: ignore[arg-type]
+    # It ran somewhere: say where and how long, like a node that finished.
+    return NodeFinished(task.call.node, status, max(ended - task.started, 0.0), None,  # type: ignore[arg-type]
+                        error, "", ended, started=task.started, worker=task.workers[-1])
+
+
+def _connect(address: str, timeout: float) -> Client:
+    """A client of the scheduler at ``address``; ``ClusterUnavailable`` if it does not answer."""
+    try:
+        return Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ClusterUnavailable(f"cannot reach the Dask scheduler at {address!r} "
+                                 f"({type(exc).__name__}: {exc})", address=address) from None

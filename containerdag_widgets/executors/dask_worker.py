@@ -1,0 +1,119 @@
+"""The worker side of the Dask executor: the task that runs one node, and its stop signals.
+
+``run_node`` is what each Dask task calls, on whichever worker the scheduler picked: it runs the
+node with ``execute_call`` (so a node behaves the same everywhere), sends ``started`` and
+``log`` messages to the client with ``Worker.log_event`` while it runs, and returns the node's
+``NodeFinished`` packed so that any error travels (the package's errors take keyword-only
+arguments, which plain exception pickling cannot rebuild).
+
+The client stops work with ``client.run``: ``cancel_run`` sets the cancel signal of every call
+of a run on this worker (``exec_call`` then kills the exec) and returns the keys it found
+running; ``drop_key`` does it for one task (a rerun the client does not want). A call that
+starts after either signal returns at once, without running anything.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import fields
+from typing import Any
+
+from distributed import get_worker
+
+from ..errors import Cancelled, ContainerDagError
+from ..events import NodeFinished, NodeLog
+from ..execution import NodeCall, execute_call
+
+__all__ = ["run_node", "cancel_run", "drop_key", "pack_finished", "unpack_finished"]
+
+#: How many cancelled runs and dropped keys a worker remembers (calls may start late).
+_MEMORY = 4096
+
+_lock = threading.Lock()
+_active: dict[str, tuple[str, threading.Event]] = {}  # task key -> (run, cancel signal)
+_cancelled_runs: OrderedDict[str, None] = OrderedDict()
+_dropped_keys: OrderedDict[str, None] = OrderedDict()
+
+
+def _remember(memory: OrderedDict[str, None], item: str) -> None:
+    memory[item] = None
+    while len(memory) > _MEMORY:
+        memory.popitem(last=False)
+
+
+def run_node(call: NodeCall, topic: str) -> dict[str, Any]:
+    """Run one node on this worker; the packed ``NodeFinished`` (see ``unpack_finished``)."""
+    worker = get_worker()
+    key = str(worker.get_current_task())
+    address = worker.address
+    cancel = threading.Event()
+    with _lock:
+        stopped = call.run in _cancelled_runs or key in _dropped_keys
+        if not stopped:
+            _active[key] = (call.run, cancel)
+    if stopped:
+        error = Cancelled("run cancelled before the node started", process=call.process.name,
+                          node=call.node)
+        return pack_finished(NodeFinished(call.node, "cancelled", None, None, error, "",
+                                          time.time()))
+    try:
+        worker.log_event(topic, {"kind": "started", "key": key, "worker": address,
+                                 "time": time.time()})
+
+        def report(event: Any) -> None:
+            if isinstance(event, NodeLog):
+                worker.log_event(topic, {"kind": "log", "key": key, "text": event.text,
+                                         "time": event.time})
+
+        finished = execute_call(call, cancel=cancel, report=report, worker=address)
+    finally:
+        with _lock:
+            _active.pop(key, None)
+    return pack_finished(finished)
+
+
+def cancel_run(run: str) -> list[str]:
+    """``client.run`` target: stop every call of ``run`` here; the keys that were running."""
+    with _lock:
+        _remember(_cancelled_runs, run)
+        keys = [key for key, (r, _) in _active.items() if r == run]
+        for key in keys:
+            _active[key][1].set()
+    return keys
+
+
+def drop_key(key: str) -> bool:
+    """``client.run`` target: stop task ``key`` here, or make it return at once if it starts."""
+    with _lock:
+        _remember(_dropped_keys, key)
+        entry = _active.get(key)
+        if entry is not None:
+            entry[1].set()
+    return entry is not None
+
+
+# ---- NodeFinished across the wire ------------------------------------------------------------
+
+
+def pack_finished(finished: NodeFinished) -> dict[str, Any]:
+    """The event's fields, its error as (class, args, attributes); its cause is dropped (a
+    Python process's own exception may not exist on the client) but the message keeps it."""
+    packed = {f.name: getattr(finished, f.name) for f in fields(finished)}
+    error = packed.pop("error")
+    packed["error"] = None if error is None else (type(error), error.args, dict(vars(error)))
+    return packed
+
+
+def unpack_finished(packed: dict[str, Any]) -> NodeFinished:
+    """The ``NodeFinished`` that ``pack_finished`` packed."""
+    packed = dict(packed)
+    error = packed.pop("error")
+    if error is not None:
+        cls, args, state = error
+        exc: ContainerDagError = cls.__new__(cls)
+        BaseException.__init__(exc, *args)
+        exc.__dict__.update(state)
+        error = exc
+    return NodeFinished(error=error, **packed)
