@@ -123,9 +123,16 @@ def execute_call(call: NodeCall, *, cancel: threading.Event | None, report: Repo
 
 
 class ThreadExecutor:
-    """The default executor: calls run in threads of this process (containers do the work)."""
+    """The default executor: calls run in threads of this process (containers do the work).
 
-    def __init__(self) -> None:
+    With ``inline=True``, in-process calls (``@process`` functions) without a timeout run in
+    the scheduler's own thread: for graphs of many small Python steps a hand-off to a thread
+    costs several times the call. They then run one at a time, and Stop waits for the one
+    running. The default keeps every call in a thread, so branches run in parallel.
+    """
+
+    def __init__(self, *, inline: bool = False) -> None:
+        self.inline = inline
         self._pool: ThreadPoolExecutor | None = None
         self._size = 0
         self._lock = threading.Lock()
@@ -138,6 +145,10 @@ class ThreadExecutor:
                     self._pool.shutdown(wait=False)
                 self._size = max(max_workers, 4)
                 self._pool = ThreadPoolExecutor(self._size, thread_name_prefix="containerdag node")
+
+    def runs_inline(self, call: NodeCall) -> bool:
+        """Whether the scheduler should run ``call`` itself (see the class docstring)."""
+        return self.inline and call.process.in_process and call.timeout is None
 
     def submit(self, call: NodeCall, *, cancel: threading.Event,
                report: Report) -> Future[NodeFinished]:

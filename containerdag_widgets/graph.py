@@ -265,7 +265,8 @@ class Graph:
     def copy(self) -> Graph:
         """An independent copy: later edits of either graph do not touch the other."""
         return Graph({
-            name: Node(name, node.process, copy.deepcopy(node.inputs), node.timeout, node.source)
+            name: Node(name, node.process, {p: _copy_value(v) for p, v in node.inputs.items()},
+                       node.timeout, node.source)
             for name, node in self.nodes.items()
         })
 
@@ -331,6 +332,10 @@ class Graph:
 
         Problems of a node written in YAML or a ``%%node`` body carry its line and column.
         """
+        return self._check(registry)[0]
+
+    def _check(self, registry: Registry) -> tuple[list[Problem], list[str]]:
+        """The problems, and a topological order when there is no cycle."""
         problems: list[Problem] = []
         for name, node in self.nodes.items():
             found: list[Problem] = []
@@ -348,18 +353,21 @@ class Graph:
             if node.source is not None:
                 found = [p.at(*node.source.locate(p.field, p.kind)) for p in found]
             problems.extend(found)
+        order: list[str] = []
         try:
-            self.sorter().prepare()
+            order = list(self.sorter().static_order())
         except graphlib.CycleError as exc:
             problems.append(_cycle_problem(exc.args[1]))
-        return problems
+        return problems, order
 
-    def validate(self, registry: Registry) -> None:
-        """Raise ``GraphValidationError`` (``CycleError`` if only a cycle) listing all problems."""
-        problems = self.problems(registry)
+    def validate(self, registry: Registry) -> list[str]:
+        """Raise ``GraphValidationError`` (``CycleError`` if only a cycle) listing all problems;
+        return the nodes in a topological order."""
+        problems, order = self._check(registry)
         if problems:
             only_cycle = all(p.kind == "cycle" for p in problems)
             raise (CycleError if only_cycle else GraphValidationError)(problems)
+        return order
 
     def _ref_problems(self, registry: Registry, node: Node, port: str, ref: Ref,
                       proc: Any) -> list[Problem]:
@@ -419,6 +427,14 @@ class Graph:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return display.mimebundle(self, "graph")
+
+
+_IMMUTABLE = (Ref, str, int, float, bool, type(None))
+
+
+def _copy_value(value: Any) -> Any:
+    """A copy of an input value; immutable ones (most) are shared, not copied."""
+    return value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
 
 
 def _cycle_problem(cycle: list[str]) -> Problem:

@@ -86,6 +86,30 @@ def _not_json(value: Any, path: str, depth: int = 0) -> tuple[str, str] | None:
     return path, f"a {type(value).__name__} {value!r:.40} (not a JSON value)"
 
 
+def _may_exceed(value: Any, max_bytes: int) -> bool:
+    """Whether the JSON text of ``value`` could be over ``max_bytes`` (a cheap upper bound:
+    a character takes at most 6 bytes of JSON, a number 32, a container 2 + a comma)."""
+    budget = max_bytes
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            budget -= 6 * len(item) + 2
+        elif isinstance(item, Mapping):
+            budget -= 2
+            for key, sub in item.items():
+                budget -= 6 * len(str(key)) + 4
+                stack.append(sub)
+        elif isinstance(item, (list, tuple)):
+            budget -= 2 + len(item)
+            stack.extend(item)
+        else:
+            budget -= 32
+        if budget < 0:
+            return True
+    return False
+
+
 def value_problem(node: str | None, process: str, port: str, value: Any,
                   max_bytes: int | None = None) -> Problem | None:
     """A ``bad_value`` problem if ``value`` is not JSON, or its JSON text is over
@@ -98,13 +122,26 @@ def value_problem(node: str | None, process: str, port: str, value: Any,
         at = "" if where == port else f" at {where}"
         return Problem("bad_value", node, f"input {port!r} of process {process!r} holds "
                        f"{what}{at}", process=process, field=f"inputs.{port}", value=value)
-    if isinstance(value, (str, list, tuple, Mapping)):
+    if _may_exceed(value, max_bytes):
         size = len(json.dumps(value, ensure_ascii=False).encode())
         if size > max_bytes:
             return Problem("bad_value", node, f"input {port!r} of process {process!r} is "
                            f"{size} bytes of JSON, over the limit of {max_bytes}",
                            process=process, field=f"inputs.{port}", value=f"<{size} bytes>")
     return None
+
+
+def _plainly_fits(example: Any, value: Any) -> bool:
+    """A quick yes for the common literals (a finite number, a short text, a boolean) that
+    fit their port; anything else gets the full checks."""
+    kind, want = type(value), type(example)
+    if kind is float:
+        return want is float and math.isfinite(value)
+    if kind is int:
+        return want is int or want is float
+    if kind is str:
+        return want is str and 6 * len(value) + 2 <= MAX_INPUT_BYTES
+    return kind is bool and want is bool
 
 
 def port_problems(process: str, ports: Mapping[str, Any], values: Mapping[str, Any], *,
@@ -114,6 +151,9 @@ def port_problems(process: str, ports: Mapping[str, Any], values: Mapping[str, A
 
     Values for which ``literal`` is false (references, in a graph) are not type-checked here.
     """
+    if values.keys() == ports.keys() and all(
+            _plainly_fits(ports[p], v) or not literal(v) for p, v in values.items()):
+        return []  # the common case, checked without building a problem
     out: list[Problem] = []
     for port in values:
         if port not in ports:

@@ -57,6 +57,8 @@ class Process:
     cacheable: bool = True
     #: Bumped by the author to invalidate cached results when the code's hash cannot tell.
     version: str | None = None
+    #: Runs in this interpreter: a call cannot be killed, so a cancelled run abandons it.
+    in_process: bool = False
 
     def run(self, inputs: Mapping[str, Any] | None = None, *, timeout: float | None = None) -> dict:
         """Call the process once and return its outputs."""
@@ -152,6 +154,7 @@ class PythonProcess(Process):
             source="python",
             cacheable=cache,
             version=None if version is None else str(version),
+            in_process=True,
         )
         self.fn = fn
 
@@ -160,7 +163,8 @@ class PythonProcess(Process):
 
     def _call(self, inputs: dict[str, Any], *, timeout: float | None,
               cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
-        if timeout is None and cancel is None:
+        if timeout is None:
+            # No thread of its own: a cancelled run abandons the call (see runner._abandon).
             return Execution(self._wrap(self._invoke(inputs)))
         # A Python thread cannot be killed: on timeout or cancel the call is abandoned.
         box: dict[str, Any] = {}

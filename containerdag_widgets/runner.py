@@ -8,7 +8,6 @@ reason; other branches go on.
 
 from __future__ import annotations
 
-import copy
 import graphlib
 import logging
 import math
@@ -32,7 +31,7 @@ from .events import (
     RunFinished,
     RunStarted,
 )
-from .execution import Executor, NodeCall, ThreadExecutor
+from .execution import Executor, NodeCall, ThreadExecutor, execute_call
 from .graph import Graph, Ref
 from .result import RunResult
 from .status import SUCCESS
@@ -149,10 +148,11 @@ class _Run:
         self.listeners, targets = check_options(
             graph, max_workers=max_workers, timeout=timeout, listeners=listeners, nodes=nodes,
             executor=executor)
-        graph.validate(registry)  # raises before anything starts
+        order = graph.validate(registry)  # raises before anything starts
         self.graph = graph.copy()  # later edits to the user's graph do not touch this run
         if targets is not None:
             self.graph = _subgraph(self.graph, targets)
+            order = [n for n in order if n in self.graph]
         self.registry = registry
         self.max_workers = max_workers
         self.timeout = timeout
@@ -162,7 +162,7 @@ class _Run:
         self.cancel = threading.Event()
         self.finished = threading.Event()
         self.crash: BaseException | None = None
-        self.result = RunResult.pending(self.graph.order())
+        self.result = RunResult.pending(order)
         self._lock = threading.Lock()  # guards self.result against snapshot() readers
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
@@ -223,18 +223,45 @@ class _Run:
                     continue
                 call = self._call_of(name)
                 self.emit(NodeStarted(name, call.inputs, time.time()))
+                if self._inline(call):
+                    self.emit(execute_call(call, cancel=None, report=self.emit))
+                    sorter.done(name)
+                    continue
                 future = self.executor.submit(call, cancel=self.cancel, report=report)
                 running[future] = name
                 future.add_done_callback(self._inbox.put)
             if not running:
                 continue
             item = self._inbox.get()
+            if self.cancel.is_set():
+                self._abandon(sorter, running)
             if isinstance(item, NodeLog):
                 self.emit(item)
             elif isinstance(item, Future) and item in running:
                 name = running.pop(item)
                 self.emit(self._finished_event(name, item))
                 sorter.done(name)
+
+    def _abandon(self, sorter: graphlib.TopologicalSorter,
+                 running: dict[Future, str]) -> None:
+        """On cancel, give up the in-process calls at once: a Python call cannot be killed.
+
+        Their threads finish in the background; what they return is dropped.
+        """
+        for future, name in list(running.items()):
+            proc = self.graph[name].process
+            if self.registry.get(proc).in_process and not future.done():
+                del running[future]
+                error = Cancelled("cancelled while running; the Python call was abandoned "
+                                  "(it cannot be killed) and its result will be dropped",
+                                  process=proc)
+                error.node = name
+                self.emit(NodeFinished(name, "cancelled", None, None, error, "", time.time()))
+                sorter.done(name)
+
+    def _inline(self, call: NodeCall) -> bool:
+        runs_inline = getattr(self.executor, "runs_inline", None)
+        return runs_inline is not None and runs_inline(call)
 
     def _drain_logs(self) -> None:
         """Logs that arrived after their node's future (none are lost, none come late)."""
@@ -262,7 +289,8 @@ class _Run:
     def _call_of(self, name: str) -> NodeCall:
         node = self.graph[name]
         outputs = self.result.outputs
-        inputs = {port: outputs[v.node][v.output] if isinstance(v, Ref) else copy.deepcopy(v)
+        # Literals are this run's own copies (Graph.copy), so they are passed as they are.
+        inputs = {port: outputs[v.node][v.output] if isinstance(v, Ref) else v
                   for port, v in node.inputs.items()}
         timeout = node.timeout if node.timeout is not None else self.timeout
         return NodeCall(name, self.registry.get(node.process), inputs, timeout, run=self.id)

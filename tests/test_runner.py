@@ -211,3 +211,23 @@ def test_a_watching_method_does_not_keep_its_object_alive():
     assert ref() is None
     g.add("b", "add", {"x": 1.0, "y": 1.0})  # the dead watcher is dropped quietly
     assert g._watchers == []
+
+
+def test_inline_executor_runs_python_calls_in_the_scheduler_thread(registry):
+    from containerdag_widgets.execution import ThreadExecutor
+
+    threads = []
+
+    @process(outputs={"z": 1.0})
+    def where(x: float = 1.0):
+        threads.append(threading.current_thread().name)
+        return {"z": x}
+
+    g = Graph.from_spec({"a": {"process": "where", "inputs": {"x": 1.0}},
+                         "b": {"process": "where", "inputs": {"x": ("a", "z")}}})
+    reg = Registry([where])
+    assert g.run(reg, executor=ThreadExecutor(inline=True)).ok
+    assert threads == [threading.current_thread().name] * 2  # run() schedules in this thread
+    threads.clear()
+    assert g.run(reg).ok  # the default: pool threads
+    assert all(name.startswith("containerdag node") for name in threads)

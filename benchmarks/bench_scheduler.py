@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""The scheduler's own cost for in-process nodes, against dask's synchronous scheduler.
+
+Both run the same 1,000-node chain and 1,000-node fan of a tiny ``@process`` function
+(``x + 1``), in the same run, interleaved; medians of several rounds. The toolkit is measured
+with its default executor (each call in a pool thread, branches in parallel) and with
+``ThreadExecutor(inline=True)`` (in-process calls in the scheduler's thread). Also: validating
+and ordering a 10,000-node graph. dask is needed only here (the ``dask`` extra), not by the
+package.
+
+A measurement, not a test: exit code 0 whether or not a target is met. Run:
+
+    .venv/bin/python benchmarks/bench_scheduler.py [--rounds 7] [--nodes 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+from dask.local import get_sync
+
+from containerdag_widgets import Graph, Registry, process
+from containerdag_widgets.execution import ThreadExecutor
+
+
+@process(outputs={"z": 1.0})
+def inc(x: float = 1.0):
+    """x + 1."""
+    return {"z": x + 1}
+
+
+def chain_spec(n: int) -> dict:
+    spec = {"n0": {"process": "inc", "inputs": {"x": 0.0}}}
+    for i in range(1, n):
+        spec[f"n{i}"] = {"process": "inc", "inputs": {"x": (f"n{i - 1}", "z")}}
+    return spec
+
+
+def fan_spec(n: int) -> dict:
+    return {f"n{i}": {"process": "inc", "inputs": {"x": float(i)}} for i in range(n)}
+
+
+def dask_graph(spec: dict) -> dict:
+    """The same graph for dask: one task per node calling the same function."""
+    def call(x: float) -> dict:
+        return inc.fn(x)
+
+    def call_on(upstream: dict, port: str) -> dict:
+        return inc.fn(upstream[port])
+
+    dsk: dict = {}
+    for name, node in spec.items():
+        x = node["inputs"]["x"]
+        dsk[name] = (call_on, x[0], x[1]) if isinstance(x, tuple) else (call, x)
+    return dsk
+
+
+def median_time(fn: Callable[[], object], rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--nodes", type=int, default=1000)
+    args = parser.parse_args()
+    registry = Registry([inc])
+    inline = ThreadExecutor(inline=True)
+    n = args.nodes
+    print(f"{n}-node graphs of a tiny @process, medians of {args.rounds} rounds (us per node)")
+    for shape, spec in (("chain", chain_spec(n)), ("fan", fan_spec(n))):
+        graph, dsk = Graph.from_spec(spec), dask_graph(spec)
+        keys = list(spec)
+        base = median_time(lambda d=dsk, k=keys: get_sync(d, k), args.rounds) / n * 1e6
+        default = median_time(lambda g=graph: g.run(registry, max_workers=4),
+                              args.rounds) / n * 1e6
+        fast = median_time(lambda g=graph: g.run(registry, executor=inline),
+                           args.rounds) / n * 1e6
+        print(f"  {shape:5}  dask sync {base:7.1f}   toolkit default {default:7.1f} "
+              f"({default / base:4.2f} x)   inline {fast:7.1f} ({fast / base:4.2f} x, "
+              "target <= 1.5 x)")
+    big = Graph.from_spec(fan_spec(10 * n))
+    check = median_time(lambda: big.validate(registry), args.rounds) * 1e3
+    print(f"{10 * n}-node validate + order: {check:.1f} ms (target <= 50 ms)")
+
+
+if __name__ == "__main__":
+    main()
