@@ -11,8 +11,9 @@ Live events come back through ``Worker.log_event`` on a topic of this executor, 
 sets the cancel signal on every worker (running execs are killed there, late starters return
 at once), then the tasks that had not started are cancelled with ``client.cancel``. A worker
 that dies while running a node (the scheduler's ``remove-worker`` event) fails the node with
-``WorkerLost`` naming it, unless ``retries`` allows Dask to run it again elsewhere; the other
-workers then remove the containers the dead one left on their engine.
+``WorkerLost`` naming it, unless ``retries`` allows the rerun that Dask starts elsewhere (else
+that rerun is cancelled, and its exec killed if it had begun); the other workers then remove
+the containers the dead one left on their engine.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from distributed import Client
 from ..errors import Cancelled, ClusterUnavailable, ProcessError, ProcessFailed, WorkerLost
 from ..events import NodeFinished, NodeLog
 from ..execution import NodeCall, Report
-from .dask_worker import cancel_run, drop_key, run_node, unpack_finished
+from .dask_worker import cancel_run, run_node, unpack_finished
 
 __all__ = ["DaskExecutor"]
 
@@ -301,12 +302,14 @@ class DaskExecutor:
                 continue  # not ours, or not started there: Dask simply runs it elsewhere
             task.lost.append(address)
             if len(task.lost) > self.retries:
+                rerun = task.dfut  # Dask already runs it again: cancel that (and its exec)
                 self._fail(task, WorkerLost(
                     f"Dask worker {address} died while running the node"
                     + (f" (after {self.retries} retr{'y' if self.retries == 1 else 'ies'})"
                        if self.retries else ""),
                     process=task.call.process.name, worker=address))
-                self._later(self._drop, task)
+                if rerun is not None:
+                    self._later(self._cancel, rerun)
             else:
                 task.report(NodeLog(task.call.node,
                                     f"[containerdag] Dask worker {address} died while running "
@@ -320,11 +323,11 @@ class DaskExecutor:
             with contextlib.suppress(RuntimeError):  # shut down meanwhile
                 self._control.submit(fn, *args)
 
-    def _drop(self, task: _Task) -> None:
+    def _cancel(self, dfut: Any) -> None:
         try:
-            self.client.run(drop_key, task.key, on_error="ignore")
+            self.client.cancel([dfut])
         except Exception as exc:  # noqa: BLE001
-            log.warning("could not stop the rerun of %s: %s", task.key, exc)
+            log.warning("could not cancel the rerun of %s: %s", dfut.key, exc)
 
     def _remove_leftovers(self, address: str) -> None:
         from ..docker.worker import remove_worker_containers

@@ -6,10 +6,11 @@ node with ``execute_call`` (so a node behaves the same everywhere), sends ``star
 ``NodeFinished`` packed so that any error travels (the package's errors take keyword-only
 arguments, which plain exception pickling cannot rebuild).
 
-The client stops work with ``client.run``: ``cancel_run`` sets the cancel signal of every call
-of a run on this worker (``exec_call`` then kills the exec) and returns the keys it found
-running; ``drop_key`` does it for one task (a rerun the client does not want). A call that
-starts after either signal returns at once, without running anything.
+The client stops a run with ``client.run``: ``cancel_run`` sets the cancel signal of every
+call of the run on this worker (``exec_call`` then kills the exec) and returns the keys it found
+running; a call of the run that starts later returns at once, without running anything. A task
+the client cancels with ``client.cancel`` (one not wanted any more, e.g. the rerun of a node
+whose worker died) sees its state turn ``cancelled`` on the worker and stops the same way.
 """
 
 from __future__ import annotations
@@ -26,21 +27,33 @@ from ..errors import Cancelled, ContainerDagError
 from ..events import NodeFinished, NodeLog
 from ..execution import NodeCall, execute_call
 
-__all__ = ["run_node", "cancel_run", "drop_key", "pack_finished", "unpack_finished"]
+__all__ = ["run_node", "cancel_run", "pack_finished", "unpack_finished"]
 
-#: How many cancelled runs and dropped keys a worker remembers (calls may start late).
+#: How many cancelled runs a worker remembers (calls may start late).
 _MEMORY = 4096
 
 _lock = threading.Lock()
 _active: dict[str, tuple[str, threading.Event]] = {}  # task key -> (run, cancel signal)
 _cancelled_runs: OrderedDict[str, None] = OrderedDict()
-_dropped_keys: OrderedDict[str, None] = OrderedDict()
 
 
-def _remember(memory: OrderedDict[str, None], item: str) -> None:
-    memory[item] = None
-    while len(memory) > _MEMORY:
-        memory.popitem(last=False)
+class _TaskSignal(threading.Event):
+    """A call's cancel signal: set by ``cancel_run``, or seen set once the worker's state of
+    the task says the scheduler cancelled it (read where the call polls, about 20 times a s)."""
+
+    def __init__(self, worker: Any, key: str):
+        super().__init__()
+        self._tasks = worker.state.tasks
+        self._key = key
+
+    def is_set(self) -> bool:
+        if super().is_set():
+            return True
+        ts = self._tasks.get(self._key)
+        if ts is None or ts.state == "cancelled":
+            self.set()
+            return True
+        return False
 
 
 def run_node(call: NodeCall, topic: str) -> dict[str, Any]:
@@ -48,9 +61,9 @@ def run_node(call: NodeCall, topic: str) -> dict[str, Any]:
     worker = get_worker()
     key = str(worker.get_current_task())
     address = worker.address
-    cancel = threading.Event()
+    cancel = _TaskSignal(worker, key)
     with _lock:
-        stopped = call.run in _cancelled_runs or key in _dropped_keys
+        stopped = call.run in _cancelled_runs
         if not stopped:
             _active[key] = (call.run, cancel)
     if stopped:
@@ -77,21 +90,13 @@ def run_node(call: NodeCall, topic: str) -> dict[str, Any]:
 def cancel_run(run: str) -> list[str]:
     """``client.run`` target: stop every call of ``run`` here; the keys that were running."""
     with _lock:
-        _remember(_cancelled_runs, run)
+        _cancelled_runs[run] = None
+        while len(_cancelled_runs) > _MEMORY:
+            _cancelled_runs.popitem(last=False)
         keys = [key for key, (r, _) in _active.items() if r == run]
         for key in keys:
             _active[key][1].set()
     return keys
-
-
-def drop_key(key: str) -> bool:
-    """``client.run`` target: stop task ``key`` here, or make it return at once if it starts."""
-    with _lock:
-        _remember(_dropped_keys, key)
-        entry = _active.get(key)
-        if entry is not None:
-            entry[1].set()
-    return entry is not None
 
 
 # ---- NodeFinished across the wire ------------------------------------------------------------
