@@ -161,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true",
                    help="also remove containers of sessions that are still running")
     p.set_defaults(fn=_cmd_cleanup)
+    from .export.cli import add_parser as add_export_parser  # export cwl|argo SPEC
+
+    add_export_parser(sub)
     return parser
 
 

@@ -31,7 +31,10 @@ from .ports import accepts, json_type, port_problems
 from .yaml_source import NodeSource, load_yaml
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .execution import Executor
+    from .export import CwlExport
     from .registry import Registry
     from .result import RunResult
     from .runner import Listener, RunHandle
@@ -261,6 +264,29 @@ class Graph:
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_spec(), sort_keys=False, allow_unicode=True)
+
+    def to_cwl(self, registry: Registry, path: str | Path, *,
+               python_image: str | None = None) -> CwlExport:
+        """Write a CWL v1.2 workflow, a tool per process and a job file into directory ``path``.
+
+        ``python_image`` runs in-process processes and the inputs helper (see ``export``).
+        """
+        from .export import to_cwl
+
+        return to_cwl(self, registry, path, python_image=python_image)
+
+    def to_argo(self, registry: Registry, *, python_image: str | None = None) -> dict[str, Any]:
+        """An Argo ``Workflow`` (a dict) running this graph (see ``export``)."""
+        from .export import to_argo
+
+        return to_argo(self, registry, python_image=python_image)
+
+    @classmethod
+    def from_cwl(cls, path: str | Path) -> Graph:
+        """The graph of a workflow ``to_cwl`` wrote (its directory or its workflow.cwl)."""
+        from .export import from_cwl
+
+        return from_cwl(path)
 
     def copy(self) -> Graph:
         """An independent copy: later edits of either graph do not touch the other."""

@@ -1,0 +1,239 @@
+"""A graph as an Argo ``Workflow`` (argoproj.io/v1alpha1): a DAG, a container template per process.
+
+Values pass between tasks as artifacts (files in the cluster's artifact repository), not as
+parameters: a parameter lives in the Workflow object itself, which must stay under etcd's
+1 MB, and a container's ``result`` keeps only 256 kB of stdout, while a process may print up
+to the toolkit's 8 MiB. So, as in the CWL export, each node is two tasks: ``<node>--inputs``
+(the inputs helper, in the Python image: the node's literals and the upstream outputs
+artifacts it reads, into ``inputs.json``) and ``<node>`` (the process: ``inputs.json`` on
+stdin, stdout kept as the artifact ``outputs``). Literals are the workflow's parameters, as
+JSON text (``argo submit -p node-a-y=2.5`` overrides one).
+
+Containers run with the warm containers' hardened settings: a read-only root, ``/tmp`` an
+in-memory ``emptyDir`` of the tmpfs size (artifacts are placed there, which also suits
+Argo's init-less mode), every capability dropped, no privilege escalation, the memory and CPU
+limits. Kubernetes has no per-container pids limit and no "no network" switch: the workflow's
+annotations say so, and pods are labelled ``containerdag-widgets/network: none`` for a
+NetworkPolicy to select. Needs an artifact repository configured for the namespace.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..process import PythonProcess
+from .common import (
+    DEFAULT_PYTHON_IMAGE,
+    MERGE_SCRIPT,
+    ExportError,
+    Hardening,
+    Image,
+    Inspector,
+    docker_inspector,
+    image_of,
+    plan,
+    python_script,
+    unique_ids,
+)
+
+if TYPE_CHECKING:
+    from ..graph import Graph
+    from ..registry import Registry
+
+__all__ = ["to_argo"]
+
+DIR = "/tmp/containerdag"
+#: The process template's command: the inputs file on stdin, stdout into the outputs file.
+RUN = f'exec "$@" < {DIR}/inputs.json > {DIR}/outputs.json'
+PREFIX = "containerdag-widgets/"
+_FIELD = r"[^A-Za-z0-9-]"
+
+
+def _field_id(text: str) -> str:
+    """An Argo template/task name: ``[a-zA-Z0-9][-a-zA-Z0-9]*``, no ``--`` (kept for us),
+    starting with a letter (a task name is also a name in ``depends`` expressions)."""
+    text = re.sub("-+", "-", text.replace("_", "-")).strip("-")
+    return text if text[:1].isalpha() else f"n-{text}".rstrip("-")
+
+
+def _quantity_cpu(cpus: float) -> str:
+    return str(int(cpus)) if float(cpus).is_integer() else f"{math.ceil(cpus * 1000)}m"
+
+
+def _quantity_bytes(nbytes: int) -> str:
+    for suffix, unit in (("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+        if nbytes % unit == 0:
+            return f"{nbytes // unit}{suffix}"
+    return str(nbytes)
+
+
+def _container(image: Image, command: list[str], settings: Hardening,
+               notes: list[str]) -> dict[str, Any]:
+    if image.digest:
+        ref, policy = image.digest, "IfNotPresent"
+    elif image.id:
+        ref, policy = image.id, "IfNotPresent"
+        notes.append(f"image {image.tag!r} has no registry digest: referenced by its ID "
+                     f"{image.id} (pinned, but only nodes that hold it can run it: push it and "
+                     "export again, or load it into the nodes)")
+    else:
+        ref, policy = image.tag, "IfNotPresent"
+        notes.append(f"image {image.tag!r} is not on this engine: referenced by tag (not "
+                     "pinned)")
+    security: dict[str, Any] = {
+        "readOnlyRootFilesystem": settings.read_only,
+        "allowPrivilegeEscalation": not settings.no_new_privileges,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    if settings.cap_drop:
+        security["capabilities"] = {"drop": list(settings.cap_drop)}
+    user = (settings.user or "").split(":")
+    if user[0].isdigit():
+        security["runAsUser"] = int(user[0])
+        if len(user) > 1 and user[1].isdigit():
+            security["runAsGroup"] = int(user[1])
+    limits = {}
+    if settings.cpus is not None:
+        limits["cpu"] = _quantity_cpu(settings.cpus)
+    if settings.mem_limit is not None:
+        limits["memory"] = _quantity_bytes(settings.mem_limit)
+    container: dict[str, Any] = {
+        "image": ref, "imagePullPolicy": policy, "command": command,
+        "securityContext": security,
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    if limits:
+        container["resources"] = {"limits": limits}
+    return container
+
+
+def _template(name: str, container: dict[str, Any], settings: Hardening,
+              inputs: list[dict[str, Any]], output: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "metadata": {"labels": {f"{PREFIX}network": (
+            settings.network if re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?",
+                                             settings.network) else "custom")}},
+        "inputs": {"artifacts": inputs},
+        "container": container,
+        "outputs": {"artifacts": [{"name": output, "path": f"{DIR}/{output}.json",
+                                   "archive": {"none": {}}}]},
+        "volumes": [{"name": "tmp", "emptyDir": {
+            "medium": "Memory", "sizeLimit": _quantity_bytes(settings.tmp_size)}}],
+    }
+
+
+def _python_command(script: str) -> list[str]:
+    # base64: Argo substitutes {{...}} anywhere in a template, and a script may contain it.
+    code = base64.b64encode(script.encode("utf-8")).decode("ascii")
+    return ["python3", "-c", f"import base64; exec(base64.b64decode('{code}'))"]
+
+
+def to_argo(graph: Graph, registry: Registry, *, python_image: str | None = None,
+            inspect_image: Inspector | None = None,
+            generate_name: str = "containerdag-") -> dict[str, Any]:
+    """``graph`` as an Argo ``Workflow`` (a dict, ready for ``yaml.safe_dump``).
+
+    ``python_image`` (needs ``python3``; default ``DEFAULT_PYTHON_IMAGE``) runs the inputs
+    helper and in-process ``@process`` functions; ``inspect_image`` reads image metadata
+    (default: the local engine).
+    ``ExportError`` names a process that cannot be exported.
+    """
+    steps = plan(graph, registry)
+    inspect_image = inspect_image or docker_inspector()
+    notes: list[str] = []
+    python = image_of(python_image or DEFAULT_PYTHON_IMAGE, inspect_image)
+    base = Hardening.of(None)
+
+    procs = {s.proc.name: s.proc for s in steps}
+    pids = unique_ids(list(procs), _FIELD, _field_id, reserved={"main"}, sep="-")
+    templates: list[dict[str, Any]] = []
+    for name, proc in procs.items():
+        settings = Hardening.of(proc)
+        if isinstance(proc, PythonProcess):
+            script, more = python_script(proc)
+            notes.extend(more)
+            image, argv = python, _python_command(script)
+        elif hasattr(proc, "image_id") and hasattr(proc, "command"):
+            image, argv = image_of(proc.image, inspect_image, proc.image_id), list(proc.command)
+        else:
+            raise ExportError(f"process {name!r} is a {type(proc).__name__}, neither an image's "
+                              "process nor an in-process @process function", processes=[name])
+        command = ["/bin/sh", "-c", RUN, "containerdag", *argv]
+        tmpl = _template(pids[name], _container(image, command, settings, notes), settings,
+                         [{"name": "inputs", "path": f"{DIR}/inputs.json"}], "outputs")
+        tmpl["metadata"]["annotations"] = {f"{PREFIX}process": name}
+        templates.append(tmpl)
+        ports = unique_ids(list(proc.inputs), r"[^A-Za-z0-9_-]", lambda t: t)
+        merge_inputs = [{"name": "literals", "path": f"{DIR}/literals.json"},
+                        {"name": "plan", "path": f"{DIR}/plan.json"}]
+        merge_inputs += [{"name": f"in-{ports[p]}", "path": f"{DIR}/refs/{ports[p]}.json",
+                          "optional": True} for p in proc.inputs]
+        merge = ["python3", "-c", MERGE_SCRIPT, f"{DIR}/inputs.json", f"{DIR}/literals.json",
+                 f"{DIR}/plan.json"]
+        templates.append(_template(f"{pids[name]}--inputs",
+                                   _container(python, merge, base, notes), base,
+                                   merge_inputs, "inputs"))
+
+    tids = unique_ids([s.node for s in steps], _FIELD, _field_id, reserved={"main"}, sep="-")
+    parameters: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
+    variants: dict[str, dict[str, Any]] = {}
+    for s in steps:
+        tid, pid = tids[s.node], pids[s.proc.name]
+        ports = unique_ids(list(s.proc.inputs), r"[^A-Za-z0-9_-]", lambda t: t)
+        literal_ids = unique_ids(list(s.literals), r"[^A-Za-z0-9_]", lambda t: t)
+        fields = []
+        for port, value in s.literals.items():
+            param = f"{tid}-{literal_ids[port]}"
+            parameters.append({"name": param, "value": json.dumps(value, allow_nan=False),
+                               "description": f"node {s.node!r}, input {port!r} (JSON)"})
+            fields.append(f"{json.dumps(port)}: {{{{workflow.parameters.{param}}}}}")
+        refs = [[p, r.node, r.output, f"{DIR}/refs/{ports[p]}.json"] for p, r in s.refs.items()]
+        artifacts = [
+            {"name": "literals", "raw": {"data": "{" + ", ".join(fields) + "}"}},
+            {"name": "plan", "raw": {"data": json.dumps({"refs": refs})}},
+        ] + [{"name": f"in-{ports[p]}", "from": f"{{{{tasks.{tids[r.node]}.outputs.artifacts."
+                                              "outputs}}"} for p, r in s.refs.items()]
+        upstream = list(dict.fromkeys(tids[r.node] for r in s.refs.values()))
+        merge_task: dict[str, Any] = {"name": f"{tid}--inputs", "template": f"{pid}--inputs",
+                                      "arguments": {"artifacts": artifacts}}
+        if upstream:
+            merge_task["dependencies"] = upstream
+        template = pid
+        if s.timeout is not None:
+            template = f"{pid}--timeout-{math.ceil(s.timeout)}s"
+            if template not in variants:
+                variant = json.loads(json.dumps(next(t for t in templates if t["name"] == pid)))
+                variant.update(name=template, timeout=f"{s.timeout:g}s")
+                variants[template] = variant
+        tasks += [merge_task, {
+            "name": tid, "template": template, "dependencies": [f"{tid}--inputs"],
+            "arguments": {"artifacts": [{"name": "inputs", "from": f"{{{{tasks.{tid}--inputs."
+                                                                 "outputs.artifacts.inputs}}"}]},
+        }]
+    templates += variants.values()
+    notes = list(dict.fromkeys(notes))
+    notes.append("Kubernetes has no per-container pids limit (the toolkit uses "
+                 f"{base.pids_limit}): set the kubelet's podPidsLimit")
+    if any(Hardening.of(p).network == "none" for p in procs.values()):
+        notes.append(f"pods labelled {PREFIX}network=none ran without a network in the "
+                     "toolkit: apply a NetworkPolicy that denies their ingress and egress")
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {
+            "generateName": generate_name,
+            "annotations": {f"{PREFIX}exported-by": "containerdag_widgets",
+                            f"{PREFIX}notes": "\n".join(notes)},
+        },
+        "spec": {
+            "entrypoint": "main",
+            "arguments": {"parameters": parameters},
+            "templates": [{"name": "main", "dag": {"tasks": tasks}}, *templates],
+        },
+    }
