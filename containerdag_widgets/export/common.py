@@ -295,8 +295,8 @@ def python_script(proc: PythonProcess) -> tuple[str, list[str]]:
             prelude.append(f"{name} = {value!r}")
             continue
         elif (getattr(value, "__module__", None) not in (None, "__main__", fn.__module__)
-              and getattr(sys.modules.get(value.__module__), getattr(value, "__qualname__", ""),
-                          None) is value):
+              and "." not in getattr(value, "__qualname__", ".")
+              and getattr(sys.modules.get(value.__module__), value.__qualname__, None) is value):
             module = value.__module__
             prelude.append(f"from {module} import {value.__qualname__} as {name}")
         else:

@@ -7,6 +7,7 @@ import base64
 import json
 import subprocess
 import sys
+from json import dumps as to_text
 from pathlib import Path
 
 import pytest
@@ -337,3 +338,17 @@ def test_an_images_own_settings_are_carried(tmp_path):
     assert add["volumes"][0]["emptyDir"]["sizeLimit"] == "1Gi"
     assert add["metadata"]["labels"] == {"containerdag-widgets/network": "bridge"}
     workflow_validator(strict=True).validate(wf)
+
+
+
+@process(outputs={"s": ""})
+def show(x: int = 1):
+    return {"s": to_text([x])}
+
+
+def test_python_script_imports_names_from_other_modules():
+    script, notes = python_script(show)
+    assert "from json import dumps as to_text" in script and notes == []
+    out = subprocess.run([sys.executable, "-c", script], input='{"x": 7}', capture_output=True,
+                         text=True, check=True)
+    assert json.loads(out.stdout) == {"s": "[7]"}
