@@ -51,16 +51,27 @@ class Registry:
         _open_registries.add(self)
 
     @classmethod
-    def from_docker(cls, images: list[str] | None = None, **options: Any) -> Registry:
+    def from_docker(cls, images: list[str] | None = None, *,
+                    settings: Any = None, client: Any = None,
+                    describe_timeout: float = 30.0, max_output: int = 8 * 2**20) -> Registry:
         """Discover the processes of labelled images on the local engine.
 
-        ``images`` limits discovery to these tags; other options go to ``DockerSource``.
+        ``images`` limits discovery to these tags. ``settings`` (a
+        ``containerdag_widgets.docker.settings.ContainerSettings``) are how the warm containers
+        start; by default hardened: no network, read-only root with a tmpfs ``/tmp``, every
+        capability dropped, no new privileges, pids, memory and CPU limits. An image's
+        ``containerdag.*`` labels may change them for that image; each process shows its
+        image's as ``settings``. ``client`` is a ``docker.DockerClient`` (default: the
+        environment's engine); ``describe_timeout`` bounds each describe call (seconds);
+        ``max_output`` bounds what a process may print on stdout (bytes).
         """
         from .docker import DockerSource  # the one entry from the core into the backend
 
         registry = cls()
         try:
-            registry.add_source(DockerSource(images=images, session=registry.session, **options))
+            registry.add_source(DockerSource(
+                images=images, session=registry.session, client=client,
+                describe_timeout=describe_timeout, max_output=max_output, settings=settings))
         except BaseException:
             registry.close()
             raise

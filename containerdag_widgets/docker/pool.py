@@ -1,8 +1,13 @@
-"""Warm containers: one per image, started on first use, labelled, reused for every call."""
+"""Warm containers: one per image, started on first use, labelled, reused for every call.
+
+Each container is started with the pool's ``ContainerSettings`` and the image's
+``containerdag.*`` labels applied (hardened by default: see settings.py).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import socket
@@ -13,11 +18,12 @@ import docker
 import docker.errors
 import requests
 
-from ..errors import EngineUnavailable, ImageNotFound
+from ..errors import EngineUnavailable, ImageNotFound, ProcessFailed
 from .exec import ExecOutcome, exec_call
+from .settings import ContainerSettings
 
 __all__ = ["ContainerPool", "LABEL_MANAGED", "LABEL_SESSION", "LABEL_PID", "LABEL_HOST",
-           "KEEPALIVE", "engine_errors"]
+           "KEEPALIVE", "engine_errors", "PoolOutcome"]
 
 LABEL_MANAGED = "containerdag.managed"
 LABEL_SESSION = "containerdag.session"
@@ -29,21 +35,63 @@ KEEPALIVE = ["sleep", "infinity"]
 #: Exceptions that mean the engine itself does not answer.
 engine_errors = (requests.exceptions.ConnectionError, docker.errors.DockerException)
 
+#: The cgroup files (v2, then v1) whose ``oom_kill N`` line counts the container's OOM kills,
+#: as the container sees them.
+OOM_FILES = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
+_OOM_KILL = re.compile(rb"^oom_kill (\d+)$", re.MULTILINE)
+#: Exit code of a process killed by SIGKILL, which is what the kernel's OOM killer sends.
+SIGKILL_EXIT = 137
+
+
+@dataclasses.dataclass
+class PoolOutcome(ExecOutcome):
+    """An ``ExecOutcome`` with what the pool found out about how the call ended."""
+
+    #: Said after "exited with code N": e.g. that the kernel OOM-killed it, and the limit.
+    note: str = ""
+    #: True when the container's OOM-kill count rose with this exit 137; None: unknown.
+    oom_killed: bool | None = None
+
 
 class ContainerPool:
     """Starts at most one container per image and runs execs in it.
 
-    ``options`` go to ``containers.run`` (e.g. ``mem_limit``, ``network_mode``).
+    Containers are created with ``settings`` (hardened defaults when None) and each image's
+    ``containerdag.*`` labels applied (``settings_for``).
     """
 
-    def __init__(self, client: docker.DockerClient, session: str, **options: Any):
+    def __init__(self, client: docker.DockerClient, session: str, *,
+                 settings: ContainerSettings | None = None):
         self.client = client
         self.session = session
-        self.options = options
+        self.settings = settings if settings is not None else ContainerSettings()
+        self._effective: dict[str, ContainerSettings] = {}  # image id -> its settings
+        self._oom_seen: dict[str, int] = {}  # container id -> OOM kills already reported
         self._containers: dict[str, Any] = {}  # image id -> Container
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self.closed = False
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """What a pool like this one is made from: ``ContainerPool(client, session, **options)``
+        (a process pickled to a Dask worker carries them)."""
+        return {"settings": self.settings}
+
+    def settings_for(self, image_id: str, labels: dict[str, str] | None = None, *,
+                     tag: str | None = None) -> ContainerSettings:
+        """The settings of ``image_id``'s container: the pool's, with the image's labels applied.
+
+        ``labels`` are read from the engine when not given. ``LabelError`` if a label's value
+        cannot be used.
+        """
+        found = self._effective.get(image_id)
+        if found is None:
+            if labels is None:
+                labels = self.client.api.inspect_image(image_id)["Config"].get("Labels") or {}
+            found = self.settings.for_image(labels, image=tag or image_id[:19])
+            self._effective[image_id] = found
+        return found
 
     @property
     def labels(self) -> dict[str, str]:
@@ -65,30 +113,40 @@ class ContainerPool:
             if container is not None:
                 return container
             name = f"containerdag-{self.session}-{_slug(tag)}"
+            settings: ContainerSettings | None = None
             try:
-                container = self._run(image_id, name)
+                settings = self.settings_for(image_id, tag=tag)
+                try:
+                    container = self._run(image_id, name, settings)
+                except docker.errors.APIError as exc:
+                    if exc.status_code != 409:  # 409: a container of ours by that name is left
+                        raise
+                    self.client.api.remove_container(name, force=True)
+                    container = self._run(image_id, name, settings)
             except docker.errors.ImageNotFound as exc:
                 raise ImageNotFound(
                     f"image {tag!r} ({image_id[:19]}) is not on the engine: {exc.explanation}",
                     process=process, image=tag,
                 ) from None
             except docker.errors.APIError as exc:
-                if exc.status_code == 409:  # a container of ours by that name is left over
-                    self.client.api.remove_container(name, force=True)
-                    container = self._run(image_id, name)
-                else:
-                    raise
+                if settings is not None:  # e.g. more CPUs than the host has, an unknown user
+                    raise ProcessFailed(
+                        f"the engine could not start a container of image {tag!r} with "
+                        f"{settings.summary()}: {exc.explanation}",
+                        process=process,  # type: ignore[arg-type]
+                    ) from None
+                raise
             except engine_errors as exc:
                 raise EngineUnavailable(f"cannot start a container: {exc}",
                                         process=process) from None
             self._containers[image_id] = container
             return container
 
-    def _run(self, image_id: str, name: str) -> Any:
+    def _run(self, image_id: str, name: str, settings: ContainerSettings) -> Any:
         # create + start, not containers.run: run() would try to pull a missing image.
         container = self.client.containers.create(
             image_id, None, entrypoint=KEEPALIVE, labels=self.labels, name=name, init=True,
-            **self.options,
+            **settings.create_kwargs(),
         )
         try:
             container.start()
@@ -114,13 +172,56 @@ class ContainerPool:
                                         process=process) from None
             if outcome.kill_method == "container":
                 self.forget(image_id, container)
+            if outcome.exit_code == SIGKILL_EXIT and outcome.killed is None:
+                return self._explain_sigkill(image_id, container, outcome)
             return outcome
         raise AssertionError("unreachable")
+
+    def _explain_sigkill(self, image_id: str, container: Any,
+                         outcome: ExecOutcome) -> ExecOutcome:
+        """Tell an OOM kill from another SIGKILL (exit 137 that the toolkit did not cause).
+
+        The kernel's OOM killer kills the biggest process of the container's cgroup (a call),
+        not the warm container, so the container's ``State.OOMKilled`` stays false; the
+        cgroup's ``oom_kill`` count does rise. Each rise is reported once, to a call that
+        ended with 137.
+        """
+        settings = self._effective.get(image_id, self.settings)
+        count = self._oom_kill_count(container.id)
+        with self._lock:
+            seen = self._oom_seen.get(container.id, 0)
+            if count is not None and count > seen:
+                self._oom_seen[container.id] = count
+        if count is not None and count <= seen:
+            return outcome  # a SIGKILL from elsewhere: nothing to add
+        limit = (f"its container's memory limit of {settings.memory_text}"
+                 if settings.mem_limit is not None
+                 else "the memory of the engine's host (the container has no memory limit)")
+        hint = ("; give the image more with the label containerdag.memory or "
+                "ContainerSettings(mem_limit=...)") if settings.mem_limit is not None else ""
+        if count is None:
+            note = (f": killed by SIGKILL, perhaps OOM-killed for going over {limit} (the "
+                    f"container's OOM-kill count could not be read){hint}")
+        else:
+            note = f": OOM-killed, it went over {limit}{hint}"
+        values = {f.name: getattr(outcome, f.name) for f in dataclasses.fields(outcome)}
+        return PoolOutcome(**values, note=note, oom_killed=True if count is not None else None)
+
+    def _oom_kill_count(self, container_id: str) -> int | None:
+        """The container's cgroup OOM-kill count, read from inside it; None if unreadable."""
+        try:
+            seen = exec_call(self.client.api, container_id, ["cat", *OOM_FILES], b"",
+                             timeout=10, max_output=65536)
+        except (docker.errors.APIError, *engine_errors):
+            return None
+        match = _OOM_KILL.search(seen.stdout)  # cat exits 1 for the file that is missing
+        return int(match.group(1)) if match else None
 
     def forget(self, image_id: str, container: Any) -> None:
         """Drop (and remove) a container that died, so the next call starts a fresh one."""
         if self._containers.get(image_id) is container:
             del self._containers[image_id]
+        self._oom_seen.pop(container.id, None)
         with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True)
 
@@ -130,6 +231,7 @@ class ContainerPool:
             self.closed = True
             containers = list(self._containers.values())
             self._containers.clear()
+            self._oom_seen.clear()
         threads = [threading.Thread(target=_remove, args=(c,)) for c in containers]
         for t in threads:
             t.start()

@@ -78,7 +78,7 @@ class ContainerProcess(Process):
         if outcome.exit_code != 0:
             tail = log.strip().splitlines()[-5:]
             raise ProcessFailed(
-                f"exited with code {outcome.exit_code} {where}"
+                f"exited with code {outcome.exit_code} {where}{getattr(outcome, 'note', '')}"
                 + (f"; stderr: {' | '.join(tail)}" if tail else "; nothing on stderr"),
                 process=self.name, exit_code=outcome.exit_code, log=log,
             )

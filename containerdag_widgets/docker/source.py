@@ -1,7 +1,8 @@
 """Discovery: processes declared by image labels ``process.<name>=<command>``.
 
 Each command is described once per image ID (run with empty stdin in the image's warm
-container) and the description is cached on disk, so unchanged images cost no container.
+container, so under the same container settings as its calls) and the description is cached
+on disk, so unchanged images cost no container.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from ..errors import ContainerDagError, DescriptionError, EngineUnavailable, Ima
 from .exec import ExecOutcome
 from .pool import ContainerPool, engine_errors
 from .process import ContainerProcess, parse_json_object
+from .settings import ContainerSettings, LabelError
 
 __all__ = ["DockerSource", "LABEL_PREFIX", "cache_dir", "connect"]
 
 LABEL_PREFIX = "process."
 _CACHE_VERSION = 1
+_DEFAULT_MAX_OUTPUT = 8 * 2**20
 
 
 def cache_dir() -> Path:
@@ -51,18 +54,28 @@ def connect(timeout: float = 60) -> docker.DockerClient:
 
 
 class DockerSource:
-    """Processes of the labelled images on one engine, run in warm containers."""
+    """Processes of the labelled images on one engine, run in warm containers.
+
+    ``settings`` are the containers' defaults (``ContainerSettings()``: hardened); each image's
+    ``containerdag.*`` labels may change them for that image. Every process found carries the
+    settings of its image's container as ``settings``.
+    """
 
     name = "docker"
 
     def __init__(self, images: list[str] | None = None, *, session: str,
                  client: docker.DockerClient | None = None, describe_timeout: float = 30.0,
-                 max_output: int = 8 * 2**20, **container_options: Any):
+                 max_output: int = _DEFAULT_MAX_OUTPUT,
+                 settings: ContainerSettings | None = None):
+        if settings is not None and not isinstance(settings, ContainerSettings):
+            raise TypeError(f"settings must be a ContainerSettings, got {settings!r:.80}")
         self.client = client or connect()
         self.images = images
         self.describe_timeout = describe_timeout
         self.max_output = max_output
-        self.pool = ContainerPool(self.client, session, **container_options)
+        self.pool = ContainerPool(self.client, session, settings=settings)
+        #: The containers' defaults, before the images' labels.
+        self.settings = self.pool.settings
         self.problems: list[ContainerDagError] = []
         #: Describe calls made by the last ``discover`` (0 when every description was cached).
         self.describe_calls = 0
@@ -110,6 +123,11 @@ class DockerSource:
         tag, image = item
         commands = {key[len(LABEL_PREFIX):]: value for key, value in sorted(image.labels.items())
                     if key.startswith(LABEL_PREFIX)}
+        try:
+            settings = self.pool.settings_for(image.id, image.labels, tag=tag)
+        except LabelError as exc:  # the image is not run at all: report it for each process
+            self.problems.extend(exc.for_process(name) for name in commands)
+            return []
         cached = _read_cache(image.id)
         processes = []
         for name, command in commands.items():
@@ -124,8 +142,10 @@ class DockerSource:
                                                       image=tag))
                 continue
             entry = cached.get(name)
-            if entry is None or entry.get("command") != argv:
-                entry = self._describe(name, tag, image.id, argv)
+            if entry is None or entry.get("command") != argv or (
+                    "error" in entry and entry.get("settings") != settings.key()):
+                # (a description that failed under other settings may work under these)
+                entry = self._describe(name, tag, image.id, argv, settings)
                 if entry is None:
                     continue
                 cached[name] = entry
@@ -135,14 +155,18 @@ class DockerSource:
                                                       output=entry.get("output", "")))
                 continue
             desc = entry["description"]
-            processes.append(ContainerProcess(
+            proc = ContainerProcess(
                 name=name, description=desc["description"], inputs=desc["inputs"],
                 outputs=desc["outputs"], image=tag, image_id=image.id, command=argv,
                 pool=self.pool, max_output=self.max_output,
-            ))
+            )
+            # how the image's container is started: the defaults with its labels applied
+            proc.settings = settings
+            processes.append(proc)
         return processes
 
-    def _describe(self, name: str, tag: str, image_id: str, argv: list[str]) -> dict | None:
+    def _describe(self, name: str, tag: str, image_id: str, argv: list[str],
+                  settings: ContainerSettings) -> dict | None:
         """Run the command with empty stdin; a cache entry, or None for a passing failure."""
         with self._lock:
             self.describe_calls += 1
@@ -164,6 +188,7 @@ class DockerSource:
         if problem:
             entry["error"] = problem
             entry["output"] = outcome.stdout[:200].decode(errors="replace")
+            entry["settings"] = settings.key()
         else:
             entry["description"] = desc
         return entry
@@ -175,7 +200,8 @@ class DockerSource:
 def _description_problem(desc: dict | None, outcome: ExecOutcome) -> str | None:
     if outcome.exit_code != 0:
         err = outcome.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
-        return f"describe exited with code {outcome.exit_code}: {err[0]!r}"
+        note = getattr(outcome, "note", "")  # e.g. that it was OOM-killed, and the limit
+        return f"describe exited with code {outcome.exit_code}{note}: {err[0]!r}"
     if desc is None:
         return f"description is not one JSON object: {excerpt(outcome.stdout)}"
     missing = [k for k in ("description", "inputs", "outputs") if k not in desc]
