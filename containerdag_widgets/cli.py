@@ -74,6 +74,9 @@ def _cmd_describe(args: argparse.Namespace) -> int:
         command = getattr(proc, "command", None)
         if command:
             say(f"  command: {command}")
+        settings = getattr(proc, "settings", None)
+        if settings is not None:
+            say(f"  container: {settings.summary()}")
     return 0
 
 

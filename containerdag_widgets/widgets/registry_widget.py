@@ -108,12 +108,15 @@ class RegistryWidget(W.VBox):
             return hint + (section("problems", problems) if problems else "")
         proc = self.registry.get(name)
         command = getattr(proc, "command", None)
+        settings = getattr(proc, "settings", None)  # a container process's ContainerSettings
         return "".join([
             f'<div class="cdw-process-body" data-process="{esc(name)}">',
             f'<h4 style="margin:4px 0">{esc(name)}</h4>',
             f"<div>{esc(proc.description) or '<i>no description</i>'}</div>",
             f"<div>from <code>{esc(proc.source)}</code></div>",
             f"<div>command <code>{esc(' '.join(command))}</code></div>" if command else "",
+            (f'<div class="cdw-container-settings">container: {esc(settings.summary())}</div>'
+             if settings is not None else ""),
             section("inputs (example values)", ports_table(proc.inputs, "cdw-inputs")),
             section("outputs (example values)", ports_table(proc.outputs, "cdw-outputs")),
             "</div>",
