@@ -9,7 +9,10 @@ each in one way, so that the toolkit's error handling can be tested.
 
 import fcntl
 import json
+import os
 import select
+import signal
+import socket
 import sys
 import termios
 import time
@@ -67,6 +70,24 @@ DESCRIPTIONS = {
         "Writes a line to stderr every `interval` seconds for `seconds`, then returns n.",
         {"seconds": 2.0, "interval": 0.2},
         {"n": 1},
+    ),
+    "sandbox_probe": (
+        "Reports what the container allows: network interfaces, a TCP connect to `address` "
+        "(port 9), writing to /app and /tmp, capabilities, no-new-privs, pids and user.",
+        {"address": "192.0.2.1"},
+        {"interfaces": ["lo"], "connect": "error", "write_app": "error",
+         "write_tmp": "ok", "cap_eff": "0", "no_new_privs": "1", "pids_max": "256",
+         "uid": 0},
+    ),
+    "allocate": (
+        "Allocates and touches `mb` MiB of memory, then returns mb.",
+        {"mb": 1},
+        {"mb": 1},
+    ),
+    "kill_self": (
+        "Kills itself with SIGKILL (exit code 137 without any memory pressure).",
+        {"x": 1.0},
+        {"x": 1.0},
     ),
 }
 
@@ -134,6 +155,60 @@ def stdin_has_data(timeout=5.0):
     return int.from_bytes(buf, sys.byteorder) > 0
 
 
+def attempt(action):
+    """'ok' if action() works, else the error's text (e.g. 'Read-only file system')."""
+    try:
+        action()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return "ok"
+
+
+def write_file(path):
+    with open(path, "w") as fh:
+        fh.write("x")
+    os.remove(path)
+
+
+def connect(address):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(2.0)
+        sock.connect((address, 9))
+
+
+def status_field(name):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(name + ":"):
+                return line.split(":", 1)[1].strip()
+    return ""
+
+
+def first_readable(*paths):
+    for path in paths:
+        try:
+            with open(path) as fh:
+                return fh.read().strip()
+        except OSError:
+            continue
+    return ""
+
+
+def sandbox_probe(given):
+    address = string(given, "address")
+    return {
+        "interfaces": sorted(os.listdir("/sys/class/net")),
+        "connect": attempt(lambda: connect(address)),
+        "write_app": attempt(lambda: write_file("/app/probe.txt")),
+        "write_tmp": attempt(lambda: write_file("/tmp/probe.txt")),
+        "cap_eff": status_field("CapEff").lstrip("0") or "0",
+        "no_new_privs": status_field("NoNewPrivs"),
+        # cgroup v2, then v1
+        "pids_max": first_readable("/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/pids/pids.max"),
+        "uid": os.getuid(),
+    }
+
+
 def run(name, given):
     if name == "not_json":
         sys.stdout.write("this is not json\n")
@@ -175,6 +250,17 @@ def run(name, given):
             sys.stderr.flush()
             time.sleep(interval)
         emit({"n": n})
+    elif name == "sandbox_probe":
+        emit(sandbox_probe(given))
+    elif name == "allocate":
+        mb = number(given, "mb")
+        data = b"\x01" * int(mb * 2**20)  # filled, so every page is really used
+        emit({"mb": mb if data else 0})
+    elif name == "kill_self":
+        number(given, "x")
+        sys.stderr.write("about to SIGKILL myself\n")
+        sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
     else:  # pragma: no cover - guarded by main()
         fail(f"unknown process {name!r}")
 
