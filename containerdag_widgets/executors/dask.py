@@ -7,9 +7,12 @@ run on the worker's own Docker Engine (``docker/worker.py``); Python processes t
 Dask's serialization (cloudpickle for functions defined in a notebook).
 
 Live events come back through ``Worker.log_event`` on a topic of this executor, read by a
-``Client.subscribe_topic`` handler that relays ``NodeLog``s to the run. Stop: ``client.run``
-sets the cancel signal on every worker (running execs are killed there, late starters return
-at once), then the tasks that had not started are cancelled with ``client.cancel``. A worker
+``Client.subscribe_topic`` handler that relays ``NodeLog``s to the run; a small result comes
+the same way (a gather would cost a round trip per node), a large one from the task.
+
+Stop: ``client.run`` sets the cancel signal on every worker (running execs are killed there,
+late starters return at once), then the tasks that had not started are cancelled with
+``client.cancel``. A worker
 that dies while running a node (the scheduler's ``remove-worker`` event) fails the node with
 ``WorkerLost`` naming it, unless ``retries`` allows the rerun that Dask starts elsewhere (else
 that rerun is cancelled, and its exec killed if it had begun); the other workers then remove
@@ -18,23 +21,22 @@ the containers the dead one left on their engine.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import threading
-import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import distributed
 from distributed import Client
+from distributed.protocol.pickle import loads
 
 from ..errors import Cancelled, ClusterUnavailable, ProcessError, ProcessFailed, WorkerLost
 from ..events import NodeFinished, NodeLog
 from ..execution import NodeCall, Report
-from .dask_worker import cancel_run, run_node, unpack_finished
+from .dask_control import RunControl, Task, ended
+from .dask_worker import run_node, unpack_finished
 
 __all__ = ["DaskExecutor"]
 
@@ -44,22 +46,7 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0
 
 
-@dataclass(eq=False)
-class _Task:
-    key: str
-    call: NodeCall
-    report: Report
-    cf: Future
-    dfut: Any = None
-    #: Workers that reported starting the call, in order (a rerun adds one).
-    workers: list[str] = field(default_factory=list)
-    #: Workers that died while running it.
-    lost: list[str] = field(default_factory=list)
-    #: When the last start was reported (worker clock).
-    started: float | None = None
-
-
-class DaskExecutor:
+class DaskExecutor(RunControl):
     """Runs each node as a task on a Dask cluster: ``graph.run(reg, executor=DaskExecutor(c))``.
 
     ``client`` is a ``distributed.Client`` (kept open: it is yours) or a scheduler address
@@ -85,13 +72,17 @@ class DaskExecutor:
         self.resources = dict(resources or {})
         self.connect_timeout = connect_timeout
         self.topic = f"containerdag-{uuid.uuid4().hex[:8]}"
-        self._tasks: dict[str, _Task] = {}
+        self._tasks: dict[str, Task] = {}
         self._watched: dict[str, threading.Thread] = {}  # run id -> its cancel watcher
         self._lock = threading.Lock()
         self._counter = itertools.count(1)
         self._subscribed = False
         self._previous_all: Any = None
         self._control: ThreadPoolExecutor | None = None
+        self._outbox: list[Task] = []
+        self._wake = threading.Event()
+        self._submitter: threading.Thread | None = None
+        self._stopped: set[str] = set()  # runs cancelled (their unsent tasks are not sent)
         self._dashboard: str | None = None
         self.closed = False
 
@@ -165,7 +156,7 @@ class DaskExecutor:
     def submit(self, call: NodeCall, *, cancel: threading.Event,
                report: Report) -> Future[NodeFinished]:
         key = f"{call.node}-{call.run}-{next(self._counter)}"
-        task = _Task(key, call, report, Future())
+        task = Task(key, call, report, Future())
         task.cf.set_running_or_notify_cancel()
         with self._lock:
             self._tasks[key] = task
@@ -176,16 +167,50 @@ class DaskExecutor:
                                            daemon=True)
                 self._watched[call.run] = watcher
                 watcher.start()
+            # Sent by the submitter thread: the nodes that become ready together (a burst of
+            # ends) go to the scheduler in one message, which is much cheaper than one each.
+            self._outbox.append(task)
+            if self._submitter is None:
+                self._submitter = threading.Thread(target=self._submit_loop, daemon=True,
+                                                   name="containerdag dask submit")
+                self._submitter.start()
+        self._wake.set()
+        return task.cf
+
+    def _submit_loop(self) -> None:
+        while not self.closed:
+            self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                batch, self._outbox = self._outbox, []
+            groups: dict[tuple, list[Task]] = {}
+            for task in batch:
+                if task.call.run in self._stopped:
+                    self._resolve(task, ended(task, "cancelled", Cancelled(
+                        "run cancelled before the node started", process=task.call.process.name)))
+                    continue
+                resources = self._resources_of(task.call)
+                groups.setdefault(tuple(sorted((resources or {}).items())), []).append(task)
+            for resources, tasks in groups.items():
+                self._send(tasks, dict(resources) or None)
+
+    def _send(self, tasks: list[Task], resources: dict[str, float] | None) -> None:
         try:
-            task.dfut = self.client.submit(run_node, call, self.topic, key=key, pure=False,
-                                           resources=self._resources_of(call))
-        except Exception as exc:  # noqa: BLE001 - e.g. the call cannot be pickled
+            dfuts = self.client.map(run_node, [t.call for t in tasks], [self.topic] * len(tasks),
+                                    key=[t.key for t in tasks], pure=False, resources=resources)
+        except Exception as exc:  # noqa: BLE001 - e.g. a call cannot be pickled: find which
+            if len(tasks) > 1:
+                for task in tasks:
+                    self._send([task], resources)
+                return
+            task = tasks[0]
             self._fail(task, ProcessFailed(f"could not submit the node to Dask: "
                                            f"{type(exc).__name__}: {exc}",
-                                           process=call.process.name))
-            return task.cf
-        task.dfut.add_done_callback(lambda dfut: self._on_done(task, dfut))
-        return task.cf
+                                           process=task.call.process.name))
+            return
+        for task, dfut in zip(tasks, dfuts, strict=True):
+            task.dfut = dfut
+            dfut.add_done_callback(lambda dfut, task=task: self._on_done(task, dfut))
 
     def close(self) -> None:
         """Remove the warm containers on the workers, unsubscribe; close what was made here."""
@@ -208,6 +233,7 @@ class DaskExecutor:
             log.warning("closing the DaskExecutor: %s", exc)
         if self._control is not None:
             self._control.shutdown(wait=True)
+        self._wake.set()  # the submitter sees ``closed`` and ends
         for thing in self._owned:
             try:
                 thing.close()
@@ -231,8 +257,9 @@ class DaskExecutor:
         proc = call.process
         return self.resources.get(proc.name) or self.resources.get(proc.source) or None
 
-    def _on_done(self, task: _Task, dfut: Any) -> None:
-        """In the client's callback thread: turn the Dask future's end into the node's end."""
+    def _on_done(self, task: Task, dfut: Any) -> None:
+        """In the client's callback thread: turn the Dask future's end into the node's end
+        (unless its ``finished`` message, which comes first, already did)."""
         if task.cf.done():
             return
         status = dfut.status
@@ -242,16 +269,16 @@ class DaskExecutor:
             elif status == "cancelled":
                 error = Cancelled("cancelled before it started on a Dask worker",
                                   process=task.call.process.name)
-                finished = _ended(task, "cancelled", error)
+                finished = ended(task, "cancelled", error)
             else:
-                finished = _ended(task, "failed", self._task_error(task, dfut.exception()))
+                finished = ended(task, "failed", self._task_error(task, dfut.exception()))
         except Exception as exc:  # noqa: BLE001 - e.g. the result could not be fetched
-            finished = _ended(task, "failed", ProcessFailed(
+            finished = ended(task, "failed", ProcessFailed(
                 f"the result could not be read from Dask: {type(exc).__name__}: {exc}",
                 process=task.call.process.name))
         self._resolve(task, finished)
 
-    def _task_error(self, task: _Task, exc: BaseException | None) -> ProcessError:
+    def _task_error(self, task: Task, exc: BaseException | None) -> ProcessError:
         proc = task.call.process.name
         if isinstance(exc, distributed.KilledWorker):
             worker = getattr(exc.last_worker, "address", None) or (task.lost or [None])[-1]
@@ -260,10 +287,10 @@ class DaskExecutor:
                               worker=worker)
         return ProcessFailed(f"the Dask task failed: {type(exc).__name__}: {exc}", process=proc)
 
-    def _fail(self, task: _Task, error: ProcessError) -> None:
-        self._resolve(task, _ended(task, "failed", error))
+    def _fail(self, task: Task, error: ProcessError) -> None:
+        self._resolve(task, ended(task, "failed", error))
 
-    def _resolve(self, task: _Task, finished: NodeFinished) -> None:
+    def _resolve(self, task: Task, finished: NodeFinished) -> None:
         with self._lock:
             if task.cf.done():
                 return
@@ -271,7 +298,7 @@ class DaskExecutor:
             task.cf.set_result(finished)
         task.dfut = None  # the client forgets the key
 
-    # ---- events from the workers and the scheduler ------------------------------------------
+    # ---- events from the workers (those of the scheduler: dask_control.py) ------------------
 
     def _on_task_event(self, event: tuple[float, dict[str, Any]]) -> None:
         """In the client's event loop: ``started`` and ``log`` messages of this executor's tasks."""
@@ -284,101 +311,13 @@ class DaskExecutor:
             task.started = msg["time"]
         elif msg.get("kind") == "log":
             task.report(NodeLog(task.call.node, msg["text"], msg["time"]))
-
-    def _on_cluster_event(self, event: tuple[float, dict[str, Any]]) -> None:
-        """In the client's event loop: a worker that died takes its running nodes with it."""
-        if self._previous_all is not None:
+        elif msg.get("kind") == "finished":  # a small result: no gather needed
             try:
-                self._previous_all(event)
-            except Exception:  # noqa: BLE001 - someone else's handler
-                log.exception("the previous handler of topic 'all' failed")
-        msg = event[1]
-        if msg.get("action") != "remove-worker" or msg.get("expected"):
-            return
-        address = msg.get("worker", "?")
-        for key in msg.get("processing-tasks", ()):
-            task = self._tasks.get(key)
-            if task is None or not task.workers or task.workers[-1] != address:
-                continue  # not ours, or not started there: Dask simply runs it elsewhere
-            task.lost.append(address)
-            if len(task.lost) > self.retries:
-                rerun = task.dfut  # Dask already runs it again: cancel that (and its exec)
-                self._fail(task, WorkerLost(
-                    f"Dask worker {address} died while running the node"
-                    + (f" (after {self.retries} retr{'y' if self.retries == 1 else 'ies'})"
-                       if self.retries else ""),
-                    process=task.call.process.name, worker=address))
-                if rerun is not None:
-                    self._later(self._cancel, rerun)
-            else:
-                task.report(NodeLog(task.call.node,
-                                    f"[containerdag] Dask worker {address} died while running "
-                                    f"this node; running it again (retry {len(task.lost)} of "
-                                    f"{self.retries})\n", time.time()))
-        self._later(self._remove_leftovers, address)
-
-    def _later(self, fn: Any, *args: Any) -> None:
-        """Client calls that block run in the control thread, never in the event loop."""
-        if self._control is not None and not self.closed:
-            with contextlib.suppress(RuntimeError):  # shut down meanwhile
-                self._control.submit(fn, *args)
-
-    def _cancel(self, dfut: Any) -> None:
-        try:
-            self.client.cancel([dfut])
-        except Exception as exc:  # noqa: BLE001
-            log.warning("could not cancel the rerun of %s: %s", dfut.key, exc)
-
-    def _remove_leftovers(self, address: str) -> None:
-        from ..docker.worker import remove_worker_containers
-
-        try:
-            self.client.run(remove_worker_containers, address, on_error="ignore")
-        except Exception as exc:  # noqa: BLE001
-            log.warning("could not remove the containers of worker %s: %s", address, exc)
-
-    # ---- stop -------------------------------------------------------------------------------
-
-    def _watch(self, run: str, cancel: threading.Event) -> None:
-        """Waits for the run's cancel signal while the run has tasks here; then stops them."""
-        while True:
-            if cancel.wait(0.2):
-                self._stop_run(run)
+                finished = unpack_finished(loads(msg["result"]))
+            except Exception:  # noqa: BLE001 - the task's result (gathered) will do
+                log.exception("could not read the result of %s from its message", task.key)
                 return
-            with self._lock:
-                if not any(t.call.run == run for t in self._tasks.values()):
-                    self._watched.pop(run, None)
-                    return
-
-    def _stop_run(self, run: str) -> None:
-        """Kill the run's running calls on every worker, then cancel the tasks not started."""
-        try:
-            found = self.client.run(cancel_run, run, on_error="return")
-        except Exception as exc:  # noqa: BLE001 - the scheduler is gone: nothing runs
-            log.warning("could not reach the workers to stop run %s: %s", run, exc)
-            found = {}
-        running = {key for keys in found.values() if isinstance(keys, list) for key in keys}
-        with self._lock:
-            waiting = [t for t in self._tasks.values()
-                       if t.call.run == run and t.key not in running and t.dfut is not None]
-            self._watched.pop(run, None)
-        if waiting:
-            try:
-                self.client.cancel([t.dfut for t in waiting if t.dfut is not None])
-            except Exception as exc:  # noqa: BLE001
-                log.warning("could not cancel the waiting tasks of run %s: %s", run, exc)
-
-
-def _ended(task: _Task, status: str, error: ProcessError) -> NodeFinished:
-    """How a node ended when its task gave no result of its own."""
-    error.node = task.call.node
-    ended = time.time()
-    if task.started is None:  # it never ran
-        return NodeFinished(task.call.node, status, None, None, error, "", ended)  # type: ignore[arg-type]
-    # It ran somewhere: say where and how long, like a node that finished.
-    return NodeFinished(task.call.node, status, max(ended - task.started, 0.0), None,  # type: ignore[arg-type]
-                        error, "", ended, started=task.started, worker=task.workers[-1])
-
+            self._resolve(task, finished)
 
 def _connect(address: str, timeout: float) -> Client:
     """A client of the scheduler at ``address``; ``ClusterUnavailable`` if it does not answer."""

@@ -4,7 +4,9 @@
 node with ``execute_call`` (so a node behaves the same everywhere), sends ``started`` and
 ``log`` messages to the client with ``Worker.log_event`` while it runs, and returns the node's
 ``NodeFinished`` packed so that any error travels (the package's errors take keyword-only
-arguments, which plain exception pickling cannot rebuild).
+arguments, which plain exception pickling cannot rebuild). A small result also goes out in a
+``finished`` message: the client has it without a gather round trip (the task's own result is
+the fallback, for large ones).
 
 The client stops a run with ``client.run``: ``cancel_run`` sets the cancel signal of every
 call of the run on this worker (``exec_call`` then kills the exec) and returns the keys it found
@@ -22,6 +24,7 @@ from dataclasses import fields
 from typing import Any
 
 from distributed import get_worker
+from distributed.protocol.pickle import dumps
 
 from ..errors import Cancelled, ContainerDagError
 from ..events import NodeFinished, NodeLog
@@ -31,6 +34,9 @@ __all__ = ["run_node", "cancel_run", "pack_finished", "unpack_finished"]
 
 #: How many cancelled runs a worker remembers (calls may start late).
 _MEMORY = 4096
+#: Pickled results up to this size ride in the ``finished`` message (the scheduler keeps the
+#: last messages of a topic for a while, so large ones are fetched from the task instead).
+RESULT_IN_MESSAGE = 64 * 1024
 
 _lock = threading.Lock()
 _active: dict[str, tuple[str, threading.Event]] = {}  # task key -> (run, cancel signal)
@@ -84,7 +90,14 @@ def run_node(call: NodeCall, topic: str) -> dict[str, Any]:
     finally:
         with _lock:
             _active.pop(key, None)
-    return pack_finished(finished)
+    packed = pack_finished(finished)
+    try:
+        blob = dumps(packed)
+    except Exception:  # noqa: BLE001 - Dask's own serialization of the result will say why
+        blob = None
+    if blob is not None and len(blob) <= RESULT_IN_MESSAGE:
+        worker.log_event(topic, {"kind": "finished", "key": key, "result": blob})
+    return packed
 
 
 def cancel_run(run: str) -> list[str]:

@@ -42,8 +42,9 @@ def test_seed_graph_on_dask_gives_the_local_results(registry, executor, client):
     spec = copy.deepcopy(SEED_GRAPH)
     spec["node alpha"]["inputs"]["choices"] = [alpha]
     spec["node beta"]["inputs"].update(min=beta, max=beta)
-    local = Graph.from_spec(spec).run(registry)
-    assert local.ok and set(local.workers.values()) == {"local"}
+    local = Graph.from_spec(spec).run(registry, cache=False)  # really run, not reused
+    assert local.ok and set(local.status.values()) == {"done"}
+    assert set(local.workers.values()) == {"local"}
     for node in ("node a", "node b", "node c"):
         assert on_dask.outputs[node] == local.outputs[node]
         assert on_dask.inputs[node] == local.inputs[node]
@@ -112,6 +113,26 @@ def test_a_notebook_defined_process_runs_on_a_worker(executor, client):
     assert result.outputs["n"]["z"] == 101.5
     pids = client.run(os.getpid)
     assert result.outputs["n"]["pid"] == pids[result.workers["n"]] != os.getpid()
+
+
+def test_a_cached_node_is_never_submitted(executor, tmp_path):
+    calls = tmp_path / "calls.txt"
+
+    @process(outputs={"z": 1.0})
+    def counted(x: float = 1.0, path: str = ""):
+        """x + 1; appends a line to ``path`` on each call."""
+        with open(path, "a") as fh:
+            fh.write("call\n")
+        return {"z": x + 1}
+
+    graph = Graph.from_spec({"n": {"process": "counted",
+                                   "inputs": {"x": 1.0, "path": str(calls)}}})
+    registry = Registry([counted])
+    first = graph.run(registry, executor=executor, cache=True)
+    again = graph.run(registry, executor=executor, cache=True)
+    assert first.status == {"n": "done"} and first.workers["n"] != "local"
+    assert again.status == {"n": "cached"} and again.outputs == first.outputs
+    assert calls.read_text() == "call\n"  # one call, on a worker; the cache check is here
 
 
 def test_an_image_missing_on_the_worker_names_the_worker_and_the_image(registry, executor):
@@ -198,8 +219,9 @@ def test_magic_runs_on_the_given_scheduler_and_on_local(cluster, client):
         result = shell.run_line_magic("dag", f"run --quiet --dask {cluster.scheduler_address}")
         assert result.outputs == {"t": {"z": 6.0}}
         assert result.workers["t"] in workers_of(client)
+        shell.run_cell_magic("node", "t", "process: triple\ninputs:\n  x: 3\n")  # not cached
         result = shell.run_line_magic("dag", "run --quiet --dask local")
-        assert result.outputs == {"t": {"z": 6.0}}
+        assert result.outputs == {"t": {"z": 9.0}}
         local = current_magics(shell).dask.executor("local")  # kept for the session
         assert result.workers["t"] in set(local.client.scheduler_info()["workers"])
         assert result.workers["t"] not in workers_of(client)
