@@ -1,8 +1,12 @@
-"""GraphWidget: the DAG as a live Cytoscape view with Run/Stop, progress and a node inspector."""
+"""GraphWidget: the DAG as a live Cytoscape view that follows every edit and every run of its
+graph, with Run/Stop, re-run controls, search, a node inspector and a timeline."""
 
 from __future__ import annotations
 
+import inspect
 import threading
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import ipycytoscape
@@ -10,156 +14,287 @@ import ipywidgets as W
 from traitlets import Bool, Dict, Float, Int, Unicode, observe
 
 from ..errors import ContainerDagError
-from ..events import Event, NodeFinished, NodeLog, NodeStarted, RunFinished
+from ..events import GraphEdited, NodeStarted, RunFinished, RunStarted
 from ..execution import Executor
 from ..graph import Graph
 from ..registry import Registry
 from ..result import RunResult
 from ..runner import RunHandle
-from ..status import FINAL, SUCCESS
-from .canvas import Canvas
-from .html import esc, ports_table, pre, section
+from ..status import SUCCESS
+from .canvas import CanvasPane
+from .controls import Controls
+from .html import esc, pre
+from .inspector import EMPTY, group_html, inspector_html
+from .state import Fold
 from .style import graph_stylesheet
+from .timeline import timeline_html
+from .view import View, build_view, group_data, prefix_group
 
 __all__ = ["GraphWidget"]
 
+_RERUN = ("failed", "skipped", "cancelled")
+
 
 class GraphWidget(W.VBox):
-    """A graph you can run and watch: node colours follow ``status`` while the run goes on.
+    """A graph you can run and watch: node colours follow ``status`` while a run goes on.
 
-    ``status``, ``inputs``, ``outputs``, ``running`` and ``selected`` are traitlets: observe
-    them, or ``link``/``dlink`` them to other widgets. The widget builds them from the run's
-    events only. ``status``, ``running`` and ``selected`` are synced (small, and ``jslink``-able);
-    ``outputs`` and ``inputs`` stay in the kernel, since the page shows them as HTML.
+    The widget watches its graph (``Graph.watch``): an edit redraws it, and a run started from
+    anywhere (the Run button, ``graph.run``, ``%dag run``, another widget) shows here. Its
+    state is built from the runs' events only. ``status``, ``running`` and ``selected`` are
+    synced (small, and ``jslink``-able); ``outputs`` and ``inputs`` stay in the kernel.
     """
 
     status = Dict(help="node -> pending | running | done | cached | failed | skipped | "
                        "cancelled").tag(sync=True)
     outputs = Dict(help="node -> outputs of each node that finished (kernel-side)")
     inputs = Dict(help="node -> resolved inputs of each node that started (kernel-side)")
-    running = Bool(False, help="whether a run is going on").tag(sync=True)
-    selected = Unicode("", help="the node shown in the inspector (\"\" for none)").tag(sync=True)
-    update_interval = Float(0.1, help="seconds between two pushes of status to the page while "
-                                      "a run goes on")
+    running = Bool(False, help="whether a run of the graph is going on").tag(sync=True)
+    selected = Unicode("", help="the node shown in the inspector, highlighted and centred when "
+                                "set from code or search (\"\" for none)").tag(sync=True)
+    update_interval = Float(0.1, help="seconds between two pushes of a run's changes to the "
+                                      "page")
     max_workers = Int(4, min=1, help="how many nodes run at once")
+    focus = Bool(False, help="show only the selected node and its neighbours (kernel-side)")
+    focus_hops = Int(2, min=1, help="how far the focus view reaches from the selected node")
+    grouped = Bool(False, help="draw nodes named alike (sweep 1, sweep 2, ...) as one box per "
+                               "name (kernel-side); on by default above large_graph nodes")
+    large_graph = Int(150, min=1, help="above this many nodes the graph starts grouped and the "
+                                       "focus and group controls show")
+    redraw_delay = Float(0.1, help="edits closer together than this are drawn together")
 
-    def __init__(self, graph: Graph, registry: Registry | None = None, *,
-                 layout_name: str = "dagre", height: str = "420px", timeout: float | None = None,
-                 executor: Executor | None = None, **kwargs: Any):
+    def __init__(self, graph: Graph, registry: Registry | Callable[[], Registry] | None = None,
+                 *, layout_name: str = "dagre", height: str = "460px",
+                 timeout: float | None = None, executor: Executor | None = None,
+                 group_by: Callable[[str], str | None] | None = prefix_group,
+                 grouped: bool | None = None, **kwargs: Any):
         self.graph = graph
-        self.registry = registry if registry is not None else Registry.current()
-        self.timeout = timeout
-        self.executor = executor
-        #: The last run's final result (None before the first run ends).
+        self._registry_source = registry if callable(registry) else None
+        self._registry = (None if callable(registry) else
+                          registry if registry is not None else Registry.current())
+        self.timeout, self.executor, self.group_by = timeout, executor, group_by
+        #: The last run's final result (None before a run ended).
         self.result: RunResult | None = None
         self.handle: RunHandle | None = None
-        self._lock = threading.Lock()
-        #: The run as this widget saw it, folded from events under ``_lock``.
-        self._state = RunResult()
-        self._pending: dict[str, str] = {}
-        self._log_dirty = False
+        self._fold = Fold()
+        self._lock = self._fold.lock
+        self._draw_lock = threading.RLock()
+        self._edit_lock = threading.Lock()
         self._flusher: threading.Thread | None = None
-        self._finished = threading.Event()
-        self._nodes: dict[str, ipycytoscape.Node] = {}
+        self._expecting = False
+        self._clicked = False
+        self._last_edit = 0.0
+        self._timer: threading.Timer | None = None
+        self._group_auto = grouped is None
+        self._graph_dirty = False
+        self._drawing = False
+        self._names: tuple[str, ...] = ()
+        self._view = View()
+        self._elements: dict[str, ipycytoscape.Element] = {}
 
-        self.cytoscape = Canvas(
-            max_zoom=1.5,
-            layout=W.Layout(height=height, width="60%", flex="0 0 60%", min_width="0"))
-        self.cytoscape.set_style(graph_stylesheet())
+        self.pane = CanvasPane(graph_stylesheet(), height=height,
+                               layout=W.Layout(width="60%", flex="0 0 60%", min_width="0"))
+        self.cytoscape = self.pane.canvas
         layout = {"name": layout_name, "animate": False, "fit": True, "padding": 20}
         if layout_name == "dagre":
-            layout.update(rankDir="TB", nodeSep=30, rankSep=70)
+            layout.update(rankDir="TB", nodeSep=30, rankSep=70, edgeSep=12)
         elif layout_name == "breadthfirst":
             layout.update(directed=True, spacingFactor=1.1)
         self.cytoscape.set_layout(**layout)
         self.cytoscape.on("node", "click", self._on_node_click)
 
-        self.run_button = W.Button(description="Run", icon="play", button_style="success",
-                                   tooltip="Run the graph")
-        self.stop_button = W.Button(description="Stop", icon="stop", button_style="danger",
-                                    disabled=True, tooltip="Cancel the run")
-        self.progress = W.IntProgress(value=0, min=0, max=max(len(graph), 1),
-                                      layout=W.Layout(width="220px"))
-        self.progress_text = W.Label("")
-        self.progress_text.add_class("cdw-progress")
+        c = self.controls = Controls(len(graph))
+        self.run_button, self.stop_button, self.progress = c.run, c.stop, c.progress
+        self.progress_text = c.progress_text
         self.message = W.HTML("")
         self.message.add_class("cdw-message")
-        self.inspector = W.HTML(self._inspector_html(""),
-                                layout=W.Layout(width="40%", flex="0 0 40%", overflow="auto",
-                                                max_height=height, padding="0 0 0 8px"))
+        self.inspector = W.HTML(EMPTY, layout=W.Layout(overflow="auto", max_height=height))
         self.inspector.add_class("cdw-inspector")
-        self.run_button.on_click(lambda _: self.start())
-        self.stop_button.on_click(lambda _: self.stop())
-
-        toolbar = W.HBox([self.run_button, self.stop_button, self.progress, self.progress_text])
-        body = W.HBox([self.cytoscape, self.inspector], layout=W.Layout(width="100%"))
-        super().__init__([toolbar, self.message, body], **kwargs)
+        side = W.VBox([c.node_actions, self.inspector],
+                      layout=W.Layout(width="40%", flex="0 0 40%", padding="0 0 0 8px"))
+        self.timeline = W.HTML(timeline_html(RunResult(), {}, 0.0))
+        self.timeline.add_class("cdw-timeline-view")
+        self.tabs = W.Tab([W.HBox([self.pane, side], layout=W.Layout(width="100%")),
+                           self.timeline], titles=["Graph", "Timeline"])
+        c.run.on_click(lambda _: self.start())
+        c.stop.on_click(lambda _: self.stop())
+        c.rerun_failed.on_click(lambda _: self.rerun_failed())
+        c.run_node.on_click(lambda _: self.run_node(self.selected))
+        c.run_from.on_click(lambda _: self.run_from(self.selected))
+        c.fit.on_click(lambda _: self.pane.fit())
+        c.search.observe(self._on_search, "value")
+        W.link((c.focus, "value"), (self, "focus"))
+        W.link((c.hops, "value"), (self, "focus_hops"))
+        W.link((c.grouped, "value"), (self, "grouped"))
+        self.tabs.observe(lambda _: self._render_timeline(), "selected_index")
+        super().__init__([c.run_bar(), c.nav_bar(), self.message, self.tabs], **kwargs)
         self.add_class("cdw-graph-widget")
-        self.rebuild()
-        if self.registry is None:
-            self.run_button.disabled = True
-            self.message.value = "<i>No registry: pass one to GraphWidget to run the graph.</i>"
+        if grouped is not None:
+            self.grouped = grouped
+        self.redraw()
+        self._unwatch = graph.watch(self._on_event)
+        self._check_registry()
 
-    # ---- elements -----------------------------------------------------------------------
+    # ---- the registry ---------------------------------------------------------------------
 
-    def rebuild(self) -> None:
-        """Redraw nodes and edges from ``self.graph`` (not during a run: it relays out)."""
-        if self.running:
-            raise RuntimeError("cannot rebuild the graph view while it runs")
-        nodes = [
-            ipycytoscape.Node(data={"id": name, "label": f"{name}\n{node.process}",
-                                    "process": node.process}, classes="pending")
-            for name, node in self.graph.nodes.items()
-        ]
-        edges = [
-            ipycytoscape.Edge(data={"id": f"{up}.{out}->{down}.{port}", "source": up,
-                                    "target": down, "label": f"{out} -> {port}"})
-            for up, out, down, port in self.graph.edges if up in self.graph
-        ]
-        self._nodes = {n.data["id"]: n for n in nodes}
-        self._drawn = self._shape()
-        graph = self.cytoscape.graph
-        # One state message for nodes and edges: a page that received the nodes before the
-        # edges could lay them out with no edges (every node on one rank).
-        with graph.hold_sync():
-            graph.clear()
-            graph.add_nodes(nodes)
-            graph.add_edges(edges, directed=True, multiple_edges=True)
-        self.progress.max = max(len(self.graph), 1)
-        self._reset()
+    @property
+    def registry(self) -> Registry | None:
+        """The registry runs use (a callable given instead is asked at each run)."""
+        if self._registry_source is not None:
+            try:
+                return self._registry_source()
+            except Exception as exc:  # noqa: BLE001 - e.g. the magics' UsageError, shown
+                self.message.value = pre(f"no registry: {exc}", "cdw-error")
+                return None
+        return self._registry
 
-    def _shape(self) -> tuple:
-        """What the drawing shows of the graph: node names with processes, and the edges."""
-        return (tuple((n, node.process) for n, node in self.graph.nodes.items()),
-                tuple(self.graph.edges))
+    @registry.setter
+    def registry(self, registry: Registry | None) -> None:
+        self._registry_source, self._registry = None, registry
+        self._check_registry()
+
+    def _check_registry(self) -> Registry | None:
+        """The registry if it can run the graph; else say why and disable running."""
+        registry = self.registry
+        why = ("No registry: pass one to GraphWidget to run the graph." if registry is None
+               else "The registry is closed (registry.close() ran), so this widget cannot run "
+               "the graph. Make a new one, e.g. reg = Registry.from_docker(), and show "
+               "GraphWidget(graph, reg); or close the registry only when you are done."
+               if registry.closed else None)
+        if why is not None and not self.message.value.startswith('<pre class="cdw-error">no'):
+            self.message.value = f'<div class="cdw-registry-problem"><i>{esc(why)}</i></div>'
+        elif why is None and "cdw-registry-problem" in self.message.value:
+            self.message.value = ""
+        self._buttons(why is None)
+        return registry if why is None else None
+
+    # ---- drawing ----------------------------------------------------------------------------
+
+    def redraw(self) -> None:
+        """Draw the whole graph again, every node pending, and lay it out (what an edit does)."""
+        with self._draw_lock:
+            self._graph_dirty = False
+            self._names = tuple(self.graph)
+            if self._group_auto:
+                self._drawing = True  # not a choice of the user's
+                try:
+                    self.grouped = len(self._names) > self.large_graph
+                finally:
+                    self._drawing = False
+            self.controls.large.layout.display = (
+                "" if len(self._names) > self.large_graph or self.focus else "none")
+            self._fold.reset(self._names)
+            self._draw()
+        self._flush()
+        self._render_inspector()
+
+    rebuild = redraw
+
+    def _draw(self) -> None:
+        with self._draw_lock:
+            state, _ = self._fold.snapshot()
+            focus = self.selected if self.focus and self.selected in self.graph else None
+            view = build_view(self.graph, state.status, focus=focus, hops=self.focus_hops,
+                              group_by=self.group_by if self.grouped else None)
+            self._view = view
+            nodes = [ipycytoscape.Node(data=d, classes=self._classes(i, state.status))
+                     for i, d in view.nodes.items()]
+            edges = [ipycytoscape.Edge(data=d) for d in view.edges]
+            self.cytoscape.draw(nodes, edges)
+            self._elements = {n.data["id"]: n for n in nodes}
+
+    def _classes(self, shown: str, status: dict[str, str]) -> str:
+        members = self._view.members.get(shown, [shown])
+        if shown in self._view.groups:
+            states = {status.get(m, "pending") for m in members}
+            main = next((s for s in ("running", "failed", "cancelled", "pending", "skipped",
+                                     "cached") if s in states), "done")
+            cls = f"group {main}"
+        else:
+            cls = status.get(shown, "pending")
+        if self.selected and self._view.shown_as.get(self.selected) == shown:
+            cls += " cdw-selected"
+        return cls
+
+    @observe("focus", "focus_hops", "grouped")
+    def _view_changed(self, change: dict) -> None:
+        if self._drawing:
+            return
+        if change["name"] == "grouped":
+            self._group_auto = False
+        if self._view.nodes:  # drawn once already
+            self._draw()
+
+    def _on_event(self, event: Any) -> None:
+        """Every edit and run event of the graph (``Graph.watch``): in the editing thread or
+        the run's scheduling thread. Fold it; the flusher thread talks to the page."""
+        if isinstance(event, GraphEdited):
+            self._edited()
+            return
+        if isinstance(event, RunStarted):
+            if self._graph_dirty:
+                self.redraw()
+            self._expecting = False
+            self.running = True
+        self._fold.apply(event)
+        if isinstance(event, RunFinished):
+            self.result = event.result
+        if isinstance(event, (RunStarted, NodeStarted)) or self._flusher is None:
+            self._ensure_flusher()
+
+    def _edited(self) -> None:
+        now = time.monotonic()
+        with self._edit_lock:
+            burst = now - self._last_edit < self.redraw_delay
+            self._last_edit, self._graph_dirty = now, True
+            if burst:  # many edits in a row (a loop): draw once they stop
+                if self._timer is None:
+                    self._timer = threading.Timer(self.redraw_delay, self._after_edits)
+                    self._timer.daemon = True
+                    self._timer.start()
+                return
+        self.redraw()
+
+    def _after_edits(self) -> None:
+        with self._edit_lock:
+            wait = self._last_edit + self.redraw_delay - time.monotonic()
+            if wait > 0:
+                self._timer = threading.Timer(wait, self._after_edits)
+                self._timer.daemon = True
+                self._timer.start()
+                return
+            self._timer = None
+        if self._graph_dirty:
+            self.redraw()
 
     # ---- running ------------------------------------------------------------------------
 
-    def start(self) -> RunHandle | None:
-        """Start a run in the background (what the Run button does); None if it cannot."""
-        if self.running or self.registry is None:
+    def start(self, nodes: Iterable[str] | None = None, *,
+              force: Iterable[str] | None = None) -> RunHandle | None:
+        """Start a run in the background (what Run does): every node, or ``nodes`` and what
+        they need; ``force`` names nodes to run even if cached. None if it cannot start."""
+        if self.running or self._expecting:
             return None
-        if self._drawn != self._shape():  # the graph was edited since it was drawn
-            self.rebuild()
-        else:
-            self._reset()
+        registry = self._check_registry()
+        if registry is None:
+            return None
+        if self._graph_dirty:
+            self.redraw()
+        options: dict[str, Any] = {"max_workers": self.max_workers, "timeout": self.timeout,
+                                   "executor": self.executor}
+        if nodes is not None:
+            options["nodes"] = list(nodes)
+        if force is not None and "force" in inspect.signature(self.graph.start).parameters:
+            options["force"] = list(force)
+        self.message.value = ""
+        self._expecting = True
         try:
-            self.running = True
-            self.handle = self.graph.start(self.registry, max_workers=self.max_workers,
-                                           timeout=self.timeout, listeners=[self._on_event],
-                                           executor=self.executor)
+            self.handle = self.graph.start(registry, **options)
         except ContainerDagError as exc:
-            self.running = False
+            self._expecting = False
             self.message.value = pre(str(exc), "cdw-error")
             return None
-        self.run_button.disabled = True
-        self.stop_button.disabled = False
-        # The first layout is fitted before the page has sized the canvas; fit it again now.
-        self.cytoscape.relayout()
-        self._finished.clear()
-        self._flusher = threading.Thread(target=self._flush_loop, name="GraphWidget updates",
-                                         daemon=True)
-        self._flusher.start()
+        self.controls.set_running(True, True, False, False)
+        self._ensure_flusher()
         return self.handle
 
     def run(self, timeout: float | None = None) -> RunResult:
@@ -171,143 +306,179 @@ class GraphWidget(W.VBox):
         self.wait_idle(timeout)
         return result
 
+    def run_node(self, name: str) -> RunHandle | None:
+        """Run node ``name`` (a node, or a group's nodes) again, with what it needs."""
+        names = self._view.members.get(name, [name] if name in self.graph else [])
+        return self.start(nodes=names, force=names) if names else None
+
+    def run_from(self, name: str) -> RunHandle | None:
+        """Run node ``name`` (or a group's nodes) and every node downstream of it."""
+        names = self._view.members.get(name, [name] if name in self.graph else [])
+        after = set(names).union(*(self.graph.descendants(n) for n in names))
+        targets = [n for n in self.graph if n in after]
+        return self.start(nodes=targets, force=targets) if targets else None
+
+    def rerun_failed(self) -> RunHandle | None:
+        """Run the nodes that failed, were skipped or cancelled (and what they need)."""
+        targets = [n for n, s in self.status.items() if s in _RERUN and n in self.graph]
+        return self.start(nodes=targets, force=targets) if targets else None
+
     def stop(self) -> None:
-        """Cancel the run: running calls are killed, nodes not started become skipped."""
-        if self.handle is not None and not self.handle.done:
-            self.handle.cancel()
+        """Cancel the runs going on: running calls are killed, nodes not started are skipped."""
+        if self._fold.cancel_all() or (self.handle is not None and not self.handle.done):
+            if self.handle is not None and not self.handle.done:
+                self.handle.cancel()
             self.message.value = "<i>stopping...</i>"
 
     def wait_idle(self, timeout: float | None = None) -> None:
-        """Block until the last update of the run reached the traits."""
-        if self._flusher is not None:
-            self._flusher.join(timeout)
-            if self._flusher.is_alive():
+        """Block until the last update of the runs reached the traits."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (flusher := self._flusher) is not None:
+            flusher.join(None if deadline is None else max(deadline - time.monotonic(), 0))
+            if flusher.is_alive():
                 raise TimeoutError("the run's updates did not finish in time")
 
-    def _reset(self) -> None:
-        """Every node pending, no results: the state before a run."""
-        self.message.value = ""
-        self.result = None
-        with self._lock:
-            self._pending = {}
-            self._state = RunResult.pending(list(self.graph.nodes))
-        for node in self._nodes.values():
-            node.classes = "pending"
-        self.status = dict.fromkeys(self.graph.nodes, "pending")
-        self.outputs = {}
-        self.inputs = {}
-        self.progress.value = 0
-        self.progress_text.value = f"0/{len(self.graph)} done"
-
-    def _on_event(self, event: Event) -> None:
-        """Runs in the scheduler's thread: fold the event; the flusher thread talks to the page."""
-        with self._lock:
-            self._state.apply(event)
-            if isinstance(event, NodeStarted):
-                self._pending.setdefault(event.node, "running")
-            elif isinstance(event, NodeFinished):
-                self._pending[event.node] = event.status
-            elif isinstance(event, NodeLog):
-                self._log_dirty = self._log_dirty or event.node == self.selected
-            elif isinstance(event, RunFinished):
-                self.result = event.result
-                self._finished.set()
+    def _ensure_flusher(self) -> None:
+        with self._edit_lock:
+            if self._flusher is None:
+                self._flusher = threading.Thread(target=self._flush_loop, daemon=True,
+                                                 name="GraphWidget updates")
+                self._flusher.start()
 
     def _flush_loop(self) -> None:
         while True:
-            done = self._finished.wait(self.update_interval) or (
-                self.handle is not None and self.handle.done)
+            time.sleep(self.update_interval)
+            if self._expecting and self.handle is not None and self.handle.done:
+                self._expecting = False  # the run ended before it began: say why
+                try:
+                    self.handle.wait(0)
+                except BaseException as exc:  # noqa: BLE001 - shown, not raised
+                    self.message.value = pre(f"the run failed: {exc}", "cdw-error")
             self._flush()
-            if done:
-                break
-        self._after_run()
+            with self._edit_lock:
+                if not self._fold.active and not self._expecting:
+                    self._flusher = None
+                    break
+        self._flush()
+        self._buttons(self.registry is not None)
 
     def _flush(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, {}
-            log_dirty, self._log_dirty = self._log_dirty, False
-            if pending:
-                state = self._state.snapshot()
-        if log_dirty and self.selected not in pending:
-            self.inspector.value = self._inspector_html(self.selected)
-        if not pending:
+        update = self._fold.take()
+        if update is None:
             return
-        for name, status in pending.items():
-            if name in self._nodes:
-                self._nodes[name].classes = status
-        # One sync message per batch, not per node; dicts copied so observers see a change.
-        self.status = dict(state.status)
-        self.inputs = {n: dict(v) for n, v in state.inputs.items()}
-        self.outputs = {n: dict(v) for n, v in state.outputs.items()}
-        finished = sum(s in FINAL for s in state.status.values())
-        self.progress.value = finished
-        self.progress_text.value = f"{finished}/{len(state.status)} done"
-        if self.selected in pending:
-            self.inspector.value = self._inspector_html(self.selected)
+        state, names = update.state, self._names
+        with self._draw_lock:
+            view, elements = self._view, self._elements
+            touched = {view.shown_as.get(n) for n in update.nodes} - {None}
+            for shown in touched:
+                element = elements.get(shown)
+                if element is None:
+                    continue
+                if shown in view.groups:
+                    element.data = group_data(shown, view.members[shown], state.status)
+                element.classes = self._classes(shown, state.status)
+        running = bool(update.active) or self._expecting
+        if update.nodes or update.run_changed:
+            self.status = {n: state.status.get(n, "pending") for n in names}
+            self.inputs = {n: dict(state.inputs[n]) for n in names if n in state.inputs}
+            self.outputs = {n: dict(state.outputs[n]) for n in names if n in state.outputs}
+            run = update.run_nodes or names
+            self.controls.show_progress({n: state.status.get(n, "pending") for n in run},
+                                        running)
+        if self.running != running:
+            self.running = running
+            self._buttons(True)
+        selected = {self.selected, view.shown_as.get(self.selected)}
+        if selected & (touched | update.logs | ({self.selected} if running else set())):
+            self.inspector.value = self._inspector_html(self.selected, state, update.started)
+        if update.run_changed or self.tabs.selected_index == 1:
+            self._render_timeline(state, update.started, update.origin)
+        if update.run_changed and not running and update.finished is not None:
+            self._report(update.finished)
 
-    def _after_run(self) -> None:
-        self.running = False
-        self.run_button.disabled = False
-        self.stop_button.disabled = True
-        res = self.result
-        if res is None:
-            return
-        problems = {n: s for n, s in res.status.items() if s not in SUCCESS}
-        if problems:
-            counts: dict[str, int] = {}
-            for s in problems.values():
+    def _report(self, result: RunResult) -> None:
+        counts: dict[str, int] = {}
+        for s in result.status.values():
+            if s not in SUCCESS:
                 counts[s] = counts.get(s, 0) + 1
-            self.message.value = '<span class="cdw-error">' + esc(
-                ", ".join(f"{n} {s}" for s, n in counts.items())) + " (click a node)</span>"
-        else:
-            self.message.value = ""
-        if self.selected:
-            self.inspector.value = self._inspector_html(self.selected)
+        self.message.value = ('<span class="cdw-error" style="color:#d32f2f">' + esc(
+            ", ".join(f"{n} {s}" for s, n in counts.items())) + " (click a node)</span>"
+            if counts else "")
+        self._buttons(True)
 
-    # ---- inspector ----------------------------------------------------------------------
+    def _buttons(self, can_run: bool) -> None:
+        registry = self._registry if self._registry_source is None else True
+        can_run = can_run and registry is not None and not getattr(registry, "closed", False)
+        failed = any(s in _RERUN for s in self.status.values())
+        self.controls.set_running(self.running, can_run, failed, bool(self.selected))
+
+    # ---- selection, search, inspector, timeline -----------------------------------------------
 
     def _on_node_click(self, event: dict) -> None:
+        self._clicked = True
         self.selected = event.get("data", {}).get("id", "")
+        self._clicked = False
 
     @observe("selected")
     def _selected_changed(self, change: dict) -> None:
-        self.inspector.value = self._inspector_html(change["new"])
-
-    def _inspector_html(self, name: str) -> str:
-        if not name or name not in self.graph:
-            return '<div class="cdw-inspector-body"><i>Click a node to inspect it.</i></div>'
-        node = self.graph[name]
-        with self._lock:
-            res = self._state.snapshot()
-        status = res.status.get(name, "pending")
-        parts = [f'<div class="cdw-inspector-body" data-node="{esc(name)}">',
-                 f'<h4 style="margin:4px 0">{esc(name)}</h4>',
-                 f'<div>process <code>{esc(node.process)}</code> &middot; status '
-                 f'<span class="cdw-status cdw-status-{esc(status)}">{esc(status)}</span>']
-        if name in res.durations:
-            parts.append(f" &middot; {res.durations[name]:.3f} s")
-        parts.append("</div>")
-        worker = res.workers.get(name, "local")
-        link = getattr(self.executor, "dashboard_link", None)  # e.g. a DaskExecutor's
-        where = [f"worker <code>{esc(worker)}</code>"] if worker != "local" else []
-        if link:
-            where.append(f'<a href="{esc(link)}" target="_blank" rel="noopener">Dask dashboard</a>')
-        if where:
-            parts.append(f'<div class="cdw-worker">{" &middot; ".join(where)}</div>')
-        if name in res.inputs:
-            parts.append(section("inputs", ports_table(res.inputs[name], "cdw-inputs")))
+        old, new = change["old"], change["new"]
+        if self.focus:
+            self._draw()
         else:
-            declared = {p: (str(v) if hasattr(v, "node") else v) for p, v in node.inputs.items()}
-            parts.append(section("inputs (declared)", ports_table(declared, "cdw-inputs")))
-        if name in res.outputs:
-            parts.append(section("outputs", ports_table(res.outputs[name], "cdw-outputs")))
-        if name in res.errors:
-            parts.append(section("error", pre(str(res.errors[name]), "cdw-error")))
-        if res.logs.get(name):
-            parts.append(section("log (stderr)", pre(res.logs[name], "cdw-log")))
-        parts.append("</div>")
-        return "".join(parts)
+            state, _ = self._fold.snapshot()
+            with self._draw_lock:
+                for name in (old, new):
+                    shown = self._view.shown_as.get(name, name)
+                    if shown in self._elements:
+                        self._elements[shown].classes = self._classes(shown, state.status)
+            if new and not self._clicked and new in self._view.shown_as:
+                self.pane.center(self._view.shown_as[new])
+        self._render_inspector()
+        self._buttons(True)
+
+    def _on_search(self, change: dict) -> None:
+        text = change["new"].strip().lower()
+        if not text:
+            self.controls.found.value = ""
+            return
+        matches = [n for n in self.graph
+                   if text in n.lower() or text in self.graph[n].process.lower()]
+        matches.sort(key=lambda n: (n.lower() != text, not n.lower().startswith(text)))
+        if not matches:
+            self.controls.found.value = f"<i>no node matches {esc(change['new'])!s}</i>"
+            return
+        self.controls.found.value = (f"{len(matches)} matches" if len(matches) > 1 else "")
+        self.selected = ""
+        self.selected = matches[0]
+
+    def _render_inspector(self) -> None:
+        self.inspector.value = self._inspector_html(self.selected)
+
+    def _inspector_html(self, name: str, state: RunResult | None = None,
+                        started: dict[str, float] | None = None) -> str:
+        if state is None or started is None:
+            state, started = self._fold.snapshot()
+        if name in self._view.groups:
+            return group_html(name, self._view.members[name], state)
+        return inspector_html(self.graph, name, state, started=started.get(name),
+                              executor=self.executor)
+
+    def _render_timeline(self, state: RunResult | None = None,
+                         started: dict[str, float] | None = None,
+                         origin: float | None = None) -> None:
+        if state is None or started is None:
+            state, started = self._fold.snapshot()
+            origin = self._fold.origin
+        self.timeline.value = timeline_html(state, started, time.time(), origin)
+
+    @property
+    def _state(self) -> RunResult:
+        """The runs as this widget folded them from events."""
+        return self._fold.result
+
+    def close(self) -> None:
+        self._unwatch()
+        super().close()
 
     def __repr__(self) -> str:
         return f"<GraphWidget {len(self.graph)} nodes>"
-

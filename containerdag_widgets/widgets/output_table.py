@@ -7,7 +7,8 @@ from typing import Any
 import ipywidgets as W
 from traitlets import Dict, dlink, observe
 
-from .html import esc, value_text
+from .html import TABLE_STYLE, cell, esc, value_text
+from .inspector import status_badge
 
 __all__ = ["OutputTable"]
 
@@ -39,18 +40,13 @@ class OutputTable(W.HTML):
         rows = []
         for node in nodes:
             status = self.status.get(node, "")
-            ports = self.outputs.get(node) or {}
-            if not ports:
-                rows.append(f'<tr data-node="{esc(node)}"><td>{esc(node)}</td>'
-                            f'<td class="cdw-status-{esc(status)}">{esc(status)}</td>'
-                            "<td></td><td></td></tr>")
-            for port, value in ports.items():
-                rows.append(f'<tr data-node="{esc(node)}"><td>{esc(node)}</td>'
-                            f'<td class="cdw-status-{esc(status)}">{esc(status)}</td>'
-                            f"<td>{esc(port)}</td>"
-                            f'<td class="cdw-value">{esc(value_text(value))}</td></tr>')
-        self.value = (
-            '<table class="cdw-table" style="border-collapse:collapse">'
-            "<thead><tr><th>node</th><th>status</th><th>output</th><th>value</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
-        )
+            badge = status_badge(status) if status else ""
+            ports = list((self.outputs.get(node) or {}).items()) or [("", None)]
+            for port, value in ports:
+                shown = cell(esc(value_text(value)), "cdw-value") if port else cell("")
+                rows.append(f'<tr data-node="{esc(node)}">{cell(esc(node))}'
+                            f'{cell(badge, f"cdw-status-{esc(status)}")}'
+                            f"{cell(esc(port))}{shown}</tr>")
+        head = "".join(cell(h, tag="head") for h in ("node", "status", "output", "value"))
+        self.value = (f'<table class="cdw-table" style="{TABLE_STYLE}"><thead><tr>{head}</tr>'
+                      f"</thead><tbody>{''.join(rows)}</tbody></table>")

@@ -1,8 +1,16 @@
-"""Cytoscape stylesheets: node colours by status, compound image groups."""
+"""Cytoscape stylesheets and the widgets' CSS: node colours by status, theme-following text.
+
+Colours written ``var(--jp-name, fallback)`` follow JupyterLab's theme: the canvas helper
+resolves them in the page (Cytoscape reads no CSS); a page without it gets the fallbacks.
+Node sizes come from ``data(w)``/``data(h)`` (``label_size``): Cytoscape 3.21 warns that
+``width: label`` is deprecated.
+"""
 
 from __future__ import annotations
 
-#: Fill colour of a node per status; ``cached`` is ready for a result cache.
+from ..status import STATUSES
+
+#: Fill colour of a node per status (the same in light and dark themes: text on them is dark).
 STATUS_COLORS = {
     "pending": "#d0d4da",
     "running": "#f2b632",
@@ -12,36 +20,76 @@ STATUS_COLORS = {
     "skipped": "#9aa0a6",
     "cancelled": "#7d6b91",
 }
+#: Text colour on a node of each status.
+STATUS_TEXT = {s: "#ffffff" if s in ("failed", "cached", "cancelled") else "#1b1f24"
+               for s in STATUS_COLORS}
+assert set(STATUS_COLORS) == set(STATUSES)
+
+FG = "var(--jp-ui-font-color1, #1b1f24)"
+FG2 = "var(--jp-ui-font-color2, #5f6670)"
+BG = "var(--jp-layout-color0, #ffffff)"
+BG2 = "var(--jp-layout-color2, #eeeeee)"
+LINE = "var(--jp-border-color1, #8a9099)"
+ACCENT = "var(--jp-brand-color1, #1f5fbf)"
+FOUND = "var(--jp-warn-color0, #e65100)"
+
+FONT_PX = 11
+#: Approximate width of a character of the 11px label font (Cytoscape's default sans-serif).
+CHAR_PX = 6.6
+
+
+def label_size(label: str, *, pad: float = 20.0) -> dict[str, float]:
+    """``{"w": ..., "h": ...}`` of a node that fits its (multi-line) label."""
+    lines = label.split("\n") or [""]
+    width = max(len(line) for line in lines) * CHAR_PX + pad
+    height = len(lines) * (FONT_PX * 1.25) + pad * 0.8
+    return {"w": round(max(width, 36.0), 1), "h": round(max(height, 28.0), 1)}
+
 
 _LABEL = {
     "label": "data(label)",
     "text-wrap": "wrap",
     "text-valign": "center",
     "text-halign": "center",
-    "font-size": "11px",
-    "color": "#1b1f24",
+    "font-size": f"{FONT_PX}px",
 }
 
 
 def graph_stylesheet() -> list[dict]:
-    """Style of the DAG: rounded boxes coloured by status class, labelled arrows."""
+    """Style of the DAG: boxes coloured by status class, labelled arrows, highlights."""
     style: list[dict] = [
         {"selector": "node", "style": {
-            **_LABEL, "shape": "round-rectangle", "width": "label", "height": "label",
-            "padding": "10px", "background-color": STATUS_COLORS["pending"],
-            "border-width": 1, "border-color": "#5f6670"}},
-        {"selector": "node:selected", "style": {"border-width": 3, "border-color": "#1f5fbf"}},
+            **_LABEL, "color": STATUS_TEXT["pending"], "shape": "round-rectangle",
+            "width": "data(w)", "height": "data(h)",
+            "background-color": STATUS_COLORS["pending"], "border-width": 1,
+            "border-color": "#5f6670"}},
         {"selector": "edge", "style": {
-            "curve-style": "bezier", "target-arrow-shape": "triangle", "width": 1.5,
-            "line-color": "#8a9099", "target-arrow-color": "#8a9099", "label": "data(label)",
-            "font-size": "9px", "text-rotation": "autorotate", "text-background-color": "#fff",
-            "text-background-opacity": 0.85, "text-background-padding": "2px"}},
+            "curve-style": "straight", "target-arrow-shape": "triangle", "width": 1.5,
+            "line-color": LINE, "target-arrow-color": LINE, "label": "data(label)",
+            "font-size": "9px", "color": FG2, "text-rotation": "none", "text-wrap": "wrap",
+            "text-background-color": BG, "text-background-opacity": 0.9,
+            "text-background-padding": "2px"}},
     ]
     for status, colour in STATUS_COLORS.items():
-        style.append({"selector": f"node.{status}", "style": {"background-color": colour}})
-    style.append({"selector": "node.failed", "style": {"color": "#ffffff"}})
-    style.append({"selector": "node.running", "style": {"border-width": 3,
-                                                        "border-style": "dashed"}})
+        style.append({"selector": f"node.{status}", "style": {
+            "background-color": colour, "color": STATUS_TEXT[status]}})
+    style += [
+        {"selector": "node.running", "style": {"border-width": 3, "border-style": "dashed"}},
+        {"selector": "node.cached", "style": {"border-width": 2, "border-style": "double"}},
+        {"selector": "node.group", "style": {
+            "shape": "round-rectangle", "border-width": 2, "border-style": "solid",
+            "background-fill": "linear-gradient", "background-gradient-direction": "to-right",
+            "background-gradient-stop-colors": "data(bar_colors)",
+            "background-gradient-stop-positions": "data(bar_stops)",
+            "text-outline-color": BG, "text-outline-width": 2, "color": FG}},
+        {"selector": "node.focus-edge", "style": {"border-style": "dotted", "opacity": 0.75}},
+        {"selector": "node.cdw-found", "style": {
+            "border-width": 4, "border-color": FOUND, "border-style": "solid"}},
+        {"selector": "node.cdw-selected", "style": {
+            "border-width": 4, "border-color": ACCENT, "border-style": "solid",
+            "overlay-color": ACCENT, "overlay-opacity": 0.12, "overlay-padding": 6}},
+        {"selector": "node:selected", "style": {"border-width": 4, "border-color": ACCENT}},
+    ]
     return style
 
 
@@ -49,13 +97,40 @@ def registry_stylesheet() -> list[dict]:
     """Style of the registry: images as labelled compound boxes holding process nodes."""
     return [
         {"selector": "node", "style": {
-            **_LABEL, "shape": "round-rectangle", "width": "label", "height": "label",
-            "padding": "8px", "background-color": "#e8f0fb", "border-width": 1,
+            **_LABEL, "color": "#1b1f24", "shape": "round-rectangle", "width": "data(w)",
+            "height": "data(h)", "background-color": "#e8f0fb", "border-width": 1,
             "border-color": "#5b7db1"}},
         {"selector": "node.group", "style": {
             "text-valign": "top", "text-halign": "center", "font-weight": "bold",
-            "background-color": "#f6f7f9", "border-style": "dashed", "padding": "14px"}},
+            "color": FG, "background-color": BG2, "background-opacity": 0.6,
+            "border-style": "dashed", "padding": "14px", "text-margin-y": -4}},
         {"selector": "node.python", "style": {"background-color": "#fdf3d8",
                                               "border-color": "#b58a1b"}},
-        {"selector": "node:selected", "style": {"border-width": 3, "border-color": "#1f5fbf"}},
+        {"selector": "node.group.python", "style": {"background-color": BG2}},
+        {"selector": "node:selected", "style": {"border-width": 3, "border-color": ACCENT}},
     ]
+
+
+#: CSS of the widgets (brought into the page by the canvas helper).
+WIDGET_CSS = """
+.cdw-status { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 90%; }
+.cdw-legend { display: flex; flex-wrap: wrap; gap: 4px 10px; font-size: 12px;
+  align-items: center; color: var(--jp-ui-font-color1); }
+.cdw-swatch { display: inline-block; width: 11px; height: 11px; border-radius: 3px;
+  border: 1px solid #5f6670; vertical-align: -1px; margin-right: 3px; }
+.cdw-inspector-body h4 { margin: 4px 0; }
+.cdw-inspector-body pre, .cdw-message pre {
+  white-space: pre-wrap; word-break: normal; overflow-wrap: break-word; margin: 2px 0;
+  font-size: 12px; }
+.cdw-scroll-end { display: flex; flex-direction: column-reverse; overflow: auto;
+  max-height: 14em; border: 1px solid var(--jp-border-color2, #e0e0e0); border-radius: 3px; }
+.cdw-reason { font-style: italic; color: var(--jp-ui-font-color2); }
+.cdw-ref { color: var(--jp-content-link-color, #1f5fbf); font-family: var(--jp-code-font-family,
+  monospace); }
+.cdw-progress-bad { color: var(--jp-error-color1, #d32f2f); font-weight: 600; }
+.cdw-progress-ok { color: var(--jp-success-color1, #388e3c); }
+.cdw-timeline { font-size: 12px; color: var(--jp-ui-font-color1); }
+.cdw-graph-widget .widget-html-content { line-height: 1.35; }
+.cdw-inspector .widget-html-content, .cdw-timeline-view .widget-html-content {
+  line-height: 1.35; }
+"""

@@ -56,7 +56,9 @@ def test_status_goes_through_a_run_with_a_failing_node(registry):
     assert history[-1] == final
     assert running == [True, False]
     assert {n.data["id"]: n.classes for n in w.cytoscape.graph.nodes} == final
-    assert w.progress.value == 4 and w.progress_text.value == "4/4 done"
+    assert w.progress.value == 4 and w.progress.bar_style == "danger"
+    assert w.progress_text.value == "1 failed, 1 skipped of 4"
+    assert "cdw-progress-bad" in w.progress_text._dom_classes
     assert w.outputs == {"a": {"z": 3.0}, "d": {"z": 5.0}}
     assert w.inputs["bad"] == {"a": 3.0, "b": 0.0}
     assert "1 failed" in w.message.value and "1 skipped" in w.message.value
@@ -79,7 +81,8 @@ def test_inspector_shows_inputs_outputs_error(registry):
 def test_output_table_follows_outputs(registry):
     w = GraphWidget(Graph.from_spec(SPEC), registry)
     table = OutputTable(w)
-    assert table.value.count("cdw-status-pending") == 4 and "cdw-value" not in table.value
+    assert table.value.count("<tr data-node=") == 4 and "cdw-value" not in table.value
+    assert table.value.count("cdw-status cdw-status-pending") == 4
     assert "No outputs yet" in OutputTable().value
     w.run(timeout=10)
     assert table.outputs == w.outputs

@@ -1,0 +1,115 @@
+"""The runs of a graph as one widget sees them: folded from events, under one lock.
+
+Events arrive in the run's scheduling thread; the widget's flusher thread takes what changed
+(``take``) and pushes it to the page. Neither reads a runner's live result.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ..events import Event, NodeFinished, NodeLog, NodeStarted, RunFinished, RunStarted
+from ..result import RunResult
+
+__all__ = ["Fold", "Update"]
+
+_PER_NODE = ("inputs", "outputs", "errors", "logs", "durations", "times", "workers", "reasons")
+
+
+@dataclass
+class Update:
+    """What changed since the last ``take``, with a snapshot to render it from."""
+
+    nodes: set[str]
+    logs: set[str]
+    run_changed: bool
+    state: RunResult
+    started: dict[str, float]
+    active: int
+    origin: float | None
+    run_nodes: tuple[str, ...]
+    finished: RunResult | None = None
+
+
+@dataclass
+class Fold:
+    """Every event of every run of the graph, folded into ``result`` (one ``RunResult`` that
+    keeps the latest outcome of each node) plus what a widget needs beside it."""
+
+    result: RunResult = field(default_factory=RunResult)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    #: node -> when it started, for nodes whose call began (live timeline bars, "so far").
+    started: dict[str, float] = field(default_factory=dict)
+    #: runs going on, and their cancel functions (what Stop calls).
+    active: int = 0
+    cancels: list[Callable[[], None]] = field(default_factory=list)
+    origin: float | None = None
+    run_nodes: tuple[str, ...] = ()
+    finished: RunResult | None = None
+    _nodes: set[str] = field(default_factory=set)
+    _logs: set[str] = field(default_factory=set)
+    _run_changed: bool = False
+
+    def reset(self, nodes: Iterable[str]) -> None:
+        """Every node pending, nothing run: after the graph changed."""
+        with self.lock:
+            nodes = list(nodes)
+            self.result = RunResult.pending(nodes)
+            self.started = {}
+            self.origin = None
+            self.run_nodes = ()
+            self._nodes = set(nodes)
+            self._run_changed = True
+
+    def apply(self, event: Event) -> None:
+        with self.lock:
+            res = self.result
+            if isinstance(event, RunStarted):
+                for name in event.nodes:  # what this run redoes starts afresh
+                    for attr in _PER_NODE:
+                        getattr(res, attr).pop(name, None)
+                    self.started.pop(name, None)
+                self.active += 1
+                self.cancels.append(event.cancel)
+                self.origin, self.run_nodes = event.time, tuple(event.nodes)
+                self._nodes.update(event.nodes)
+                self._run_changed = True
+            elif isinstance(event, NodeStarted):
+                self.started[event.node] = event.time
+                self._nodes.add(event.node)
+            elif isinstance(event, NodeFinished):
+                self._nodes.add(event.node)
+            elif isinstance(event, NodeLog):
+                self._logs.add(event.node)
+            elif isinstance(event, RunFinished):
+                self.active = max(self.active - 1, 0)
+                if not self.active:
+                    self.cancels = []
+                self.finished = event.result
+                self._run_changed = True
+            res.apply(event)
+
+    def cancel_all(self) -> int:
+        """Cancel every run going on; how many there were."""
+        with self.lock:
+            cancels = list(self.cancels)
+        for cancel in cancels:
+            cancel()
+        return len(cancels)
+
+    def take(self) -> Update | None:
+        """What changed since the last call (None: nothing), and a snapshot."""
+        with self.lock:
+            if not (self._nodes or self._logs or self._run_changed):
+                return None
+            update = Update(self._nodes, self._logs, self._run_changed, self.result.snapshot(),
+                            dict(self.started), self.active, self.origin, self.run_nodes,
+                            self.finished)
+            self._nodes, self._logs, self._run_changed = set(), set(), False
+            return update
+
+    def snapshot(self) -> tuple[RunResult, dict[str, float]]:
+        with self.lock:
+            return self.result.snapshot(), dict(self.started)

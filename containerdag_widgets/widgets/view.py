@@ -1,0 +1,137 @@
+"""What the canvas shows of a graph: every node, similar nodes collapsed into groups, or a focus.
+
+Pure functions over a ``Graph`` and the nodes' statuses, so the large-graph rules are tested
+without a page. A group is drawn as one box: its name, how many nodes it holds, a count per
+status, and a status bar (a gradient with hard stops, one segment per status).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from ..graph import Graph
+from ..status import STATUSES
+from .style import STATUS_COLORS, label_size
+
+__all__ = ["View", "prefix_group", "build_view", "group_data", "neighbourhood"]
+
+GROUP_PREFIX = "group: "
+_TRAILING_NUMBER = re.compile(r"^(.*?)[\s_\-.:#/]*\d+$")
+
+
+def prefix_group(name: str) -> str | None:
+    """The group of a node named like ``sweep 17``, ``sweep_017`` or ``n42``: its name without
+    the trailing number (``sweep``, ``n``); None for a name without one."""
+    m = _TRAILING_NUMBER.match(name)
+    return m.group(1) if m and m.group(1) else None
+
+
+@dataclass
+class View:
+    """The elements to draw: ``nodes`` (id -> data), ``edges`` (data), and for each drawn id
+    the graph nodes it stands for (a group stands for its members)."""
+
+    nodes: dict[str, dict] = field(default_factory=dict)
+    edges: list[dict] = field(default_factory=list)
+    members: dict[str, list[str]] = field(default_factory=dict)
+    #: graph node -> the drawn id that shows it (absent: not shown, e.g. outside the focus).
+    shown_as: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def groups(self) -> dict[str, list[str]]:
+        return {i: m for i, m in self.members.items() if i.startswith(GROUP_PREFIX)}
+
+
+def neighbourhood(graph: Graph, centre: str, hops: int) -> set[str]:
+    """``centre`` and the nodes at most ``hops`` edges away from it, in either direction."""
+    links: dict[str, set[str]] = {n: set() for n in graph}
+    for up, _, down, _ in graph.edges:
+        if up in links:
+            links[up].add(down)
+            links[down].add(up)
+    seen = {centre: 0}
+    todo = deque([centre])
+    while todo:
+        current = todo.popleft()
+        if seen[current] >= hops:
+            continue
+        for nxt in links[current]:
+            if nxt not in seen:
+                seen[nxt] = seen[current] + 1
+                todo.append(nxt)
+    return set(seen)
+
+
+def node_data(graph: Graph, name: str) -> dict:
+    node = graph[name]
+    label = f"{name}\n{node.process}"
+    return {"id": name, "label": label, "process": node.process, **label_size(label)}
+
+
+def group_data(group_id: str, members: list[str], status: Mapping[str, str]) -> dict:
+    """The data of a group box: label with counts, and its status bar."""
+    counts = Counter(status.get(m, "pending") for m in members)
+    total = len(members)
+    name = group_id[len(GROUP_PREFIX):]
+    parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
+    label = f"{name} \u00d7{total}\n" + " \u00b7 ".join(parts)
+    colors, stops, at = [], [], 0.0
+    for s in STATUSES:
+        if counts[s]:
+            end = at + 100.0 * counts[s] / total
+            colors += [STATUS_COLORS[s]] * 2
+            stops += [f"{at:.1f}%", f"{end:.1f}%"]
+            at = end
+    size = label_size(label, pad=28.0)
+    return {"id": group_id, "label": label, "group": name, "count": total,
+            "counts": dict(counts), "bar_colors": " ".join(colors),
+            "bar_stops": " ".join(stops), "w": max(size["w"], 150.0), "h": size["h"] + 8}
+
+
+def build_view(graph: Graph, status: Mapping[str, str], *,
+               group_by: Callable[[str], str | None] | None = None, min_group: int = 5,
+               focus: str | None = None, hops: int = 2) -> View:
+    """The view of ``graph``: with ``focus``, that node and its ``hops`` neighbourhood only;
+    else with ``group_by``, nodes sharing a group (at least ``min_group``) as one box."""
+    view = View()
+    names = list(graph)
+    if focus is not None and focus in graph:
+        keep = neighbourhood(graph, focus, hops)
+        names = [n for n in names if n in keep]
+        group_by = None
+    groups: dict[str, list[str]] = {}
+    if group_by is not None:
+        for n in names:
+            g = group_by(n)
+            if g is not None:
+                groups.setdefault(g, []).append(n)
+        groups = {g: m for g, m in groups.items() if len(m) >= min_group}
+    for n in names:
+        view.shown_as[n] = n
+    for g, members in groups.items():
+        gid = GROUP_PREFIX + g
+        while gid in graph:  # never the id of a real node
+            gid += "\u2009"
+        for m in members:
+            view.shown_as[m] = gid
+        view.members[gid] = members
+    for n in names:
+        shown = view.shown_as[n]
+        if shown == n:
+            view.nodes[n] = node_data(graph, n)
+            view.members[n] = [n]
+        elif shown not in view.nodes:
+            view.nodes[shown] = group_data(shown, view.members[shown], status)
+    merged: dict[tuple[str, str], list[str]] = {}
+    for up, out, down, port in graph.edges:
+        a, b = view.shown_as.get(up), view.shown_as.get(down)
+        if a is None or b is None or a == b:
+            continue
+        merged.setdefault((a, b), []).append(f"{out} -> {port}")
+    for (a, b), labels in merged.items():
+        label = "\n".join(labels) if len(labels) <= 3 else f"{len(labels)} links"
+        view.edges.append({"id": f"{a}\u2192{b}", "source": a, "target": b, "label": label})
+    return view
