@@ -1,0 +1,394 @@
+"""Store: the result cache and run history in one SQLite file, shared by threads and processes.
+
+WAL mode lets readers run beside one writer; every write is a short ``BEGIN IMMEDIATE``
+transaction that waits up to ``busy_timeout`` for another process. One connection per
+process, guarded by a lock, serves every thread. Database failures raise :class:`CacheError`;
+:class:`~.safe.SafeStore` turns them into one :class:`CacheUnavailable` warning instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .failures import (
+    CacheError,
+    CacheUnavailable,
+    CacheWarning,
+    RunNotFound,
+    UnstorableValue,
+    describe_failure,
+)
+from .paths import database_path
+from .records import CachedResult, NodeRecord, RunRecord, RunSummary
+from .schema import MIGRATIONS, SchemaError, migrate
+
+__all__ = ["CacheError", "CacheUnavailable", "CacheWarning", "RunNotFound", "Store",
+           "UnstorableValue", "describe_failure"]
+
+_TOUCH_BATCH = 256  # lookups remembered before their last_used is written
+_NODE_COLUMNS = ("node", "process", "status", "key", "key_parts", "inputs", "outputs", "error",
+                 "error_type", "log", "duration", "started", "ended", "image_id", "worker",
+                 "reason")
+_JSON_COLUMNS = frozenset({"key_parts", "inputs", "outputs"})
+_UPSERT_RESULT = (
+    "INSERT INTO results (key, outputs, run_id, node, created, last_used, size) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET outputs = excluded.outputs, "
+    "run_id = excluded.run_id, node = excluded.node, created = excluded.created, "
+    "last_used = excluded.last_used, size = excluded.size"
+)
+_UPSERT_NODE = (  # an update keeps the row (and so the node's place in the run's order)
+    f"INSERT INTO node_runs (run_id, {', '.join(_NODE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * (len(_NODE_COLUMNS) + 1))}) ON CONFLICT (run_id, node) DO UPDATE "
+    f"SET {', '.join(f'{c} = excluded.{c}' for c in _NODE_COLUMNS[1:])}"
+)
+
+
+def _dump(value: Any) -> str | None:
+    """JSON for the history: never fails (non-JSON values become their repr)."""
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
+
+
+def _load(text: str | None) -> Any:
+    """The value of a history JSON column (None when absent or unreadable)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+class Store:
+    """The result cache and run history in one SQLite file. Thread- and process-safe."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0,
+                 clock: Callable[[], float] = time.time,
+                 migrations: Sequence[Sequence[str]] = MIGRATIONS):
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._clock = clock
+        self._migrations = migrations
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+        self._closed = False
+        self._inherited: list[sqlite3.Connection] = []  # from a parent process: never touched
+        self._touched: dict[str, list[float]] = {}  # key -> [last_used, hits] not yet written
+        self.schema_version = 0
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None, *, busy_timeout: float = 10.0,
+             clock: Callable[[], float] = time.time,
+             migrations: Sequence[Sequence[str]] = MIGRATIONS) -> Store:
+        """Open (creating and migrating) the database at ``path``, default ``database_path()``.
+
+        Raises :class:`CacheError` when it cannot be used (corrupt, locked, unwritable).
+        """
+        store = cls(path if path is not None else database_path(), busy_timeout=busy_timeout,
+                    clock=clock, migrations=migrations)
+        with store._lock:
+            store._connection()
+        return store
+
+    # ---- connection and transactions ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn database and file-system failures into CacheError naming the path and reason."""
+        try:
+            yield
+        except (sqlite3.Error, OSError, SchemaError) as exc:
+            raise CacheError(self.path, describe_failure(exc, self.busy_timeout)) from exc
+
+    def _connection(self) -> sqlite3.Connection:
+        """This process's connection, opened (and the schema migrated) on first use."""
+        if self._closed:
+            raise CacheError(self.path, "the store is closed")
+        if self._pid != os.getpid():  # forked: a connection must not cross fork
+            if self._conn is not None:
+                self._inherited.append(self._conn)
+            self._conn, self._pid, self._touched = None, os.getpid(), {}
+        if self._conn is None:
+            with self._guard():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout,
+                                       isolation_level=None, check_same_thread=False)
+                try:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable but for power loss
+                    conn.execute("PRAGMA foreign_keys = ON")
+                    self.schema_version = migrate(conn, self._migrations)
+                except BaseException:
+                    conn.close()
+                    raise
+            self._conn = conn
+        return self._conn
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """The connection under the lock, for statements that only read."""
+        with self._lock, self._guard():
+            yield self._connection()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (pending lookups' last_used included), committed at the end."""
+        with self._lock, self._guard():
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._flush_touches(conn)
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _flush_touches(self, conn: sqlite3.Connection) -> None:
+        """Write the last_used time and hit count of the results looked up since the last write."""
+        if self._touched:
+            rows = [(used, hits, key) for key, (used, hits) in self._touched.items()]
+            conn.executemany("UPDATE results SET last_used = max(last_used, ?), hits = hits + ? "
+                             "WHERE key = ?", rows)
+            self._touched = {}
+
+    def close(self) -> None:
+        """Write pending last_used times and close the connection; later calls raise."""
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                if self._touched and self._conn is not None and self._pid == os.getpid():
+                    with self._write():
+                        pass
+            finally:
+                if self._conn is not None and self._pid == os.getpid():
+                    self._conn.close()
+                self._conn, self._closed = None, True
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # ---- result cache -----------------------------------------------------------------------
+
+    def lookup(self, key: str) -> CachedResult | None:
+        """The stored result for ``key``, or None. One indexed read; last_used is batched."""
+        with self._read() as conn:
+            row = conn.execute("SELECT outputs, run_id, node, created FROM results "
+                               "WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            touched = self._touched.get(key)
+            if touched is None:
+                self._touched[key] = [self._clock(), 1]
+            else:
+                touched[0], touched[1] = self._clock(), touched[1] + 1
+            flush = len(self._touched) >= _TOUCH_BATCH
+        if flush:
+            with self._write():
+                pass
+        return CachedResult(key=key, outputs=json.loads(row[0]), run_id=row[1], node=row[2],
+                            created=row[3])
+
+    def store_result(self, key: str, outputs: Any, run_id: int | None = None,
+                     node: str | None = None) -> None:
+        """Store (or replace) the outputs for ``key``; only succeeded, cacheable nodes belong here.
+
+        Raises :class:`UnstorableValue` when the outputs are not JSON.
+        """
+        self.store_results([(key, outputs, run_id, node)])
+
+    def store_results(self, results: Iterable[tuple[str, Any, int | None, str | None]]) -> None:
+        """Store several ``(key, outputs, run_id, node)`` results in one transaction.
+
+        Outputs that are not JSON are left out; :class:`UnstorableValue` then names their nodes
+        after the others are stored.
+        """
+        rows, refused = [], []
+        now = self._clock()
+        for key, outputs, run_id, node in results:
+            try:
+                text = json.dumps(outputs, sort_keys=True, separators=(",", ":"))
+            except (TypeError, ValueError) as exc:
+                refused.append(f"outputs of node {node!r} are not JSON: {exc}")
+                continue
+            rows.append((key, text, run_id, node, now, now, len(text.encode("utf-8"))))
+        if rows:
+            with self._write() as conn:
+                for row in rows:
+                    self._touched.pop(row[0], None)
+                conn.executemany(_UPSERT_RESULT, rows)
+        if refused:
+            raise UnstorableValue("; ".join(refused))
+
+    def clear(self, *, history: bool = False) -> int:
+        """Remove every stored result (and with ``history=True`` every run); return the count."""
+        with self._write() as conn:
+            removed = conn.execute("DELETE FROM results").rowcount
+            if history:
+                conn.execute("DELETE FROM node_runs")
+                conn.execute("DELETE FROM runs")
+        return removed
+
+    def prune(self, older_than_days: float | None = None,
+              max_size_mb: float | None = None) -> int:
+        """Remove results unused for ``older_than_days``, then least recently used ones until
+        the results total at most ``max_size_mb``; return how many were removed."""
+        for name, value in (("older_than_days", older_than_days), ("max_size_mb", max_size_mb)):
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be >= 0, not {value!r}")
+        removed = 0
+        with self._write() as conn:
+            if older_than_days is not None:
+                cutoff = self._clock() - older_than_days * 86400.0
+                removed += conn.execute("DELETE FROM results WHERE last_used < ?",
+                                        (cutoff,)).rowcount
+            if max_size_mb is not None:
+                limit = max_size_mb * 1024 * 1024
+                total = conn.execute("SELECT coalesce(sum(size), 0) FROM results").fetchone()[0]
+                victims = []
+                if total > limit:
+                    rows = conn.execute("SELECT key, size FROM results "
+                                        "ORDER BY last_used, created").fetchall()
+                    for key, size in rows:
+                        if total <= limit:
+                            break
+                        victims.append((key,))
+                        total -= size
+                conn.executemany("DELETE FROM results WHERE key = ?", victims)
+                removed += len(victims)
+        return removed
+
+    # ---- run history ------------------------------------------------------------------------
+
+    def begin_run(self, spec: Mapping[str, Any], started: float | None = None) -> int:
+        """Record the start of a run of the graph ``spec``; return its run id."""
+        started = self._clock() if started is None else started
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO runs (started, spec, pid, host) VALUES (?, ?, ?, ?)",
+                (started, _dump(dict(spec)), os.getpid(), socket.gethostname()))
+            return int(cursor.lastrowid)
+
+    def record_node(self, run_id: int, record: NodeRecord) -> None:
+        """Record (or update) one node of run ``run_id``."""
+        self.record_nodes(run_id, [record])
+
+    def record_nodes(self, run_id: int, records: Iterable[NodeRecord]) -> None:
+        """Record (or update) several nodes of run ``run_id`` in one transaction."""
+        rows = []
+        for record in records:
+            values = [getattr(record, name) for name in _NODE_COLUMNS]
+            rows.append([run_id] + [_dump(v) if name in _JSON_COLUMNS else v
+                                    for name, v in zip(_NODE_COLUMNS, values, strict=True)])
+        if not rows:
+            return
+        with self._write() as conn:
+            conn.executemany(_UPSERT_NODE, rows)
+
+    def finish_run(self, run_id: int, ended: float | None = None,
+                   summary: Mapping[str, Any] | None = None) -> None:
+        """Record the end of run ``run_id`` and its summary (e.g. counts per status)."""
+        ended = self._clock() if ended is None else ended
+        with self._write() as conn:
+            conn.execute("UPDATE runs SET ended = ?, summary = ? WHERE id = ?",
+                         (ended, _dump(dict(summary or {})), run_id))
+
+    def last_node_run(self, node: str, *, before_run: int | None = None,
+                      with_parts: bool = True) -> NodeRecord | None:
+        """The latest record of a node named ``node`` (with key parts, by default), or None.
+
+        ``before_run`` ignores that run and later ones, e.g. the run now in progress.
+        """
+        sql = f"SELECT run_id, {', '.join(_NODE_COLUMNS)} FROM node_runs WHERE node = ?"
+        args: list[Any] = [node]
+        if with_parts:
+            sql += " AND key_parts IS NOT NULL"
+        if before_run is not None:
+            sql += " AND run_id < ?"
+            args.append(before_run)
+        with self._read() as conn:
+            row = conn.execute(sql + " ORDER BY run_id DESC LIMIT 1", args).fetchone()
+        return None if row is None else _node_record(row)
+
+    def runs(self, limit: int = 20) -> list[RunSummary]:
+        """The latest ``limit`` runs, newest first, with their node counts per status."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT id, started, ended, summary, pid, host FROM runs "
+                                "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+            counts: dict[int, dict[str, int]] = {row[0]: {} for row in rows}
+            if rows:
+                low, high = rows[-1][0], rows[0][0]
+                for run_id, status, n in conn.execute(
+                        "SELECT run_id, status, count(*) FROM node_runs WHERE run_id BETWEEN ? "
+                        "AND ? GROUP BY run_id, status", (low, high)):
+                    if run_id in counts:
+                        counts[run_id][status] = n
+        return [RunSummary(run_id=r[0], started=r[1], ended=r[2], summary=_load(r[3]) or {},
+                           statuses=counts[r[0]], pid=r[4], host=r[5]) for r in rows]
+
+    def load_run(self, run_id: int) -> RunRecord:
+        """Run ``run_id`` with every node's record; :class:`RunNotFound` if there is none."""
+        with self._read() as conn:
+            conn.execute("BEGIN")  # one snapshot for both reads
+            try:
+                run = conn.execute("SELECT id, started, ended, spec, summary, pid, host "
+                                   "FROM runs WHERE id = ?", (run_id,)).fetchone()
+                rows = conn.execute(f"SELECT run_id, {', '.join(_NODE_COLUMNS)} FROM node_runs "
+                                    "WHERE run_id = ? ORDER BY rowid", (run_id,)).fetchall()
+            finally:
+                conn.execute("COMMIT")
+        if run is None:
+            raise RunNotFound(self.path, run_id)
+        nodes = {row[1]: _node_record(row) for row in rows}
+        return RunRecord(run_id=run[0], started=run[1], ended=run[2], spec=_load(run[3]) or {},
+                         summary=_load(run[4]) or {}, nodes=nodes, pid=run[5], host=run[6])
+
+    def info(self) -> dict[str, Any]:
+        """Where the database is, how big, and how many results and runs it holds."""
+        if self._touched:  # pending last_used times first; otherwise only read
+            with self._write():
+                pass
+        with self._read() as conn:
+            results = conn.execute("SELECT count(*), coalesce(sum(size), 0), "
+                                   "coalesce(sum(hits), 0), min(created), max(created) "
+                                   "FROM results").fetchone()
+            runs = conn.execute("SELECT count(*), min(started), max(started) FROM runs").fetchone()
+            node_runs = conn.execute("SELECT count(*) FROM node_runs").fetchone()[0]
+        size = 0
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                size += self.path.with_name(self.path.name + suffix).stat().st_size
+        return {
+            "path": str(self.path), "bytes": size, "schema_version": self.schema_version,
+            "results": results[0], "result_bytes": results[1], "hits": results[2],
+            "oldest_result": results[3], "newest_result": results[4],
+            "runs": runs[0], "oldest_run": runs[1], "newest_run": runs[2],
+            "node_runs": node_runs,
+        }
+
+
+def _node_record(row: Sequence[Any]) -> NodeRecord:
+    """A NodeRecord from ``run_id`` followed by the ``_NODE_COLUMNS`` of a node_runs row."""
+    values = {name: _load(v) if name in _JSON_COLUMNS else v
+              for name, v in zip(_NODE_COLUMNS, row[1:], strict=True)}
+    values["log"] = values["log"] or ""
+    return NodeRecord(run_id=row[0], **values)
