@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,23 +12,12 @@ from typing import Any
 from .errors import ContainerDagError, SpecError
 from .events import Event, Listener, NodeFinished, RunFinished
 from .graph import Graph
+from .history_cli import add_parsers as add_history_parsers
 from .standard import standard_registry
 from .status import SUCCESS
+from .terminal import say
 
 __all__ = ["main"]
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def visible(text: str) -> str:
-    """Text from images with control characters (terminal escapes) shown, not executed."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
-
-
-def say(*parts: Any, file: Any = None, end: str = "\n") -> None:
-    """``print`` for text that may come from an image: escapes made visible."""
-    print(visible(" ".join(str(p) for p in parts)), file=file or sys.stdout, end=end)
 
 
 def _progress(total: int, stream: Any) -> Listener:
@@ -94,6 +82,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     text = read_spec(args.spec)
     graph = Graph.from_yaml(text)  # YAML is a superset of JSON
     with standard_registry(args.image) as reg:
+        if args.dry_run:
+            plan = graph.plan(reg, cache=not args.no_cache, force=args.force)
+            if args.json:
+                say(json.dumps({s.node: {"action": s.action, "reason": s.reason}
+                                for s in plan}, indent=2))
+            else:
+                say(plan.table())
+            return 0
         listeners = []
         if sys.stderr.isatty() and not args.json:
             listeners.append(_progress(len(graph), sys.stderr))
@@ -101,7 +97,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         try:
             max_workers = args.max_workers or (executor.slots if executor else 0) or 4
             result = graph.run(reg, max_workers=max_workers, timeout=args.timeout,
-                               listeners=listeners, executor=executor)
+                               listeners=listeners, executor=executor,
+                               cache=not args.no_cache, force=args.force)
         finally:
             if executor is not None:
                 executor.close()
@@ -110,6 +107,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "status": result.status, "inputs": result.inputs, "outputs": result.outputs,
             "errors": {n: str(e) for n, e in result.errors.items()}, "logs": result.logs,
             "durations": result.durations, "workers": result.workers,
+            "reasons": result.reasons, "run": result.run_id,
         }, indent=2))
     else:
         say(result.table())
@@ -159,11 +157,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "('local': a LocalCluster of 2 worker processes for this run)")
     p.add_argument("--timeout", type=_positive(float), default=None, metavar="SECONDS",
                    help="per-node timeout")
+    p.add_argument("--no-cache", action="store_true",
+                   help="neither reuse nor store results (the run is still recorded)")
+    p.add_argument("--force", action="append", default=None, metavar="NODE",
+                   help="run NODE even if its result is cached (repeatable)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print per node whether it would run or be reused, and why; run nothing")
     p.set_defaults(fn=_cmd_run)
     p = sub.add_parser("cleanup", help="remove containers left by crashed sessions")
     p.add_argument("--all", action="store_true",
                    help="also remove containers of sessions that are still running")
     p.set_defaults(fn=_cmd_cleanup)
+    add_history_parsers(sub)  # history, show, reproduce, cache
     from .export.cli import add_parser as add_export_parser  # export cwl|argo SPEC
 
     add_export_parser(sub)

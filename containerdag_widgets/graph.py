@@ -27,6 +27,7 @@ from .errors import (
     did_you_mean,
 )
 from .events import GraphEdited
+from .options import RunOptions
 from .ports import accepts, json_type, port_problems
 from .yaml_source import NodeSource, load_yaml
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
     from .execution import Executor
     from .export import CwlExport
+    from .plan import Plan
     from .registry import Registry
     from .result import RunResult
     from .runner import Listener, RunHandle
@@ -430,26 +432,42 @@ class Graph:
 
     def run(self, registry: Registry, *, max_workers: int = 4, timeout: float | None = None,
             listeners: Iterable[Listener] = (), nodes: Iterable[str] | None = None,
-            executor: Executor | None = None) -> RunResult:
+            executor: Executor | None = None, cache: bool | Any = True,
+            force: Iterable[str] | None = None) -> RunResult:
         """Validate, then run every node (or ``nodes`` and what they need) and wait.
 
         ``max_workers`` nodes run at once; ``timeout`` is seconds per node (a node's own
         ``timeout`` wins); ``listeners`` get the run's events; ``executor`` runs each node
-        (default: a ``ThreadExecutor``). Bad options raise ``OptionError`` before anything runs.
+        (default: a ``ThreadExecutor``). ``cache`` reuses the results of unchanged
+        deterministic nodes (False: neither reuse nor store); ``force`` runs these nodes
+        anyway. Bad options raise ``OptionError`` before anything runs.
         """
         from .runner import run
 
-        return run(self, registry, max_workers=max_workers, timeout=timeout,
-                   listeners=listeners, nodes=nodes, executor=executor)
+        return run(self, registry, RunOptions.checked(
+            self, max_workers=max_workers, timeout=timeout, listeners=listeners, nodes=nodes,
+            executor=executor, cache=cache, force=force))
 
     def start(self, registry: Registry, *, max_workers: int = 4, timeout: float | None = None,
               listeners: Iterable[Listener] = (), nodes: Iterable[str] | None = None,
-              executor: Executor | None = None) -> RunHandle:
+              executor: Executor | None = None, cache: bool | Any = True,
+              force: Iterable[str] | None = None) -> RunHandle:
         """Like ``run`` but returns at once a handle with ``cancel()`` and ``wait()``."""
         from .runner import start
 
-        return start(self, registry, max_workers=max_workers, timeout=timeout,
-                     listeners=listeners, nodes=nodes, executor=executor)
+        return start(self, registry, RunOptions.checked(
+            self, max_workers=max_workers, timeout=timeout, listeners=listeners, nodes=nodes,
+            executor=executor, cache=cache, force=force))
+
+    def plan(self, registry: Registry, *, cache: bool | Any = True,
+             force: Iterable[str] | None = None, nodes: Iterable[str] | None = None) -> Plan:
+        """Per node, whether ``run`` would reuse it, run it, or decide on its upstream's
+        outputs (``depends``), and why; starts no container."""
+        from .plan import plan
+
+        options = RunOptions.checked(self, nodes=nodes, cache=cache, force=force)
+        return plan(self, registry, cache=options.cache, force=options.force,
+                    nodes=options.nodes)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return display.mimebundle(self, "graph")

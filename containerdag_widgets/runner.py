@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import graphlib
 import logging
-import math
 import queue
 import threading
 import time
@@ -19,9 +18,11 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import Cancelled, OptionError, ProcessFailed, UpstreamFailed
+from .cache.decisions import Decision, RunCache, default_store
+from .errors import Cancelled, ProcessFailed, UpstreamFailed
 from .events import (
     Event,
     Listener,
@@ -31,15 +32,16 @@ from .events import (
     RunFinished,
     RunStarted,
 )
-from .execution import Executor, NodeCall, ThreadExecutor, execute_call
+from .execution import NodeCall, ThreadExecutor, execute_call
 from .graph import Graph, Ref
+from .options import RunOptions
 from .result import RunResult
 from .status import SUCCESS
 
 if TYPE_CHECKING:
     from .registry import Registry
 
-__all__ = ["RunHandle", "run", "start", "check_options", "Listener"]
+__all__ = ["RunHandle", "run", "start", "Listener"]
 
 log = logging.getLogger(__name__)
 
@@ -59,54 +61,18 @@ def default_executor() -> ThreadExecutor:
         return _default_executor
 
 
-def check_options(graph: Graph, *, max_workers: Any, timeout: Any, listeners: Any,
-                  nodes: Any, executor: Any) -> tuple[list[Listener], list[str] | None]:
-    """Raise ``OptionError`` for a bad option; return listeners and nodes as lists."""
-    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-        raise OptionError("max_workers", max_workers, "an integer >= 1")
-    if timeout is not None and (isinstance(timeout, bool)
-                                or not isinstance(timeout, (int, float))
-                                or not math.isfinite(timeout) or timeout <= 0):
-        raise OptionError("timeout", timeout, "a finite number of seconds > 0, or None")
-    if callable(listeners) or isinstance(listeners, (str, bytes)):
-        raise OptionError("listeners", listeners, "an iterable of callables")
-    listeners = list(listeners)
-    for listener in listeners:
-        if not callable(listener):
-            raise OptionError("listeners", listener, "a callable taking an event")
-    if nodes is not None:
-        if isinstance(nodes, str):
-            raise OptionError("nodes", nodes, "a list of node names (not one string)")
-        nodes = list(nodes)
-        unknown = [n for n in nodes if n not in graph]
-        if unknown:
-            known = ", ".join(map(repr, graph)) or "none"
-            raise OptionError("nodes", unknown[0] if len(unknown) == 1 else unknown,
-                              f"names of nodes in the graph ({known})")
-    if executor is not None and not all(
-            callable(getattr(executor, m, None)) for m in ("prepare", "submit", "close")):
-        raise OptionError("executor", executor, "an Executor (prepare, submit, close)")
-    return listeners, nodes
-
-
-def run(graph: Graph, registry: Registry, *, max_workers: int = 4,
-        timeout: float | None = None, listeners: Iterable[Listener] = (),
-        nodes: Iterable[str] | None = None, executor: Executor | None = None) -> RunResult:
+def run(graph: Graph, registry: Registry, options: RunOptions) -> RunResult:
     """Run ``graph`` to the end and return its ``RunResult`` (see ``Graph.run``)."""
-    r = _Run(graph, registry, max_workers=max_workers, timeout=timeout, listeners=listeners,
-             nodes=nodes, executor=executor)
+    r = _Run(graph, registry, options)
     r.execute()
     if r.crash is not None:
         raise r.crash
     return r.result
 
 
-def start(graph: Graph, registry: Registry, *, max_workers: int = 4,
-          timeout: float | None = None, listeners: Iterable[Listener] = (),
-          nodes: Iterable[str] | None = None, executor: Executor | None = None) -> RunHandle:
+def start(graph: Graph, registry: Registry, options: RunOptions) -> RunHandle:
     """Validate now, then run in a background thread; returns a ``RunHandle``."""
-    return RunHandle(_Run(graph, registry, max_workers=max_workers, timeout=timeout,
-                          listeners=listeners, nodes=nodes, executor=executor))
+    return RunHandle(_Run(graph, registry, options))
 
 
 class RunHandle:
@@ -142,22 +108,20 @@ class RunHandle:
 
 
 class _Run:
-    def __init__(self, graph: Graph, registry: Registry, *, max_workers: int,
-                 timeout: float | None, listeners: Iterable[Listener],
-                 nodes: Iterable[str] | None, executor: Executor | None):
-        self.listeners, targets = check_options(
-            graph, max_workers=max_workers, timeout=timeout, listeners=listeners, nodes=nodes,
-            executor=executor)
+    def __init__(self, graph: Graph, registry: Registry, options: RunOptions):
         order = graph.validate(registry)  # raises before anything starts
         self.graph = graph.copy()  # later edits to the user's graph do not touch this run
-        if targets is not None:
-            self.graph = _subgraph(self.graph, targets)
+        if options.nodes is not None:
+            self.graph = _subgraph(self.graph, options.nodes)
             order = [n for n in order if n in self.graph]
         self.registry = registry
-        self.max_workers = max_workers
-        self.timeout = timeout
+        self.listeners = options.listeners
+        self.max_workers = options.max_workers
+        self.timeout = options.timeout
         self.watched = graph  # its watchers (widgets showing it) get this run's events
-        self.executor = executor if executor is not None else default_executor()
+        self.executor = options.executor or default_executor()
+        self.cache = _run_cache(options)
+        self.decisions: dict[str, Decision] = {}
         self.id = uuid.uuid4().hex[:8]
         self.cancel = threading.Event()
         self.finished = threading.Event()
@@ -196,8 +160,9 @@ class _Run:
     def _schedule(self) -> None:
         sorter = self.graph.sorter()
         sorter.prepare()
-        self.emit(RunStarted(self.id, tuple(self.result.status), time.time(),
-                             self.request_cancel))
+        started = time.time()
+        self.result.run_id = self.cache.begin(self.graph.to_spec(), started)
+        self.emit(RunStarted(self.id, tuple(self.result.status), started, self.request_cancel))
         self.executor.prepare(self.max_workers)
         running: dict[Future, str] = {}
         try:
@@ -206,8 +171,10 @@ class _Run:
             # Ctrl-C (or any crash) in the scheduler: kill the running calls before leaving.
             self.cancel.set()
             wait_futures(list(running), timeout=CANCEL_GRACE)
+            self.cache.finish(time.time(), self.result.counts())
             raise
         self._drain_logs()
+        self.cache.finish(time.time(), self.result.counts())
         self.emit(RunFinished(self.result, time.time()))
 
     def _loop(self, sorter: graphlib.TopologicalSorter, running: dict[Future, str]) -> None:
@@ -223,8 +190,10 @@ class _Run:
                     continue
                 call = self._call_of(name)
                 self.emit(NodeStarted(name, call.inputs, time.time()))
-                if self._inline(call):
-                    self.emit(execute_call(call, cancel=None, report=self.emit))
+                decision = self.decisions[name] = self._decide(call)
+                if decision.reuse or self._inline(call):
+                    self._ended(self._reused(call, decision) if decision.reuse else
+                                execute_call(call, cancel=None, report=self.emit))
                     sorter.done(name)
                     continue
                 future = self.executor.submit(call, cancel=self.cancel, report=report)
@@ -239,8 +208,29 @@ class _Run:
                 self.emit(item)
             elif isinstance(item, Future) and item in running:
                 name = running.pop(item)
-                self.emit(self._finished_event(name, item))
+                self._ended(self._finished_event(name, item))
                 sorter.done(name)
+
+    def _decide(self, call: NodeCall) -> Decision:
+        """Reuse or run: the cache's decision for a node about to start."""
+        refs = {port: (v.node, v.output) for port, v in self.graph[call.node].refs.items()}
+        return self.cache.decide(call.node, call.process, call.inputs, refs)
+
+    @staticmethod
+    def _reused(call: NodeCall, decision: Decision) -> NodeFinished:
+        now = time.time()
+        assert decision.hit is not None
+        return NodeFinished(call.node, "cached", 0.0, dict(decision.hit.outputs), None, "", now,
+                            started=now, reason=decision.reason)
+
+    def _ended(self, event: NodeFinished) -> None:
+        """A node ended, however: give it its reason, record it, tell the listeners."""
+        decision = self.decisions.get(event.node)
+        if decision is not None and not event.reason:
+            event = replace(event, reason=decision.reason)
+        node = self.graph[event.node]
+        self.cache.finished(event, decision, node.process, self.result.inputs.get(event.node))
+        self.emit(event)
 
     def _abandon(self, sorter: graphlib.TopologicalSorter,
                  running: dict[Future, str]) -> None:
@@ -256,7 +246,7 @@ class _Run:
                                   "(it cannot be killed) and its result will be dropped",
                                   process=proc)
                 error.node = name
-                self.emit(NodeFinished(name, "cancelled", None, None, error, "", time.time()))
+                self._ended(NodeFinished(name, "cancelled", None, None, error, "", time.time()))
                 sorter.done(name)
 
     def _inline(self, call: NodeCall) -> bool:
@@ -310,8 +300,14 @@ class _Run:
         if reason is None:
             return False
         reason.node = name
-        self.emit(NodeFinished(name, "skipped", None, None, reason, "", time.time()))
+        self._ended(NodeFinished(name, "skipped", None, None, reason, "", time.time()))
         return True
+
+
+def _run_cache(options: RunOptions) -> RunCache:
+    """The run's view of the cache: the given store, or the default one."""
+    store = options.cache if not isinstance(options.cache, bool) else default_store()
+    return RunCache(store, read=options.cache is not False, force=options.force)
 
 
 def _subgraph(graph: Graph, targets: Iterable[str]) -> Graph:

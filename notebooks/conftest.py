@@ -1,5 +1,8 @@
 """The example notebooks run under nbval; they need the Docker Engine and the images."""
 
+import os
+import tempfile
+
 import pytest
 
 
@@ -8,6 +11,19 @@ def pytest_collection_modifyitems(items):
         if "/notebooks/" in str(item.path):
             item.add_marker(pytest.mark.notebooks)
             item.add_marker(pytest.mark.docker)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Each notebook's kernel starts with an empty result cache, as when it was executed
+    (scripts/execute_notebooks.sh does the same), so what it reuses is what it ran itself.
+    Runs before nbval starts the notebook's kernel, which inherits the environment."""
+    if "/notebooks/" not in str(item.path):
+        return
+    notebook = str(item.path)
+    if os.environ.get("_CONTAINERDAG_NOTEBOOK") != notebook:
+        os.environ["_CONTAINERDAG_NOTEBOOK"] = notebook
+        os.environ["CONTAINERDAG_CACHE_DIR"] = tempfile.mkdtemp(prefix="containerdag-nb-")
 
 
 @pytest.fixture(autouse=True, scope="session")

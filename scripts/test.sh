@@ -10,6 +10,9 @@ cdw_setup
 
 # Docker and browser tests fail, never skip, when their engine or browser is missing.
 export CONTAINERDAG_REQUIRE_DOCKER=1 CONTAINERDAG_REQUIRE_BROWSER=1
+# The tests' result cache and run history: never the user's, never a previous run's.
+CONTAINERDAG_CACHE_DIR="$(mktemp -d -t containerdag-tests-XXXXXX)"
+export CONTAINERDAG_CACHE_DIR
 [ "$#" -gt 0 ] || set -- tests notebooks
 
 # The one pytest invocation: the tests, and the example notebooks under nbval (outputs
@@ -21,6 +24,7 @@ run_pytest() {
 
 rc=0
 run_pytest "$@" || rc=$?
+rm -rf "$CONTAINERDAG_CACHE_DIR"
 ruff_rc=0
 "$CDW_VENV/bin/ruff" check . || ruff_rc=$?
 if [ "$rc" -eq 0 ]; then

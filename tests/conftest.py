@@ -50,7 +50,12 @@ def docker_client():
 
 
 @pytest.fixture(autouse=True)
-def _isolated_description_cache(tmp_path_factory, monkeypatch):
-    """Each test session gets its own description cache, so tests see cold discovery first."""
-    path = tmp_path_factory.getbasetemp() / "description-cache"
-    monkeypatch.setenv("CONTAINERDAG_CACHE_DIR", str(path))
+def _isolated_cache(tmp_path_factory, tmp_path, monkeypatch):
+    """Each test gets its own result cache and history; descriptions are shared by the test
+    session (cold discovery first, then warm), through a link in each test's cache dir."""
+    descriptions = tmp_path_factory.getbasetemp() / "description-cache"
+    descriptions.mkdir(exist_ok=True)
+    root = tmp_path / "containerdag-cache-dir"
+    root.mkdir()
+    (root / "descriptions").symlink_to(descriptions, target_is_directory=True)
+    monkeypatch.setenv("CONTAINERDAG_CACHE_DIR", str(root))

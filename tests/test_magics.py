@@ -327,3 +327,19 @@ def test_show_and_registry_return_the_widgets(ip):
     assert type(ip.run_line_magic("dag", "show")).__name__ == "GraphWidget"
     assert type(ip.run_line_magic("dag", "")).__name__ == "GraphWidget"
     assert type(ip.run_line_magic("registry", "")).__name__ == "RegistryWidget"
+
+
+def test_dag_plan_and_run_with_cache_flags(ip, capsys):
+    abc(ip)
+    plan = ip.run_line_magic("dag", "plan")
+    assert plan.nodes("run") == ["a"] and "depends" in capsys.readouterr().out
+    first = ip.run_line_magic("dag", "run --quiet")
+    again = ip.run_line_magic("dag", "run --quiet --force b")
+    assert set(first.status.values()) == {"done"}
+    assert again.status == {"a": "cached", "b": "done", "c": "cached"}
+    assert again.reasons["b"] == "ran: forced"
+    off = ip.run_line_magic("dag", "run --quiet --no-cache")
+    assert set(off.status.values()) == {"done"}
+    assert ip.run_line_magic("dag", "plan").nodes("reuse") == ["a", "b", "c"]
+    with pytest.raises(UsageError, match="--force applies to %dag run and %dag plan only"):
+        ip.run_line_magic("dag", "spec --force a")

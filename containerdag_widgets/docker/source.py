@@ -19,6 +19,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from ..cache.paths import cache_root
 from ..errors import ContainerDagError, DescriptionError, EngineUnavailable, ImageNotFound, excerpt
 from .exec import ExecOutcome
 from .pool import ContainerPool, engine_errors
@@ -33,12 +34,8 @@ _DEFAULT_MAX_OUTPUT = 8 * 2**20
 
 
 def cache_dir() -> Path:
-    """Where descriptions are cached: ``$CONTAINERDAG_CACHE_DIR`` or the user cache dir."""
-    env = os.environ.get("CONTAINERDAG_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "containerdag_widgets" / "descriptions"
+    """Where descriptions are cached: ``descriptions/`` in the cache root (see cache.paths)."""
+    return cache_root() / "descriptions"
 
 
 def connect(timeout: float = 60) -> docker.DockerClient:
@@ -162,6 +159,8 @@ class DockerSource:
             )
             # how the image's container is started: the defaults with its labels applied
             proc.settings = settings
+            # "cache": false in a description: a non-deterministic process, never reused
+            proc.cacheable = desc.get("cache", True)
             processes.append(proc)
         return processes
 
@@ -211,6 +210,8 @@ def _description_problem(desc: dict | None, outcome: ExecOutcome) -> str | None:
         return "description's 'inputs' and 'outputs' must be JSON objects"
     if not isinstance(desc["description"], str):
         return "description's 'description' must be a string"
+    if not isinstance(desc.get("cache", True), bool):
+        return f"description's 'cache' must be true or false, got {desc['cache']!r}"
     return None
 
 

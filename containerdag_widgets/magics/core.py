@@ -24,10 +24,10 @@ from .dask import DaskSessions
 __all__ = ["ContainerDagMagics", "current_magics", "load_ipython_extension",
            "unload_ipython_extension"]
 
-_COMMANDS = ("show", "run", "clear", "spec", "remove", "use", "graph")
+_COMMANDS = ("show", "run", "plan", "clear", "spec", "remove", "use", "graph")
 #: Options of ``%dag`` and the subcommands they apply to.
 _OPTION_COMMANDS = {"max_workers": "run", "timeout": "run", "quiet": "run", "yaml": "spec",
-                    "dask": "run"}
+                    "dask": "run", "no_cache": ("run", "plan"), "force": ("run", "plan")}
 
 
 # ---- the magics --------------------------------------------------------------------------------
@@ -157,6 +157,11 @@ class ContainerDagMagics(Magics):
     @argument("--dask", default=None, metavar="ADDRESS",
               help="run: each node a task on the Dask scheduler at ADDRESS ('local': a "
                    "LocalCluster of 2 worker processes kept for the session)")
+    @argument("--no-cache", action="store_true",
+              help="run, plan: neither reuse nor store results (the run is still recorded)")
+    @argument("--force", action="append", default=None, metavar="NODE",
+              help="run, plan: run NODE even if its result is cached (repeatable; quote "
+                   "names with spaces)")
     @argument("--yaml", action="store_true",
               help="spec: print the spec as YAML (and return nothing)")
     @line_magic
@@ -166,8 +171,11 @@ class ContainerDagMagics(Magics):
         Subcommands:
           show                 the graph as a live widget (GraphWidget); the default
           run [--max-workers N] [--timeout SECONDS] [--quiet] [--dask ADDRESS]
-                               validate and run it; prints the result table and returns the
-                               RunResult: result = %dag run
+              [--no-cache] [--force NODE]
+                               validate and run it, reusing unchanged results; prints the
+                               table and returns the RunResult: result = %dag run
+          plan [--no-cache] [--force NODE]
+                               per node: reuse, run or depends, and why; runs nothing
           clear                remove every node
           spec [--yaml]        the graph's spec (a dict); with --yaml print it as YAML
           remove NAME          remove node NAME (refused while other nodes read from it)
@@ -177,9 +185,11 @@ class ContainerDagMagics(Magics):
         args = parse_argstring(self.dag, line)
         command = args.command
         for option, applies_to in _OPTION_COMMANDS.items():
-            if getattr(args, option) not in (None, False) and command != applies_to:
+            allowed = (applies_to,) if isinstance(applies_to, str) else applies_to
+            if getattr(args, option) not in (None, False) and command not in allowed:
                 flag = "--" + option.replace("_", "-")
-                raise UsageError(f"%dag {command}: {flag} applies to %dag {applies_to} only")
+                where = " and ".join(f"%dag {c}" for c in allowed)
+                raise UsageError(f"%dag {command}: {flag} applies to {where} only")
         name = " ".join(args.name)
         if command in ("remove", "use") and not name:
             what = "NAME" if command == "remove" else "VARNAME"
@@ -202,7 +212,8 @@ class ContainerDagMagics(Magics):
         max_workers = args.max_workers or (executor.slots if executor else 0) or 4
         try:
             result = self.graph.run(self.registry, max_workers=max_workers,
-                                    timeout=args.timeout, executor=executor)
+                                    timeout=args.timeout, executor=executor,
+                                    cache=not args.no_cache, force=args.force)
         except GraphValidationError as exc:
             raise UsageError(f"the graph cannot run: {exc}") from None
         except ContainerDagError as exc:
@@ -210,6 +221,14 @@ class ContainerDagMagics(Magics):
         if not args.quiet:
             print(result.table())
         return result
+
+    def _dag_plan(self, args: Any, name: str) -> Any:
+        try:
+            plan = self.graph.plan(self.registry, cache=not args.no_cache, force=args.force)
+        except ContainerDagError as exc:
+            raise UsageError(f"the graph cannot run: {exc}") from None
+        print(plan.table())
+        return plan
 
     def _dag_clear(self, args: Any, name: str) -> None:
         self.graph.clear()

@@ -65,7 +65,8 @@ def test_cache_is_keyed_by_image_id(docker_client, tmp_path, monkeypatch):
     with Registry.from_docker(images=EXAMPLE_IMAGES[:1]) as reg:
         assert reg.sources[0].describe_calls == 2
     image_id = docker_client.images.get(EXAMPLE_IMAGES[0]).id
-    assert [p.name for p in tmp_path.iterdir()] == [image_id.replace(":", "_") + ".json"]
+    assert [p.name for p in (tmp_path / "descriptions").iterdir()] == [
+        image_id.replace(":", "_") + ".json"]
 
 
 def test_missing_image_is_named(docker_client):

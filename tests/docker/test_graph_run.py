@@ -196,7 +196,7 @@ def test_cli_run_prints_table_and_fails_on_failed_node(docker_client, tmp_path):
     proc = subprocess.run([*cli, "run", str(spec), "--json"], capture_output=True, text=True,
                           env=env, timeout=120, check=False)
     data = json.loads(proc.stdout)
-    assert data["status"] == {"ok": "done", "bad": "failed"}
+    assert data["status"] == {"ok": "cached", "bad": "failed"}  # ok reused, bad re-run
     assert data["outputs"]["ok"] == {"z": 3.5}
 
 

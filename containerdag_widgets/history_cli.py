@@ -1,0 +1,164 @@
+"""Command line for the run history and the cache: history, show, reproduce, cache."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from typing import Any
+
+from .cache import RunRecord, SafeStore, Store
+from .cache.paths import database_path
+from .errors import ContainerDagError
+from .terminal import say
+
+__all__ = ["add_parsers"]
+
+
+class HistoryError(ContainerDagError):
+    """A run or node that the history does not hold, or cannot reproduce."""
+
+
+def _store() -> Store:
+    """The history store, raising (not warning) when it cannot be opened: the user asked."""
+    try:
+        return Store.open(database_path())
+    except ContainerDagError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - named with the path, exit code 2
+        raise HistoryError(f"cannot open {database_path()}: {exc}") from None
+
+
+def _when(stamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "-"
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    with _store() as store:
+        runs = store.runs(limit=args.limit)
+    if args.json:
+        say(json.dumps([{"run": r.run_id, "started": r.started, "ended": r.ended,
+                         "statuses": r.statuses} for r in runs], indent=2))
+        return 0
+    say(f"{'run':>5}  {'started':19}  {'secs':>7}  nodes")
+    for r in runs:
+        secs = f"{r.ended - r.started:7.2f}" if r.ended else "running"
+        counts = ", ".join(f"{n} {s}" for s, n in r.statuses.items())
+        say(f"{r.run_id:>5}  {_when(r.started):19}  {secs:>7}  {counts}")
+    return 0
+
+
+def _load(run_id: int) -> RunRecord:
+    with _store() as store:
+        return store.load_run(run_id)
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    record = _load(args.run)
+    if args.json:
+        say(json.dumps({
+            "run": record.run_id, "started": record.started, "ended": record.ended,
+            "spec": record.spec, "nodes": {name: {
+                "status": n.status, "reason": n.reason, "inputs": n.inputs,
+                "outputs": n.outputs, "error": n.error, "log": n.log, "duration": n.duration,
+                "image_id": n.image_id, "key": n.key, "worker": n.worker,
+            } for name, n in record.nodes.items()}}, indent=2))
+        return 0
+    say(f"run {record.run_id}: {_when(record.started)} to {_when(record.ended)}")
+    for name, n in record.nodes.items():
+        secs = f"{n.duration:.3f}s" if n.duration is not None else "-"
+        say(f"  {name}  {n.status}  {secs}  {n.reason or ''}")
+        if n.outputs is not None:
+            say(f"    outputs: {json.dumps(n.outputs)}")
+        if n.error:
+            say(f"    error: {n.error}")
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    record = _load(args.run)
+    node = record.nodes.get(args.node)
+    if node is None:
+        known = ", ".join(map(repr, record.nodes)) or "none"
+        raise HistoryError(f"run {args.run} has no node {args.node!r} (nodes: {known})")
+    parts = node.key_parts or {}
+    if parts.get("kind") != "container" or node.inputs is None:
+        what = (f"the Python function {parts['qualname']}" if parts.get("kind") == "python"
+                else f"process {node.process!r}, with no recorded container call")
+        raise HistoryError(f"node {args.node!r} of run {args.run} ran {what}; reproduce "
+                           "replays container calls only")
+    stdin = json.dumps(node.inputs, allow_nan=False).encode()
+    from .docker.reproduce import docker_run_line, reproduce
+
+    if args.print:
+        slug = "".join(c if c.isalnum() else "_" for c in args.node)
+        path = f"containerdag-run{args.run}-{slug}.json"
+        with open(path, "wb") as fh:
+            fh.write(stdin)
+        say(f"# input written to {path}")
+        say(docker_run_line(parts["image_id"], parts["argv"], path))
+        return 0
+    from .docker import connect
+
+    again = reproduce(connect(), parts["image_id"], parts["argv"], stdin)
+    say(f"# {shlex.join(parts['argv'])} in {parts['image_id'][:19]} (run {args.run}, node "
+        f"{args.node!r}, recorded status {node.status})")
+    say(again.stdout.decode("utf-8", "replace"), end="")
+    say(again.stderr.decode("utf-8", "replace"), end="", file=sys.stderr)
+    say(f"# exit code {again.exit_code}", file=sys.stderr)
+    return 0 if again.exit_code == 0 else 1
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    store = SafeStore.open(database_path())
+    if args.action == "info":
+        info = store.info()
+        for key, value in info.items():
+            say(f"{key}: {value}")
+    elif args.action == "clear":
+        say(f"{store.clear(history=args.history)} result(s) removed")
+    else:
+        if args.older_than is None and args.max_size is None:
+            raise HistoryError("cache prune needs --older-than DAYS and/or --max-size MB")
+        say(f"{store.prune(args.older_than, args.max_size)} result(s) removed")
+    store.close()
+    return 0
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def add_parsers(sub: Any) -> None:
+    """The history and cache subcommands, on the main parser's subparsers."""
+    p = sub.add_parser("history", help="list recent runs")
+    p.add_argument("--limit", type=int, default=20, metavar="N")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=_cmd_history)
+    p = sub.add_parser("show", help="one recorded run, node by node")
+    p.add_argument("run", type=int, metavar="RUN")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=_cmd_show)
+    p = sub.add_parser("reproduce", help="run one recorded container call again, outside "
+                                         "the scheduler")
+    p.add_argument("run", type=int, metavar="RUN")
+    p.add_argument("node", metavar="NODE")
+    p.add_argument("--print", action="store_true",
+                   help="print the equivalent docker run line (input in a file) instead")
+    p.set_defaults(fn=_cmd_reproduce)
+    p = sub.add_parser("cache", help="the result cache: info, clear, prune")
+    p.add_argument("action", choices=("info", "clear", "prune"))
+    p.add_argument("--history", action="store_true", help="clear: the run history too")
+    p.add_argument("--older-than", type=_non_negative, metavar="DAYS",
+                   help="prune: results unused for DAYS")
+    p.add_argument("--max-size", type=_non_negative, metavar="MB",
+                   help="prune: least recently used results until the rest fit in MB")
+    p.set_defaults(fn=_cmd_cache)

@@ -1,0 +1,110 @@
+"""Plan a run without running it: per node, reuse or run, and why.
+
+A node whose upstream nodes are all reused has known inputs, so the plan asks the cache
+exactly as the run will. A node downstream of one that runs cannot be known in advance: it
+``depends`` (the run reuses it if the upstream outputs come out as before). No container is
+started for a plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .cache.decisions import RunCache, default_store
+from .graph import Graph, Ref
+
+if TYPE_CHECKING:
+    from .registry import Registry
+
+__all__ = ["Plan", "PlanStep", "plan"]
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """One node of a plan: ``reuse``, ``run`` or ``depends``, and the reason."""
+
+    node: str
+    action: str
+    reason: str
+
+
+class Plan:
+    """The steps of a planned run in topological order; ``plan["node a"].action``."""
+
+    def __init__(self, steps: Iterable[PlanStep]):
+        self.steps = {step.node: step for step in steps}
+
+    def __getitem__(self, node: str) -> PlanStep:
+        return self.steps[node]
+
+    def __iter__(self) -> Iterator[PlanStep]:
+        return iter(self.steps.values())
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def nodes(self, action: str) -> list[str]:
+        """The nodes whose step is ``action``."""
+        return [s.node for s in self if s.action == action]
+
+    def table(self) -> str:
+        width = max((len(s.node) for s in self), default=4)
+        return "\n".join(f"{s.node:<{width}}  {s.action:<7}  {s.reason}" for s in self)
+
+    def __repr__(self) -> str:
+        counts = {a: len(self.nodes(a)) for a in ("reuse", "run", "depends")}
+        return "<Plan " + ", ".join(f"{n} {a}" for a, n in counts.items() if n) + ">"
+
+
+def plan(graph: Graph, registry: Registry, *, cache: bool | Any = True,
+         force: Iterable[str] = (), nodes: Iterable[str] | None = None) -> Plan:
+    """What ``graph.run(registry, cache=..., force=..., nodes=...)`` would do now."""
+    order = graph.validate(registry)
+    if nodes is not None:
+        wanted = set(nodes)
+        for name in list(wanted):
+            wanted |= _ancestors(graph, name)
+        order = [n for n in order if n in wanted]
+    store = cache if not isinstance(cache, bool) else default_store()
+    run_cache = RunCache(store, read=cache is not False, force=force)
+    outputs: dict[str, dict[str, Any]] = {}
+    steps = []
+    for name in order:
+        node = graph[name]
+        running = [r.node for r in node.refs.values() if r.node not in outputs]
+        proc = registry.get(node.process)
+        if running:
+            if name in run_cache.force or not proc.cacheable or not run_cache.read:
+                # It runs whatever its inputs: the cache says why without them.
+                steps.append(PlanStep(name, "run", run_cache.decide(name, proc, {}, {}).reason))
+            else:
+                steps.append(PlanStep(name, "depends", f"depends: runs unless "
+                                      f"{_names(running)} give{'s' if len(running) == 1 else ''}"
+                                      " the same outputs as before"))
+            continue
+        inputs = {port: outputs[v.node][v.output] if isinstance(v, Ref) else v
+                  for port, v in node.inputs.items()}
+        refs = {port: (v.node, v.output) for port, v in node.refs.items()}
+        decision = run_cache.decide(name, proc, inputs, refs)
+        if decision.reuse:
+            assert decision.hit is not None
+            outputs[name] = dict(decision.hit.outputs)
+        steps.append(PlanStep(name, decision.action, decision.reason))
+    return Plan(steps)
+
+
+def _ancestors(graph: Graph, name: str) -> set[str]:
+    seen: set[str] = set()
+    stack = list(graph[name].upstream)
+    while stack:
+        up = stack.pop()
+        if up not in seen and up in graph:
+            seen.add(up)
+            stack.extend(graph[up].upstream)
+    return seen
+
+
+def _names(nodes: list[str]) -> str:
+    return ", ".join(f"node {n!r}" for n in nodes)
