@@ -132,7 +132,12 @@ function attach(model, cy, helper) {
     route(cy);
   };
   cy.on('layoutstop', () => requestAnimationFrame(after));
-  if (cy.nodes().nonempty()) after();
+  if (cy.nodes().nonempty()) {
+    // The first layout may have fitted the graph to the canvas before the page sized it.
+    cy.resize();
+    cy.fit(undefined, 20);
+    after();
+  }
   c.addEventListener('wheel', () => { if (cy.userZoomingEnabled()) st.touched = true; },
                      { passive: true });
   cy.on('tapstart', () => { st.touched = true; });

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-TABLE_STYLE = "border-collapse:collapse;margin:2px 0"
+TABLE_STYLE = "border-collapse:collapse;margin:2px 0;line-height:1.4"
 CELL_STYLE = ("padding:2px 10px 2px 0;border-bottom:1px solid var(--jp-border-color2,#e0e0e0);"
               "text-align:left;vertical-align:top")
 HEAD_STYLE = CELL_STYLE + ";font-weight:600;border-bottom-width:2px"

@@ -9,13 +9,37 @@ import ipywidgets as W
 from traitlets import Unicode, observe
 
 from ..registry import Registry
-from .canvas import Canvas
+from .canvas import CanvasPane
 from .html import esc, ports_table, pre, section
-from .style import registry_stylesheet
+from .style import CHAR_PX, label_size, registry_stylesheet
 
 __all__ = ["RegistryWidget"]
 
 PYTHON_GROUP = "python"
+
+
+def shelf_layout(groups: dict[str, tuple[str, list[str]]], width: float = 760.0,
+                 gap: float = 36.0) -> dict[str, dict[str, float]]:
+    """Positions of the processes: each group a grid of its processes (at most 4 a row) with
+    room above for its title; groups left to right, wrapping at ``width``, never overlapping.
+    """
+    positions: dict[str, dict[str, float]] = {}
+    x = y = row_height = 0.0
+    for label, names in groups.values():
+        cell_w = max(label_size(n)["w"] for n in names) + 18.0
+        cols = min(4, max(1, round(len(names) ** 0.5 + 0.49)))
+        rows = -(-len(names) // cols)
+        box_w = max(cols * cell_w, len(label) * CHAR_PX * 1.1 + 20.0)
+        box_h = rows * 48.0 + 26.0  # + the title's band
+        if x > 0 and x + box_w > width:
+            x, y, row_height = 0.0, y + row_height + gap, 0.0
+        left = x + (box_w - cols * cell_w) / 2
+        for i, name in enumerate(names):
+            positions[name] = {"x": round(left + (i % cols + 0.5) * cell_w, 1),
+                               "y": round(y + 26.0 + (i // cols + 0.5) * 48.0, 1)}
+        x += box_w + gap
+        row_height = max(row_height, box_h)
+    return positions
 
 
 class RegistryWidget(W.VBox):
@@ -27,14 +51,13 @@ class RegistryWidget(W.VBox):
 
     def __init__(self, registry: Registry, *, height: str = "380px", **kwargs: Any):
         self.registry = registry
-        self.cytoscape = Canvas(
-            max_zoom=1.5, layout=W.Layout(height=height, width="60%", flex="0 0 60%",
-                                          min_width="0"))
-        self.cytoscape.set_style(registry_stylesheet())
-        # cola keeps compound groups apart (cose overlapped them); measured ~0.2 s here.
-        self.cytoscape.set_layout(name="cola", animate=False, fit=True, padding=20,
-                                  avoidOverlap=True, nodeDimensionsIncludeLabels=True,
-                                  infinite=False)
+        self.pane = CanvasPane(registry_stylesheet(), height=height, max_zoom=1.2,
+                               layout=W.Layout(width="60%", flex="0 0 60%", min_width="0"))
+        self.pane.helper.readable_zoom = 0.5
+        self.cytoscape = self.pane.canvas
+        # Positions come from shelf_layout (groups in rows, titles inside the box above their
+        # processes): cola and cose let group titles overlap and cut groups off.
+        self.cytoscape.set_layout(name="preset", animate=False, fit=True, padding=16)
         self.cytoscape.on("node", "click", self._on_click)
         self.refresh_button = W.Button(description="Refresh", icon="refresh",
                                        tooltip="Discover the images again")
@@ -48,7 +71,7 @@ class RegistryWidget(W.VBox):
                                             max_height=height, padding="0 0 0 8px"))
         self.panel.add_class("cdw-process-panel")
         toolbar = W.HBox([self.refresh_button, self.filter_box, self.summary])
-        body = W.HBox([self.cytoscape, self.panel], layout=W.Layout(width="100%"))
+        body = W.HBox([self.pane, self.panel], layout=W.Layout(width="100%"))
         super().__init__([toolbar, body], **kwargs)
         self.add_class("cdw-registry-widget")
         self._draw()
@@ -70,22 +93,24 @@ class RegistryWidget(W.VBox):
 
     def _draw(self) -> None:
         shown = set(self.visible_processes())
-        nodes = []
+        groups = {}
         for source, procs in self.registry.by_source().items():
-            procs = [p for p in procs if p.name in shown]
-            if not procs:
-                continue
+            names = [p.name for p in procs if p.name in shown]
+            if names:
+                label = "in-process Python" if source == PYTHON_GROUP else source
+                groups[source] = (label, names)
+        positions = shelf_layout({s: (label, names) for s, (label, names) in groups.items()})
+        nodes = []
+        for source, (label, names) in groups.items():
             group = f"group:{source}"
-            is_python = source == PYTHON_GROUP
-            label = "in-process Python" if is_python else source
+            python = " python" if source == PYTHON_GROUP else ""
             nodes.append(ipycytoscape.Node(data={"id": group, "label": label},
-                                           classes="group python" if is_python else "group"))
-            for proc in procs:
+                                           classes="group" + python))
+            for name in names:
                 nodes.append(ipycytoscape.Node(
-                    data={"id": proc.name, "label": proc.name, "parent": group},
-                    classes="process python" if is_python else "process"))
-        self.cytoscape.graph.clear()
-        self.cytoscape.graph.add_nodes(nodes)
+                    data={"id": name, "label": name, "parent": group, **label_size(name)},
+                    position=positions[name], classes="process" + python))
+        self.cytoscape.draw(nodes, [])
         total = len(self.registry)
         problems = len(self.registry.problems)
         self.summary.value = (f"{len(shown)} of {total} processes"

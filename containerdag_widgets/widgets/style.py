@@ -131,6 +131,7 @@ WIDGET_CSS = """
 .cdw-progress-ok { color: var(--jp-success-color1, #388e3c); }
 .cdw-timeline { font-size: 12px; color: var(--jp-ui-font-color1); }
 .cdw-graph-widget .widget-html-content { line-height: 1.35; }
-.cdw-inspector .widget-html-content, .cdw-timeline-view .widget-html-content {
+.cdw-inspector .widget-html-content, .cdw-timeline-view .widget-html-content,
+.cdw-process-panel .widget-html-content {
   line-height: 1.35; }
 """

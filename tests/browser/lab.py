@@ -347,6 +347,24 @@ class Lab:
         """Run cell ``index`` (negative counts from the end) and every cell below it."""
         self._run_command("notebook:run-all-below", index, timeout, raise_on_error)
 
+    def run_cell(
+        self, index: int, timeout: float | None = None, raise_on_error: bool = True
+    ) -> None:
+        """Run cell ``index`` alone (negative counts from the end), like :meth:`run_all`."""
+        self._run_command("notebook:run-cell", index, timeout, raise_on_error)
+
+    def complete(self, code: str, cursor_pos: int | None = None) -> list[str]:
+        """What the notebook's kernel completes at ``cursor_pos`` (default: the end) of
+        ``code``: the matches of a kernel ``complete_request``, as Tab asks for them."""
+        return self.page.evaluate(
+            """async ([code, pos]) => {
+                const k = window.__cdagPanel.sessionContext.session.kernel;
+                const reply = await k.requestComplete({code, cursor_pos: pos});
+                return reply.content.matches;
+            }""",
+            [code, len(code) if cursor_pos is None else cursor_pos],
+        )
+
     def _run_command(
         self, command: str, index: int | None, timeout: float | None, raise_on_error: bool
     ) -> None:

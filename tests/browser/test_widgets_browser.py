@@ -8,101 +8,16 @@ registry's session may be left.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import time
 
 import pytest
 
-from containerdag_widgets.docker import leftovers
+from tests.browser.nb import CY, inner_text, node_classes, notebook, wait_statuses
 from tests.seed import SEED_GRAPH
 
 pytestmark = pytest.mark.browser
-
-SETUP = """\
-import json
-from containerdag_widgets import Graph, GraphWidget, RegistryWidget, OutputTable, process
-from containerdag_widgets.standard import standard_registry
-reg = standard_registry()
-print("SESSION=" + reg.session)
-"""
-CLOSE = "reg.close()"
-
-# JS: the i-th Cytoscape core of the page (same lookup as lab.py).
-CY = """((i) => [...document.querySelectorAll('.custom-widget')]
-    .filter(el => el._cyreg && el._cyreg.cy).map(el => el._cyreg.cy)[i])"""
-
-
-class Notebook:
-    """``SETUP`` + ``cells`` + ``after`` + ``CLOSE``: ``start()`` runs up to ``after``,
-    ``finish()`` runs the rest (``after`` and the close)."""
-
-    def __init__(self, lab, name: str, cells: list[str], after: list[str] = ()):
-        self.lab, self.name = lab, name
-        self.cells = [SETUP, *cells, *after, CLOSE]
-        self.split = 1 + len(cells)  # index of the first cell run by finish()
-        self.finished = False
-        self.session = ""
-
-    def start(self, timeout: float = 60_000, before_run=None) -> None:
-        self.lab.write_notebook(self.name, self.cells)
-        self.lab.open(self.name)
-        if before_run is not None:
-            before_run()
-        self.lab.run_above(self.split, timeout=timeout)
-        m = re.search(r"SESSION=(\w+)", self.lab.cell_output_text(0))
-        assert m, self.lab.cell_output_text(0)
-        self.session = m.group(1)
-
-    def finish(self) -> None:
-        self.finished = True
-        self.lab.run_from(self.split)
-
-    def output(self, after_index: int) -> str:
-        """Printed output of the ``after_index``-th cell of ``after``."""
-        return self.lab.cell_output_text(self.split + after_index)
-
-
-@contextlib.contextmanager
-def notebook(lab, docker_client, name, cells, after=()):
-    nb = Notebook(lab, name, cells, after)
-    try:
-        yield nb
-        if not nb.finished:
-            nb.finish()
-    except BaseException:
-        if nb.session and not nb.finished:  # best effort: do not leak containers
-            with contextlib.suppress(Exception):
-                lab.run_from(-1, timeout=20_000, raise_on_error=False)
-        raise
-    if nb.session:
-        assert leftovers(docker_client, nb.session) == []
-
-
-def wait_statuses(lab, expected: dict[str, str], timeout: float = 30_000, index: int = 0):
-    """Wait until each node id has exactly the status class given (and no other status)."""
-    statuses = ["pending", "running", "done", "cached", "failed", "skipped", "cancelled"]
-    lab.wait_for_js(
-        f"""([exp, statuses, i]) => {{
-            const cy = {CY}(i);
-            if (!cy) return false;
-            return Object.entries(exp).every(([id, st]) => {{
-                const n = cy.getElementById(id);
-                return n.nonempty() && statuses.every(s => n.hasClass(s) === (s === st));
-            }});
-        }}""",
-        [expected, statuses, index],
-        timeout=timeout,
-    )
-
-
-def node_classes(lab, index: int = 0) -> dict[str, str]:
-    return {n["id"]: n["classes"] for n in lab.cy_nodes(index)}
-
-
-def inner_text(lab, selector: str) -> str:
-    return lab.page.locator(selector).first.inner_text()
 
 
 # ---------------------------------------------------------------------------------------------
