@@ -55,12 +55,14 @@ def exec_call(
     max_stderr: int = 64 * 2**20,
     environment: dict[str, str] | None = None,
     on_log: Callable[[str], None] | None = None,
+    on_container_kill: Callable[[], None] | None = None,
 ) -> ExecOutcome:
     """Run ``command`` (an argv list) in the container with ``stdin``; return what it gave.
 
     stdout over ``max_output`` or stderr over ``max_stderr`` bytes stops the call; of stderr
     only the last ``max_log`` bytes are kept.
-    ``on_log`` receives stderr as text, chunk by chunk, while the command runs.
+    ``on_log`` receives stderr as text, chunk by chunk, while the command runs;
+    ``on_container_kill`` is called just before the whole container is killed to stop it.
     """
     exec_id = api.exec_create(
         container_id, command, stdin=True, stdout=True, stderr=True, tty=False,
@@ -130,7 +132,7 @@ def exec_call(
                 elif deadline is not None and time.monotonic() > deadline:
                     killed = "timeout"
                 if killed is not None:
-                    kill_method = _kill(api, exec_id, container_id)
+                    kill_method = _kill(api, exec_id, container_id, on_container_kill)
                     if kill_method == "container":
                         break
     finally:
@@ -158,7 +160,8 @@ def _exit_code(api: docker.APIClient, exec_id: str) -> int | None:
     return None
 
 
-def _kill(api: docker.APIClient, exec_id: str, container_id: str) -> str:
+def _kill(api: docker.APIClient, exec_id: str, container_id: str,
+          before_container_kill: Callable[[], None] | None = None) -> str:
     """Kill the exec's process; when that is impossible, kill the whole container.
 
     The Engine API has no call to stop an exec. When the engine runs on this machine the
@@ -182,6 +185,8 @@ def _kill(api: docker.APIClient, exec_id: str, container_id: str) -> str:
         if pid > 0:
             break  # a PID we cannot reach (remote engine)
         time.sleep(0.02)
+    if before_container_kill is not None:
+        before_container_kill()
     with contextlib.suppress(docker.errors.APIError):
         api.kill(container_id)
     return "container"

@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import threading
+import time
 from typing import Any
 
 import docker
@@ -67,6 +68,8 @@ class ContainerPool:
         self.settings = settings if settings is not None else ContainerSettings()
         self._effective: dict[str, ContainerSettings] = {}  # image id -> its settings
         self._oom_seen: dict[str, int] = {}  # container id -> OOM kills already reported
+        #: Containers this pool killed to stop one call: their other calls are run again.
+        self._killed_by_us: set[str] = set()
         self._containers: dict[str, Any] = {}  # image id -> Container
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -161,7 +164,9 @@ class ContainerPool:
         for attempt in (1, 2):
             container = self.container_for(image_id, tag, process=process)
             try:
-                outcome = exec_call(self.client.api, container.id, command, stdin, **kw)
+                outcome = exec_call(self.client.api, container.id, command, stdin,
+                                    on_container_kill=lambda c=container.id:
+                                    self._killed_by_us.add(c), **kw)
             except docker.errors.APIError as exc:
                 if attempt == 1 and exc.status_code in (404, 409):  # gone or not running
                     self.forget(image_id, container)
@@ -172,7 +177,18 @@ class ContainerPool:
                                         process=process) from None
             if outcome.kill_method == "container":
                 self.forget(image_id, container)
-            if outcome.exit_code == SIGKILL_EXIT and outcome.killed is None:
+            if outcome.exit_code in (SIGKILL_EXIT, None) and outcome.killed is None:
+                gone = self._gone(container)
+                if gone is not None and container.id in self._killed_by_us and attempt == 1:
+                    # We killed the container to stop a sibling call: run this one again.
+                    self.forget(image_id, container)
+                    continue
+                if gone is not None:  # killed or removed under the call, not by us
+                    self.forget(image_id, container)
+                    values = {f.name: getattr(outcome, f.name)
+                              for f in dataclasses.fields(outcome)}
+                    return PoolOutcome(**values, note=f": its warm container {gone} while the "
+                                       "call ran; the next call starts a fresh one")
                 return self._explain_sigkill(image_id, container, outcome)
             return outcome
         raise AssertionError("unreachable")
@@ -206,6 +222,24 @@ class ContainerPool:
             note = f": OOM-killed, it went over {limit}{hint}"
         values = {f.name: getattr(outcome, f.name) for f in dataclasses.fields(outcome)}
         return PoolOutcome(**values, note=note, oom_killed=True if count is not None else None)
+
+    def _gone(self, container: Any, wait: float = 2.0) -> str | None:
+        """``was removed`` or ``was killed`` if the warm container stopped under a call that
+        ended by SIGKILL, else None. A kill shows on the container a moment after the call
+        ends, so this looks for up to ``wait`` seconds (only on this rare path)."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                state = self.client.api.inspect_container(container.id)["State"]
+            except docker.errors.NotFound:
+                return "was removed (docker rm?)"
+            except (docker.errors.APIError, *engine_errors):
+                return None
+            if not state.get("Running"):
+                return f"was killed (docker kill or stop?; exit code {state.get('ExitCode')})"
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.1)
 
     def _oom_kill_count(self, container_id: str) -> int | None:
         """The container's cgroup OOM-kill count, read from inside it; None if unreadable."""

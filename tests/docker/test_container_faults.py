@@ -1,0 +1,43 @@
+"""A warm container killed under a call, by us or by someone else."""
+
+import threading
+import time
+
+from containerdag_widgets import Graph, ProcessFailed
+from containerdag_widgets.docker import exec as exec_module
+
+
+def test_a_container_killed_mid_call_is_named_and_replaced(registry, docker_client):
+    graph = Graph.from_spec({"s": {"process": "slow", "inputs": {"seconds": 20.0, "tag": "x"}}})
+    handle = graph.start(registry)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = docker_client.containers.list(
+            filters={"label": f"containerdag.session={registry.session}"})
+        tops = [c for c in found if "testkit" in c.name]
+        if tops and any("slow" in " ".join(p) for p in tops[0].top()["Processes"]):
+            break
+        time.sleep(0.1)
+    tops[0].kill()
+    result = handle.wait(30)
+    error = result.errors["s"]
+    assert isinstance(error, ProcessFailed)
+    assert "its warm container was killed" in str(error)
+    assert "the next call starts a fresh one" in str(error)
+    again = Graph.from_spec({"e": {"process": "echo", "inputs": {"text": "hi"}}}).run(registry)
+    assert again.status == {"e": "done"}
+
+
+def test_killing_the_container_to_stop_one_call_reruns_its_siblings(registry, monkeypatch):
+    # As on a remote engine: the exec's host PID cannot be reached, so a timeout kills the
+    # whole container. The other call in that container must run again, not fail.
+    monkeypatch.setattr(exec_module, "_pid_in_container", lambda pid, container_id: False)
+    graph = Graph.from_spec({
+        "stopped": {"process": "slow", "inputs": {"seconds": 30.0, "tag": "a"}, "timeout": 2},
+        "sibling": {"process": "slow", "inputs": {"seconds": 4.0, "tag": "b"}},
+    })
+    result = graph.run(registry, max_workers=2)
+    assert result.status == {"stopped": "failed", "sibling": "done"}
+    assert "timed out after 2 s" in str(result.errors["stopped"])
+    assert result.outputs["sibling"]["tag"] == "b"
+    assert threading.active_count() < 50
