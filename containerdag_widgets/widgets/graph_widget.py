@@ -365,6 +365,8 @@ class GraphWidget(W.VBox):
     def _flush(self) -> None:
         update = self._fold.take()
         if update is None:
+            if self.running and self.tabs.selected_index == 1:  # running bars grow
+                self._render_timeline()
             return
         state, names = update.state, self._names
         with self._draw_lock:

@@ -60,5 +60,6 @@ def section(title: str, body: str) -> str:
 
 
 def pre(text: str, css: str, *, scroll: bool = True) -> str:
-    limit = ";max-height:12em;overflow:auto" if scroll else ";margin:0"
+    # Not scrolling itself: its box scrolls it (a flex item that never shrinks).
+    limit = ";max-height:12em;overflow:auto" if scroll else ";margin:0;flex:none;overflow:visible"
     return f'<pre class="{css}" style="{WRAP_STYLE}{limit}">{esc(text)}</pre>'

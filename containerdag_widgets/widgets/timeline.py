@@ -65,4 +65,4 @@ def timeline_html(res: RunResult, started: Mapping[str, float], now: float,
             f'flex:1 1 auto;height:14px;font-size:10px;color:var(--jp-ui-font-color2,#666)">'
             f"{ticks}</span></div>")
     return (f'<div class="cdw-timeline" data-bars="{len(ordered)}" data-total="{total:.4f}" '
-            f'style="padding:4px 14px 4px 0">{axis}{"".join(rows)}{more}</div>')
+            f'style="padding:4px 26px 4px 0">{axis}{"".join(rows)}{more}</div>')
