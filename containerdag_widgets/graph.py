@@ -6,13 +6,11 @@ tuple ``("node a", "z")`` or, in YAML/JSON, ``{from: node a, output: z}``.
 
 from __future__ import annotations
 
-import copy
 import graphlib
 import inspect
 import logging
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -27,6 +25,7 @@ from .errors import (
     did_you_mean,
 )
 from .events import GraphEdited
+from .node import Node, Ref, copy_value, parse_input
 from .options import RunOptions
 from .ports import accepts, json_type, port_problems
 from .yaml_source import NodeSource, load_yaml
@@ -42,129 +41,6 @@ if TYPE_CHECKING:
     from .runner import Listener, RunHandle
 
 __all__ = ["Ref", "Node", "Graph"]
-
-_NODE_KEYS = {"process", "inputs", "timeout"}
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A reference to output ``output`` of upstream node ``node``."""
-
-    node: str
-    output: str
-
-    def to_spec(self) -> dict[str, str]:
-        return {"from": self.node, "output": self.output}
-
-    def __str__(self) -> str:
-        return f"{self.node}.{self.output}"
-
-
-def _is_ref_mapping(value: Any) -> bool:
-    return isinstance(value, Mapping) and set(value) == {"from", "output"}
-
-
-def parse_input(value: Any, *, node: str, port: str) -> Any:
-    """A spec's input value as a literal or a ``Ref``."""
-    if isinstance(value, Ref):
-        return value
-    if isinstance(value, tuple):
-        if len(value) != 2 or not all(isinstance(v, str) for v in value):
-            raise SpecError(f"a reference tuple is (node, output), got {value!r}",
-                            node=node, field=f"inputs.{port}", value=value)
-        return Ref(*value)
-    if _is_ref_mapping(value):
-        if not all(isinstance(value[k], str) for k in ("from", "output")):
-            raise SpecError(f"a reference is {{from: NODE, output: PORT}} with string values, "
-                            f"got {dict(value)!r}", node=node, field=f"inputs.{port}",
-                            value=dict(value))
-        return Ref(value["from"], value["output"])
-    if isinstance(value, Mapping) and "from" in value:
-        raise SpecError(f"a reference needs exactly the keys 'from' and 'output', "
-                        f"got {sorted(value)!r}", node=node, field=f"inputs.{port}",
-                        value=dict(value))
-    return value
-
-
-@dataclass
-class Node:
-    """One step of a graph: a process and its inputs (literals or ``Ref``)."""
-
-    name: str
-    process: str
-    inputs: dict[str, Any] = field(default_factory=dict)
-    timeout: float | None = None
-    #: Where the node is written (YAML or a ``%%node`` body), to locate its problems.
-    source: NodeSource | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def refs(self) -> dict[str, Ref]:
-        return {port: v for port, v in self.inputs.items() if isinstance(v, Ref)}
-
-    @property
-    def upstream(self) -> list[str]:
-        """Names of the nodes this one reads from, in input order, without repeats."""
-        return list(dict.fromkeys(ref.node for ref in self.refs.values()))
-
-    def to_spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = {
-            "process": self.process,
-            "inputs": {
-                port: v.to_spec() if isinstance(v, Ref) else copy.deepcopy(v)
-                for port, v in self.inputs.items()
-            },
-        }
-        if self.timeout is not None:
-            spec["timeout"] = self.timeout
-        return spec
-
-    @classmethod
-    def from_spec(cls, name: str, spec: Any, source: NodeSource | None = None) -> Node:
-        """A node from its spec; a ``SpecError`` names the field (and line, given ``source``)."""
-        try:
-            return cls._from_spec(name, spec, source)
-        except SpecError as exc:
-            if source is None or exc.line is not None:
-                raise
-            raise exc.located(*source.locate(exc.field)) from None
-
-    @classmethod
-    def _from_spec(cls, name: str, spec: Any, source: NodeSource | None) -> Node:
-        if not isinstance(name, str) or not name:
-            raise SpecError(f"node names are non-empty strings, got {name!r}", value=name)
-        if not isinstance(spec, Mapping):
-            raise SpecError(f"a node is a mapping with 'process' and 'inputs', got {spec!r:.80}",
-                            node=name, value=spec)
-        extra = [k for k in spec if k not in _NODE_KEYS]
-        if extra:
-            raise SpecError(
-                f"unknown field(s) {', '.join(map(repr, extra))}; a node has 'process', "
-                "'inputs' and optionally 'timeout'",
-                node=name, field=str(extra[0]), value=extra[0])
-        process = spec.get("process")
-        if not isinstance(process, str) or not process:
-            raise SpecError(f"field 'process' must name a process, got {process!r}", node=name,
-                            field="process", value=process)
-        inputs = spec.get("inputs") or {}
-        if not isinstance(inputs, Mapping):
-            raise SpecError(f"field 'inputs' must be a mapping, got {inputs!r:.80}", node=name,
-                            field="inputs", value=inputs)
-        timeout = spec.get("timeout")
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-            or not timeout > 0 or timeout == float("inf")
-        ):
-            raise SpecError(f"field 'timeout' must be a positive number, got {timeout!r}",
-                            node=name, field="timeout", value=timeout)
-        return cls(
-            name=name,
-            process=process,
-            inputs={
-                str(port): parse_input(v, node=name, port=str(port)) for port, v in inputs.items()
-            },
-            timeout=float(timeout) if timeout is not None else None,
-            source=source,
-        )
 
 
 class Graph:
@@ -293,7 +169,7 @@ class Graph:
     def copy(self) -> Graph:
         """An independent copy: later edits of either graph do not touch the other."""
         return Graph({
-            name: Node(name, node.process, {p: _copy_value(v) for p, v in node.inputs.items()},
+            name: Node(name, node.process, {p: copy_value(v) for p, v in node.inputs.items()},
                        node.timeout, node.source)
             for name, node in self.nodes.items()
         })
@@ -471,14 +347,6 @@ class Graph:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return display.mimebundle(self, "graph")
-
-
-_IMMUTABLE = (Ref, str, int, float, bool, type(None))
-
-
-def _copy_value(value: Any) -> Any:
-    """A copy of an input value; immutable ones (most) are shared, not copied."""
-    return value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
 
 
 def _cycle_problem(cycle: list[str]) -> Problem:

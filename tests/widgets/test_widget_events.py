@@ -27,6 +27,7 @@ def wide_graph(n: int = 300) -> Graph:
 def test_status_reads_during_a_300_node_run_never_break_the_widget_20_times():
     graph = wide_graph()
     registry = Registry([bump])
+    first = True
     for _ in range(20):
         w = GraphWidget(graph, registry)
         w.update_interval = 0.005
@@ -59,9 +60,11 @@ def test_status_reads_during_a_300_node_run_never_break_the_widget_20_times():
         assert errors == []
         assert result.ok and len(result.status) == 300
         assert not w.running
-        assert w.status == dict.fromkeys(graph, "done")
+        # The first run computes every node; the next ones reuse them from the cache.
+        assert set(w.status.values()) == ({"done"} if first else {"cached"})
+        first = False
         assert w.outputs["n299"] == {"z": 31.0}  # root, then 30 links of a chain
-        assert w.progress_text.value == "300/300 done"
+        assert w.progress_text.value.startswith("300/300 done")
         # The widget folded its own copy; the runner's result was never shared with it.
         assert w._state is not w.handle._run.result
         assert w._state.outputs == result.outputs
