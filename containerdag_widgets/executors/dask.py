@@ -55,7 +55,11 @@ class DaskExecutor(RunControl):
     (at most the scheduler's ``distributed.scheduler.allowed-failures``, 3 by default).
     ``resources`` pins processes to workers: process name or image tag -> Dask resources,
     e.g. ``{"containerdag/gpu_tool:latest": {"docker-gpu": 1}}`` for workers started with
-    ``--resources docker-gpu=1``.
+    ``--resources docker-gpu=1``. ``DaskExecutor.connect("local")`` starts a ``LocalCluster``.
+
+    The run's ``max_workers`` bounds the nodes on the cluster at once: ``executor.slots``
+    (the workers' threads) keeps "running" meaning running. ``close()`` removes the warm
+    containers the runs started on the workers.
     """
 
     def __init__(self, client: Client | str, *, retries: int = 0,
@@ -183,16 +187,27 @@ class DaskExecutor(RunControl):
             self._wake.clear()
             with self._lock:
                 batch, self._outbox = self._outbox, []
-            groups: dict[tuple, list[Task]] = {}
-            for task in batch:
-                if task.call.run in self._stopped:
-                    self._resolve(task, ended(task, "cancelled", Cancelled(
-                        "run cancelled before the node started", process=task.call.process.name)))
-                    continue
-                resources = self._resources_of(task.call)
-                groups.setdefault(tuple(sorted((resources or {}).items())), []).append(task)
-            for resources, tasks in groups.items():
-                self._send(tasks, dict(resources) or None)
+            try:
+                self._send_batch(batch)
+            except Exception as exc:  # noqa: BLE001 - never leave a run waiting for a node
+                log.exception("sending nodes to Dask failed")
+                for task in batch:
+                    if task.dfut is None:
+                        self._fail(task, ProcessFailed(f"could not submit the node to Dask: "
+                                                       f"{type(exc).__name__}: {exc}",
+                                                       process=task.call.process.name))
+
+    def _send_batch(self, batch: list[Task]) -> None:
+        groups: dict[tuple, list[Task]] = {}
+        for task in batch:
+            if task.call.run in self._stopped:
+                self._resolve(task, ended(task, "cancelled", Cancelled(
+                    "run cancelled before the node started", process=task.call.process.name)))
+                continue
+            resources = self._resources_of(task.call)
+            groups.setdefault(tuple(sorted((resources or {}).items())), []).append(task)
+        for resources, tasks in groups.items():
+            self._send(tasks, dict(resources) or None)
 
     def _send(self, tasks: list[Task], resources: dict[str, float] | None) -> None:
         try:
@@ -234,6 +249,11 @@ class DaskExecutor(RunControl):
         if self._control is not None:
             self._control.shutdown(wait=True)
         self._wake.set()  # the submitter sees ``closed`` and ends
+        with self._lock:
+            left = list(self._tasks.values())
+        for task in left:  # a run still going on here ends instead of waiting forever
+            self._fail(task, ProcessFailed("the DaskExecutor was closed while the node ran",
+                                           process=task.call.process.name))
         for thing in self._owned:
             try:
                 thing.close()
@@ -318,6 +338,7 @@ class DaskExecutor(RunControl):
                 log.exception("could not read the result of %s from its message", task.key)
                 return
             self._resolve(task, finished)
+
 
 def _connect(address: str, timeout: float) -> Client:
     """A client of the scheduler at ``address``; ``ClusterUnavailable`` if it does not answer."""

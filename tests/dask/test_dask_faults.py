@@ -121,14 +121,14 @@ def test_a_worker_killed_mid_node_fails_only_its_node(fragile, registry, docker_
     fragile.wait_for_workers(2, timeout=60)
     events = []
     with DaskExecutor(fragile) as executor:
-        handle = branchy_graph(30.0).start(registry, executor=executor, max_workers=2,
+        handle = branchy_graph(60.0).start(registry, executor=executor, max_workers=2,
                                            listeners=[events.append])
         wait_for(lambda: any(isinstance(e, NodeLog) and e.node == "victim" for e in events),
                  what="the victim's first log line")
         dead = kill_worker_running(fragile, "victim-")
         killed = time.monotonic()
         result = handle.wait(60)
-        assert time.monotonic() - killed < 15  # the victim's 30 s were not waited for
+        assert time.monotonic() - killed < 30  # the victim's 60 s were not waited for
     assert result.status == {"victim": "failed", "after victim": "skipped", "q": "done",
                              "slow": "done", "after q": "done"}, result.table()
     error = result.errors["victim"]
