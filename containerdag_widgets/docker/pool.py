@@ -124,7 +124,7 @@ class ContainerPool:
                 except docker.errors.APIError as exc:
                     if exc.status_code != 409:  # 409: a container of ours by that name is left
                         raise
-                    self.client.api.remove_container(name, force=True)
+                    self._free_name(name)
                     container = self._run(image_id, name, settings)
             except docker.errors.ImageNotFound as exc:
                 raise ImageNotFound(
@@ -144,6 +144,20 @@ class ContainerPool:
                                         process=process) from None
             self._containers[image_id] = container
             return container
+
+    def _free_name(self, name: str, wait: float = 10.0) -> None:
+        """Remove our leftover container called ``name``, and wait until it is gone: another
+        thread may be removing it already (a container dropped by ``forget``), and the engine
+        refuses the name until that removal ends."""
+        deadline = time.monotonic() + wait
+        with contextlib.suppress(docker.errors.APIError):  # 409: removal already in progress
+            self.client.api.remove_container(name, force=True)
+        while time.monotonic() < deadline:
+            try:
+                self.client.api.inspect_container(name)
+            except docker.errors.NotFound:
+                return
+            time.sleep(0.05)
 
     def _run(self, image_id: str, name: str, settings: ContainerSettings) -> Any:
         # create + start, not containers.run: run() would try to pull a missing image.
