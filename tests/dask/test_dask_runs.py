@@ -22,10 +22,11 @@ from containerdag_widgets import (
     process,
 )
 from containerdag_widgets.docker.worker import LABEL_WORKER
+from containerdag_widgets.executors import DaskExecutor
 
 from ..conftest import EXAMPLE_IMAGES
 from ..seed import SEED_GRAPH
-from .conftest import worker_containers
+from .conftest import distributed, worker_containers
 
 
 def workers_of(client) -> set[str]:
@@ -229,3 +230,32 @@ def test_magic_runs_on_the_given_scheduler_and_on_local(cluster, client):
         shell.run_line_magic("unload_ext", "containerdag_widgets")
         shell.user_ns.pop("reg", None)
     assert local.closed and local.client.status == "closed"  # unload closed the LocalCluster
+
+
+@process(outputs={"pid": 1})
+def where(i: int = 0):
+    """The PID of the process that ran it."""
+    return {"pid": os.getpid()}
+
+
+def test_resources_pin_a_process_to_the_workers_that_have_them():
+    # One plain worker and one started with the resource "pinned" (as `dask worker
+    # --resources pinned=1` would): the mapped process runs only on the second.
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        [(name, spec)] = cluster.new_worker_spec().items()
+        spec["options"] = {**spec["options"], "resources": {"pinned": 1}}
+        cluster.worker_spec[name] = spec
+        cluster.sync(cluster._correct_state)
+        client.wait_for_workers(2, timeout=60)
+        pinned = next(a for a, w in client.scheduler_info()["workers"].items()
+                      if w.get("resources") == {"pinned": 1})
+        graph = Graph.from_spec({f"w{i}": {"process": "where", "inputs": {"i": i}}
+                                 for i in range(6)})
+        with DaskExecutor(client, resources={"where": {"pinned": 1}}) as executor:
+            result = graph.run(Registry([where]), executor=executor, max_workers=6)
+        assert result.ok, result.table()
+        assert set(result.workers.values()) == {pinned}
+        assert {o["pid"] for o in result.outputs.values()} == {
+            client.run(os.getpid, workers=[pinned])[pinned]}
