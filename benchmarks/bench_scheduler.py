@@ -5,7 +5,8 @@ Both run the same 1,000-node chain and 1,000-node fan of a tiny ``@process`` fun
 (``x + 1``), in the same run, interleaved; medians of several rounds. The toolkit is measured
 with its default executor (each call in a pool thread, branches in parallel) and with
 ``ThreadExecutor(inline=True)`` (in-process calls in the scheduler's thread). Also: validating
-and ordering a 10,000-node graph. dask is needed only here (the ``dask`` extra), not by the
+and ordering a 10,000-node graph. Runs use ``cache=False``: the cache has its own benchmark
+(bench_cache.py). dask is needed only here (the ``dask`` extra), not by the
 package.
 
 A measurement, not a test: exit code 0 whether or not a target is met. Run:
@@ -80,9 +81,9 @@ def main() -> None:
         graph, dsk = Graph.from_spec(spec), dask_graph(spec)
         keys = list(spec)
         base = median_time(lambda d=dsk, k=keys: get_sync(d, k), args.rounds) / n * 1e6
-        default = median_time(lambda g=graph: g.run(registry, max_workers=4),
+        default = median_time(lambda g=graph: g.run(registry, max_workers=4, cache=False),
                               args.rounds) / n * 1e6
-        fast = median_time(lambda g=graph: g.run(registry, executor=inline),
+        fast = median_time(lambda g=graph: g.run(registry, executor=inline, cache=False),
                            args.rounds) / n * 1e6
         print(f"  {shape:5}  dask sync {base:7.1f}   toolkit default {default:7.1f} "
               f"({default / base:4.2f} x)   inline {fast:7.1f} ({fast / base:4.2f} x, "

@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=_positive(float), default=None, metavar="SECONDS",
                    help="per-node timeout")
     p.add_argument("--no-cache", action="store_true",
-                   help="neither reuse nor store results (the run is still recorded)")
+                   help="neither reuse nor store results, nor record the run")
     p.add_argument("--force", action="append", default=None, metavar="NODE",
                    help="run NODE even if its result is cached (repeatable)")
     p.add_argument("--dry-run", action="store_true",

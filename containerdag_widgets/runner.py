@@ -306,8 +306,10 @@ class _Run:
 
 def _run_cache(options: RunOptions) -> RunCache:
     """The run's view of the cache: the given store, or the default one."""
+    if options.cache is False:  # neither reads nor writes: no store at all
+        return RunCache(None, force=options.force)
     store = options.cache if not isinstance(options.cache, bool) else default_store()
-    return RunCache(store, read=options.cache is not False, force=options.force)
+    return RunCache(store, force=options.force)
 
 
 def _subgraph(graph: Graph, targets: Iterable[str]) -> Graph:

@@ -82,7 +82,8 @@ def _history_parts(proc: Process, inputs: Mapping[str, Any]) -> KeyParts | None:
 
 
 class RunCache:
-    """The cache and history as one run sees them. ``store`` None: nothing read or written."""
+    """The cache and history as one run sees them. ``store`` None: nothing read or written
+    (``cache=False``); ``read=False``: history kept, results neither reused nor stored."""
 
     def __init__(self, store: SafeStore | None, *, read: bool = True,
                  force: Iterable[str] = ()):
@@ -105,6 +106,8 @@ class RunCache:
                references: Mapping[str, tuple[str, str]]) -> Decision:
         """Reuse or run node ``name`` called with ``inputs`` (``references``: port -> the
         upstream node and output it reads, to blame a changed value on it)."""
+        if self.store is None:
+            return Decision(name, "run", CACHE_DISABLED)
         try:
             parts = self._process_parts(proc)
             if parts is not None:

@@ -158,7 +158,7 @@ class ContainerDagMagics(Magics):
               help="run: each node a task on the Dask scheduler at ADDRESS ('local': a "
                    "LocalCluster of 2 worker processes kept for the session)")
     @argument("--no-cache", action="store_true",
-              help="run, plan: neither reuse nor store results (the run is still recorded)")
+              help="run, plan: neither reuse nor store results, nor record the run")
     @argument("--force", action="append", default=None, metavar="NODE",
               help="run, plan: run NODE even if its result is cached (repeatable; quote "
                    "names with spaces)")
