@@ -11,7 +11,7 @@ from typing import Any
 
 import ipycytoscape
 import ipywidgets as W
-from traitlets import Bool, Dict, Float, Int, Unicode, observe
+from traitlets import Bool, Dict, Float, Int, List, Unicode, observe
 
 from ..errors import ContainerDagError
 from ..events import GraphEdited, NodeStarted, RunFinished, RunStarted
@@ -25,6 +25,7 @@ from .canvas import CanvasPane
 from .controls import Controls
 from .html import esc, pre
 from .inspector import EMPTY, group_html, inspector_html
+from .stale import stale_nodes
 from .state import Fold
 from .style import graph_stylesheet
 from .timeline import timeline_html
@@ -61,6 +62,8 @@ class GraphWidget(W.VBox):
     large_graph = Int(150, min=1, help="above this many nodes the graph starts grouped and the "
                                        "focus and group controls show")
     redraw_delay = Float(0.1, help="edits closer together than this are drawn together")
+    stale = List(Unicode(), help="nodes whose last result an edit made out of date: a run "
+                                 "would not reuse it as it is (from Graph.plan)").tag(sync=True)
 
     def __init__(self, graph: Graph, registry: Registry | Callable[[], Registry] | None = None,
                  *, layout_name: str = "dagre", height: str = "460px",
@@ -182,6 +185,12 @@ class GraphWidget(W.VBox):
                     self._drawing = False
             self.controls.large.layout.display = (
                 "" if len(self._names) > self.large_graph or self.focus else "none")
+            last, _ = self._fold.snapshot()
+            # Stale until the next run: what earlier edits made stale stays so.
+            had_results = any(s in SUCCESS for s in last.status.values())
+            new = (stale_nodes(self.graph, self.registry, last.status)
+                   if had_results and not self.running else [])
+            self.stale = [n for n in self._names if n in self.stale or n in new]
             self._fold.reset(self._names)
             self._draw()
         self._flush()
@@ -211,6 +220,8 @@ class GraphWidget(W.VBox):
             cls = f"group {main}"
         else:
             cls = status.get(shown, "pending")
+            if shown in self.stale and cls == "pending":
+                cls += " stale"
         if self.selected and self._view.shown_as.get(self.selected) == shown:
             cls += " cdw-selected"
         return cls
@@ -233,6 +244,7 @@ class GraphWidget(W.VBox):
         if isinstance(event, RunStarted):
             if self._graph_dirty:
                 self.redraw()
+            self.stale = []
             self._expecting = False
             self.running = True
         self._fold.apply(event)

@@ -76,6 +76,8 @@ def graph_stylesheet() -> list[dict]:
     style += [
         {"selector": "node.running", "style": {"border-width": 3, "border-style": "dashed"}},
         {"selector": "node.cached", "style": {"border-width": 2, "border-style": "double"}},
+        {"selector": "node.stale", "style": {"border-width": 3, "border-style": "dashed",
+                                             "border-color": "#d98e04"}},
         {"selector": "node.group", "style": {
             "shape": "round-rectangle", "border-width": 2, "border-style": "solid",
             "background-fill": "linear-gradient", "background-gradient-direction": "to-right",

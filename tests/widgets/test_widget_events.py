@@ -109,3 +109,19 @@ def test_widget_reports_a_bad_option_without_running(option):
         return
     assert w.start() is None
     assert "option timeout=-1" in w.message.value and not w.running
+
+
+def test_an_edit_marks_stale_the_nodes_a_run_would_not_reuse():
+    graph = Graph.from_spec({
+        "a": {"process": "bump", "inputs": {"x": 1.0}},
+        "b": {"process": "bump", "inputs": {"x": ("a", "z")}},
+        "other": {"process": "bump", "inputs": {"x": 5.0}},
+    })
+    w = GraphWidget(graph, Registry([bump]))
+    assert w.run(timeout=30).ok and w.stale == []
+    graph.set_input("a", "x", 10.0)  # an edit anywhere: the widget redraws
+    w.redraw()  # (at once here, instead of after redraw_delay)
+    assert w.stale == ["a", "b"]  # a runs; b depends on a's new output; other is reused
+    assert "stale" in w._elements["a"].classes and "stale" not in w._elements["other"].classes
+    result = w.run(timeout=30)
+    assert w.stale == [] and result.status == {"a": "done", "b": "done", "other": "cached"}
