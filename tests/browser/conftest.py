@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from containerdag_widgets.cache import DATABASE_NAME, remove_database
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -95,6 +97,7 @@ def lab_server(_browser_prerequisites, tmp_path_factory):
         )
     }
     server = labmod.start_lab_server(base, python=sys.executable, extra_env=extra_env)
+    server.cache_dir = Path(extra_env["CONTAINERDAG_CACHE_DIR"])
     try:
         _check_server(server)
         yield server
@@ -154,6 +157,9 @@ def lab(request, page, lab_server):
 
     On failure, saves ``test-artifacts/<test>-failure.png`` and the browser console log.
     """
+    # Each test's kernels start with no stored results (the last test's kernels are shut
+    # down, so nothing holds the database), as a notebook opened for the first time would.
+    remove_database(lab_server.cache_dir / DATABASE_NAME)
     helper = labmod.Lab(page, lab_server, ARTIFACTS)
     yield helper
     rep = getattr(request.node, "rep_call", None)
