@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ..graph import Graph, Node, Ref
+from ..ports import json_type
 from ..process import PythonProcess
 from .common import (
     DEFAULT_PYTHON_IMAGE,
@@ -151,16 +152,13 @@ def _helper(python: Image, notes: list[str]) -> dict[str, Any]:
     }
 
 
+_CWL_TYPES: dict[str, Any] = {"boolean": "boolean", "integer": "long", "number": "double",
+                               "string": "string", "null": ["null", "Any"]}
+
+
 def _cwl_type(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "long"
-    if isinstance(value, float):
-        return "double"
-    if isinstance(value, str):
-        return "string"
-    return "Any" if value is not None else ["null", "Any"]
+    """The CWL type of a port from its example's JSON type (arrays and objects: Any)."""
+    return _CWL_TYPES.get(json_type(value), "Any")
 
 
 def to_cwl(graph: Graph, registry: Registry, directory: str | Path, *,
