@@ -1,5 +1,6 @@
 """containerdag_widgets: run DAGs of containerized processes, watch them as Jupyter widgets."""
 
+import sys
 from typing import Any
 
 from . import display, errors
@@ -75,3 +76,12 @@ def unload_ipython_extension(ipython: Any) -> None:
     from .magics import unload_ipython_extension as unload
 
     unload(ipython)
+
+
+if "IPython" in sys.modules:  # in a notebook: a %%node cell before %load_ext says what to run
+    try:
+        from .magics.help import offer_magics
+
+        offer_magics()
+    except Exception:  # noqa: BLE001 - a hint must never break the import
+        pass

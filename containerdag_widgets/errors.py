@@ -54,8 +54,11 @@ class ContainerDagError(Exception):
 class ProcessNotFound(ContainerDagError, KeyError):
     """A process name that the registry does not know."""
 
-    def __init__(self, name: str, available: Sequence[str] = (), *, reason: str | None = None):
+    def __init__(self, name: str, available: Sequence[str] = (), *, reason: str | None = None,
+                 hint: str | None = None):
         self.name = name
+        #: Advice for a likely cause (e.g. a ``@process`` never added to the registry).
+        self.hint = hint
         self.available = sorted(available)
         #: Why a process that an image declares is missing (its description failed), if so.
         self.reason = reason
@@ -66,8 +69,9 @@ class ProcessNotFound(ContainerDagError, KeyError):
             return f"process {self.name!r} is declared but unusable: its description failed " \
                    f"({self.reason})"
         known = ", ".join(self.available) if self.available else "none"
+        hint = f"; {self.hint}" if self.hint else ""
         return f"unknown process {self.name!r}{did_you_mean(self.name, self.available)} " \
-               f"(known: {known})"
+               f"(known: {known}){hint}"
 
 
 def _where(line: int | None, node: str | None, field: str | None = None) -> str:

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import Problem
+from .errors import Problem, did_you_mean
 
 __all__ = ["json_type", "accepts", "port_problems", "type_problem", "value_problem",
            "MAX_INPUT_BYTES"]
@@ -159,7 +159,8 @@ def port_problems(process: str, ports: Mapping[str, Any], values: Mapping[str, A
         if port not in ports:
             out.append(Problem(
                 "unknown_input", node,
-                f"process {process!r} has no input {port!r} (inputs: "
+                f"process {process!r} has no input {port!r}"
+                f"{did_you_mean(port, [p for p in ports if p not in values])} (inputs: "
                 f"{', '.join(ports) or 'none'})",
                 process=process, field=f"inputs.{port}", value=port))
     for port in ports:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import threading
 import traceback
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,6 +131,11 @@ class Process:
 _EXAMPLE_FOR_ANNOTATION = {float: 0.0, int: 0, str: "", bool: False, list: [], dict: {}}
 
 
+#: Every ``PythonProcess`` made in this interpreter, by name (weakly): to hint at one that was
+#: never added to a registry.
+DEFINED: weakref.WeakValueDictionary[str, PythonProcess] = weakref.WeakValueDictionary()
+
+
 class PythonProcess(Process):
     """A process run in this Python interpreter: ``fn(**inputs)`` returns the outputs dict."""
 
@@ -157,6 +163,7 @@ class PythonProcess(Process):
             in_process=True,
         )
         self.fn = fn
+        DEFINED[self.name] = self
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)

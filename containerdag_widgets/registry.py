@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from .errors import ContainerDagError, ProcessNotFound
-from .process import Process
+from .process import DEFINED, Process
 
 __all__ = ["Registry", "Source"]
 
@@ -126,8 +126,11 @@ class Registry:
         if proc is None:
             bare = name.removeprefix(ALIAS_PREFIX)
             failed = [p for p in self.problems if getattr(p, "process", None) == bare]
+            made = DEFINED.get(bare)
+            hint = (f"a @process named {bare!r} exists but was never added to this registry: "
+                    f"registry.add({getattr(made.fn, '__name__', bare)})" if made else None)
             raise ProcessNotFound(name, self._processes,
-                                  reason=str(failed[0]) if failed else None)
+                                  reason=str(failed[0]) if failed else None, hint=hint)
         return proc
 
     __getitem__ = get

@@ -14,6 +14,7 @@ from ..errors import Problem, SpecError
 from ..graph import Graph, Node
 from ..registry import Registry
 from ..yaml_source import NodeSource, load_yaml
+from .help import reference_hints
 
 __all__ = ["parse_node", "node_name", "report"]
 
@@ -59,12 +60,14 @@ def parse_node(name: str, body: str, graph: Graph, registry: Registry) -> tuple[
     found = candidate.problems(registry)
     problems = [p for p in found if p.node == name]
     problems += cycle_problems(candidate, name)
+    # "x: stats.mean" was meant as a reference: say how to write one.
+    problems, warnings = reference_hints(data.get("inputs"), graph, problems)
     if problems:
         raise refuse(problems)
     # Allowed, but said: a replaced node can break nodes that read from it.
     before = {(p.node, p.detail) for p in graph.problems(registry)}
-    warnings = [p.message for p in found
-                if p.node not in (name, None) and (p.node, p.detail) not in before]
+    warnings += [p.message for p in found
+                 if p.node not in (name, None) and (p.node, p.detail) not in before]
     return node, warnings
 
 

@@ -20,6 +20,7 @@ from ..graph import Graph
 from ..registry import Registry
 from .body import node_name, parse_node
 from .dask import DaskSessions
+from .help import make_matcher
 
 __all__ = ["ContainerDagMagics", "current_magics", "load_ipython_extension",
            "unload_ipython_extension"]
@@ -199,7 +200,10 @@ class ContainerDagMagics(Magics):
         return getattr(self, f"_dag_{command}")(args, name)
 
     def _dag_show(self, args: Any, name: str) -> Any:
-        return _widget("GraphWidget")(self.graph, self.registry)
+        self.registry  # noqa: B018 - fails here, with a UsageError, when there is none
+        # The widget asks for the registry at each run: one these magics made and that was
+        # closed since is made again, instead of failing every node.
+        return _widget("GraphWidget")(self.graph, lambda: self.registry)
 
     def _dag_run(self, args: Any, name: str) -> Any:
         if not self.graph:
@@ -299,7 +303,11 @@ def current_magics(ip: InteractiveShell | None = None) -> ContainerDagMagics | N
 def load_ipython_extension(ip: InteractiveShell) -> None:
     """Register ``%%node``, ``%dag`` and ``%registry`` (``%load_ext containerdag_widgets``)."""
     if current_magics(ip) is None:
-        ip.register_magics(ContainerDagMagics(ip))
+        magics = ContainerDagMagics(ip)
+        ip.register_magics(magics)
+        # Tab completion: subcommands, node and process names (see help.py).
+        magics.matcher = make_matcher(magics, _COMMANDS)
+        ip.Completer.custom_matchers.append(magics.matcher)
 
 
 def unload_ipython_extension(ip: InteractiveShell) -> None:
@@ -314,5 +322,8 @@ def unload_ipython_extension(ip: InteractiveShell) -> None:
             if getattr(table.get(magic_name), "__self__", None) is magics:
                 del table[magic_name]
     del manager.registry[ContainerDagMagics.__name__]
+    matcher = getattr(magics, "matcher", None)
+    if matcher in ip.Completer.custom_matchers:
+        ip.Completer.custom_matchers.remove(matcher)
     magics.close()
     magics.dask.close()
