@@ -17,16 +17,16 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import docker
 import docker.errors
 
-__all__ = ["ExecOutcome", "exec_call"]
+__all__ = ["Collector", "ExecOutcome", "demultiplex", "exec_call"]
 
 _HEADER = struct.Struct(">BxxxL")
-_STDOUT, _STDERR = 1, 2
+STDOUT, STDERR = 1, 2
 _POLL = 0.05
 
 
@@ -38,7 +38,8 @@ class ExecOutcome:
     #: Why the call was stopped early: ``"timeout"``, ``"cancelled"``, ``"output"`` (stdout
     #: over its limit), ``"stderr"`` (stderr over its limit) or None.
     killed: str | None = None
-    #: How the kill was done: ``"pid"`` (the exec's process only) or ``"container"``.
+    #: How the kill was done: ``"pid"`` (the exec's process only), ``"container"``, or
+    #: ``"runner"`` (the resident runner killed the call's process group).
     kill_method: str | None = None
 
 
@@ -71,13 +72,11 @@ def exec_call(
     raw = api.exec_start(exec_id, socket=True)
     sock: socket.socket = getattr(raw, "_sock", raw)
     deadline = time.monotonic() + timeout if timeout is not None else None
-    out = bytearray()
-    err = bytearray()
-    err_dropped = 0
+    collected = Collector(max_output=max_output, max_log=max_log, max_stderr=max_stderr,
+                          on_log=on_log)
     buf = bytearray()
     pending = memoryview(stdin)
     killed = kill_method = None
-    decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
     try:
         sock.setblocking(False)
         if not pending:
@@ -107,30 +106,13 @@ def exec_call(
                     break
                 if chunk:
                     buf += chunk
-                    while len(buf) >= _HEADER.size:
-                        stream, size = _HEADER.unpack_from(buf)
-                        if len(buf) < _HEADER.size + size:
-                            break
-                        payload = bytes(buf[_HEADER.size:_HEADER.size + size])
-                        del buf[:_HEADER.size + size]
-                        if stream == _STDERR:
-                            if on_log is not None:
-                                on_log(decode(payload))
-                            err += payload
-                            if len(err) > max_log:  # keep the tail of long logs
-                                err_dropped += len(err) - max_log
-                                del err[:len(err) - max_log]
-                        elif stream == _STDOUT:
-                            out += payload
+                    for stream, payload in demultiplex(buf):
+                        if stream == STDERR:
+                            collected.stderr(payload)
+                        elif stream == STDOUT:
+                            collected.stdout(payload)
             if killed is None:
-                if len(out) > max_output:
-                    killed = "output"
-                elif len(err) + err_dropped > max_stderr:
-                    killed = "stderr"
-                elif cancel is not None and cancel.is_set():
-                    killed = "cancelled"
-                elif deadline is not None and time.monotonic() > deadline:
-                    killed = "timeout"
+                killed = collected.stop_reason(cancel, deadline)
                 if killed is not None:
                     kill_method = _kill(api, exec_id, container_id, on_container_kill)
                     if kill_method == "container":
@@ -141,9 +123,68 @@ def exec_call(
         finally:
             raw.close()
     exit_code = None if kill_method == "container" else _exit_code(api, exec_id)
-    if err_dropped:
-        err = bytearray(f"[... {err_dropped} bytes of log dropped ...]\n".encode()) + err
-    return ExecOutcome(exit_code, bytes(out), bytes(err), killed, kill_method)
+    return collected.outcome(exit_code, killed, kill_method)
+
+
+class Collector:
+    """What one call printed, with the limits on its size and the live log.
+
+    stdout over ``max_output`` or stderr over ``max_stderr`` bytes asks to stop the call
+    (``stop_reason``); of stderr only the last ``max_log`` bytes are kept. ``on_log`` gets
+    stderr as text, chunk by chunk. Both transports (an exec per call, the resident runner)
+    collect through it, so their limits and logs are the same.
+    """
+
+    def __init__(self, *, max_output: int, max_log: int, max_stderr: int,
+                 on_log: Callable[[str], None] | None):
+        self.out = bytearray()
+        self.err = bytearray()
+        self.err_dropped = 0
+        self.max_output, self.max_log, self.max_stderr = max_output, max_log, max_stderr
+        self.on_log = on_log
+        self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+
+    def stdout(self, data: bytes) -> None:
+        self.out += data
+
+    def stderr(self, data: bytes) -> None:
+        if self.on_log is not None:
+            self.on_log(self._decode(data))
+        self.err += data
+        if len(self.err) > self.max_log:  # keep the tail of long logs
+            self.err_dropped += len(self.err) - self.max_log
+            del self.err[:len(self.err) - self.max_log]
+
+    def stop_reason(self, cancel: threading.Event | None, deadline: float | None) -> str | None:
+        """Why the call must be stopped now (see ``ExecOutcome.killed``), or None."""
+        if len(self.out) > self.max_output:
+            return "output"
+        if len(self.err) + self.err_dropped > self.max_stderr:
+            return "stderr"
+        if cancel is not None and cancel.is_set():
+            return "cancelled"
+        if deadline is not None and time.monotonic() > deadline:
+            return "timeout"
+        return None
+
+    def outcome(self, exit_code: int | None, killed: str | None = None,
+                kill_method: str | None = None) -> ExecOutcome:
+        err = bytes(self.err)
+        if self.err_dropped:
+            err = f"[... {self.err_dropped} bytes of log dropped ...]\n".encode() + err
+        return ExecOutcome(exit_code, bytes(self.out), err, killed, kill_method)
+
+
+def demultiplex(buf: bytearray) -> Iterator[tuple[int, bytes]]:
+    """(stream, payload) of each complete frame of an attached stream without a TTY
+    (8-byte headers); the frames read are removed from ``buf``."""
+    while len(buf) >= _HEADER.size:
+        stream, size = _HEADER.unpack_from(buf)
+        if len(buf) < _HEADER.size + size:
+            return
+        payload = bytes(buf[_HEADER.size:_HEADER.size + size])
+        del buf[:_HEADER.size + size]
+        yield stream, payload
 
 
 def _close_write(sock: socket.socket) -> None:

@@ -1,7 +1,9 @@
 """Warm containers: one per image, started on first use, labelled, reused for every call.
 
 Each container is started with the pool's ``ContainerSettings`` and the image's
-``containerdag.*`` labels applied (hardened by default: see settings.py).
+``containerdag.*`` labels applied (hardened by default: see settings.py). Calls go to the
+container's resident runner (runner.py, resident.py) when it runs there, else one exec each
+(exec.py): two transports under one pool.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import requests
 
 from ..errors import EngineUnavailable, ImageNotFound, ProcessFailed
 from .exec import ExecOutcome, exec_call
+from .resident import Runners, runner_wanted
+from .runner import RunnerLost, Serve
 from .settings import ContainerSettings
 
 __all__ = ["ContainerPool", "LABEL_MANAGED", "LABEL_SESSION", "LABEL_PID", "LABEL_HOST",
@@ -58,14 +62,18 @@ class ContainerPool:
     """Starts at most one container per image and runs execs in it.
 
     Containers are created with ``settings`` (hardened defaults when None) and each image's
-    ``containerdag.*`` labels applied (``settings_for``).
+    ``containerdag.*`` labels applied (``settings_for``). ``runner``: call through each
+    container's resident runner where it can run (None: unless ``CONTAINERDAG_RUNNER=0``).
     """
 
     def __init__(self, client: docker.DockerClient, session: str, *,
-                 settings: ContainerSettings | None = None):
+                 settings: ContainerSettings | None = None, runner: bool | None = None):
         self.client = client
         self.session = session
         self.settings = settings if settings is not None else ContainerSettings()
+        self.runner = runner_wanted() if runner is None else bool(runner)
+        #: The containers' resident runners, and the images that cannot have one.
+        self.runners = Runners(client, enabled=self.runner, labels=lambda: self.labels)
         self._effective: dict[str, ContainerSettings] = {}  # image id -> its settings
         self._oom_seen: dict[str, int] = {}  # container id -> OOM kills already reported
         #: Containers this pool killed to stop one call: their other calls are run again.
@@ -79,7 +87,7 @@ class ContainerPool:
     def options(self) -> dict[str, Any]:
         """What a pool like this one is made from: ``ContainerPool(client, session, **options)``
         (a process pickled to a Dask worker carries them)."""
-        return {"settings": self.settings}
+        return {"settings": self.settings, "runner": self.runner}
 
     def settings_for(self, image_id: str, labels: dict[str, str] | None = None, *,
                      tag: str | None = None) -> ContainerSettings:
@@ -120,12 +128,12 @@ class ContainerPool:
             try:
                 settings = self.settings_for(image_id, tag=tag)
                 try:
-                    container = self._run(image_id, name, settings)
+                    container = self._run(image_id, tag, name, settings)
                 except docker.errors.APIError as exc:
                     if exc.status_code != 409:  # 409: a container of ours by that name is left
                         raise
                     self._free_name(name)
-                    container = self._run(image_id, name, settings)
+                    container = self._run(image_id, tag, name, settings)
             except docker.errors.ImageNotFound as exc:
                 raise ImageNotFound(
                     f"image {tag!r} ({image_id[:19]}) is not on the engine: {exc.explanation}",
@@ -159,12 +167,20 @@ class ContainerPool:
                 return
             time.sleep(0.05)
 
-    def _run(self, image_id: str, name: str, settings: ContainerSettings) -> Any:
+    def _run(self, image_id: str, tag: str, name: str, settings: ContainerSettings) -> Any:
         # create + start, not containers.run: run() would try to pull a missing image.
-        container = self.client.containers.create(
-            image_id, None, entrypoint=KEEPALIVE, labels=self.labels, name=name, init=True,
-            **settings.create_kwargs(),
-        )
+        mounts = self.runners.mounts(image_id, tag)
+        create = self.client.containers.create
+        try:
+            container = create(image_id, None, entrypoint=KEEPALIVE, labels=self.labels,
+                               name=name, init=True, mounts=mounts, **settings.create_kwargs())
+        except docker.errors.APIError as exc:
+            if not mounts or exc.status_code == 409:
+                raise
+            # Perhaps the runner's volume mount was refused: without it, it takes the exec path.
+            container = create(image_id, None, entrypoint=KEEPALIVE, labels=self.labels,
+                               name=name, init=True, **settings.create_kwargs())
+            self.runners.refused(image_id, tag, exc.explanation or str(exc))
         try:
             container.start()
         except BaseException:
@@ -173,14 +189,32 @@ class ContainerPool:
         return container
 
     def exec(self, image_id: str, tag: str, command: list[str], stdin: bytes, *,
-             process: str | None = None, **kw: Any) -> ExecOutcome:
-        """Run ``command`` in the image's warm container; restart it once if it died."""
+             process: str | None = None, serve: Serve | None = None,
+             **kw: Any) -> ExecOutcome:
+        """Run ``command`` in the image's warm container; restart it once if it died.
+
+        Through the container's runner (which asks ``serve``'s keep-loaded server when
+        given) or, where the runner cannot run, by one exec.
+        """
         for attempt in (1, 2):
             container = self.container_for(image_id, tag, process=process)
             try:
-                outcome = exec_call(self.client.api, container.id, command, stdin,
-                                    on_container_kill=lambda c=container.id:
-                                    self._killed_by_us.add(c), **kw)
+                runner = self.runners.session(image_id, tag, container)
+                if runner is not None:
+                    outcome = runner.call(command, stdin, serve=serve, **kw)
+                else:
+                    outcome = exec_call(self.client.api, container.id, command, stdin,
+                                        on_container_kill=lambda c=container.id:
+                                        self._killed_by_us.add(c), **kw)
+            except RunnerLost as exc:
+                self.runners.drop(container.id)
+                if self._gone(container) is None:  # the runner died; its container lives on
+                    if attempt == 1:
+                        continue
+                    raise ProcessFailed(f"the resident runner in the warm container of image "
+                                        f"{tag!r} stopped twice under this call: {exc}",
+                                        process=process or "?") from None
+                outcome = ExecOutcome(None, b"", exc.stderr)
             except docker.errors.APIError as exc:
                 if attempt == 1 and exc.status_code in (404, 409):  # gone or not running
                     self.forget(image_id, container)
@@ -270,11 +304,13 @@ class ContainerPool:
         if self._containers.get(image_id) is container:
             del self._containers[image_id]
         self._oom_seen.pop(container.id, None)
+        self.runners.drop(container.id)
         with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True)
 
     def close(self) -> None:
         """Remove every container of this pool, in parallel."""
+        self.runners.close()
         with self._lock:
             self.closed = True
             containers = list(self._containers.values())

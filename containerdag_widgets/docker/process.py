@@ -1,4 +1,8 @@
-"""ContainerProcess: a process declared by an image label, called by exec in a warm container."""
+"""ContainerProcess: a process declared by an image label, called in a warm container.
+
+A process whose image also declares a keep-loaded server (``process.<name>.serve``) is asked
+through that server; the pool's transport falls back to the one-shot command when it cannot.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from ..process import Execution, LogSink, Process
 
 if TYPE_CHECKING:
     from .pool import ContainerPool
+    from .runner import Serve
 
 __all__ = ["ContainerProcess", "parse_json_object"]
 
@@ -37,7 +42,7 @@ class ContainerProcess(Process):
     def __init__(self, *, name: str, description: str, inputs: dict[str, Any],
                  outputs: dict[str, Any], image: str, image_id: str, command: list[str],
                  pool: ContainerPool, max_output: int = 8 * 2**20,
-                 max_stderr: int = 64 * 2**20):
+                 max_stderr: int = 64 * 2**20, serve: Serve | None = None):
         super().__init__(name=name, description=description, inputs=inputs, outputs=outputs,
                          source=image)
         self.image = image
@@ -46,6 +51,8 @@ class ContainerProcess(Process):
         self.pool = pool
         self.max_output = max_output
         self.max_stderr = max_stderr
+        #: The keep-loaded server that answers this process's calls, if its image has one.
+        self.serve = serve
 
     def _call(self, inputs: dict[str, Any], *, timeout: float | None,
               cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
@@ -53,7 +60,7 @@ class ContainerProcess(Process):
         outcome = self.pool.exec(
             self.image_id, self.image, self.command, stdin, process=self.name,
             timeout=timeout, cancel=cancel, max_output=self.max_output,
-            max_stderr=self.max_stderr, on_log=on_log,
+            max_stderr=self.max_stderr, on_log=on_log, serve=self.serve,
         )
         log = outcome.stderr.decode("utf-8", errors="replace")
         where = f"in image {self.image!r}"

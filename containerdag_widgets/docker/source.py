@@ -1,5 +1,8 @@
 """Discovery: processes declared by image labels ``process.<name>=<command>``.
 
+A label ``process.<name>.serve=<command>`` beside it declares a keep-loaded server that
+answers the process's calls (one JSON request per line, see the README's protocol section).
+
 Each command is described once per image ID (run with empty stdin in the image's warm
 container, so under the same container settings as its calls) and the description is cached
 on disk, so unchanged images cost no container.
@@ -24,11 +27,18 @@ from ..errors import ContainerDagError, DescriptionError, EngineUnavailable, Ima
 from .exec import ExecOutcome
 from .pool import ContainerPool, engine_errors
 from .process import ContainerProcess, parse_json_object
+from .runner import Serve
 from .settings import ContainerSettings, LabelError
 
 __all__ = ["DockerSource", "LABEL_PREFIX", "cache_dir", "connect"]
 
 LABEL_PREFIX = "process."
+#: ``process.<name>.serve=<command>``: the keep-loaded server of process <name>.
+SERVE_SUFFIX = ".serve"
+#: HTTP connections the client keeps to the engine: as many as calls may run at once on the
+#: exec path (``max_workers``), so none is dropped with "Connection pool is full" (docker-py
+#: keeps 10). Calls through the resident runner use no HTTP connection of their own.
+HTTP_POOL_SIZE = 64
 _CACHE_VERSION = 1
 _DEFAULT_MAX_OUTPUT = 8 * 2**20
 
@@ -38,10 +48,10 @@ def cache_dir() -> Path:
     return cache_root() / "descriptions"
 
 
-def connect(timeout: float = 60) -> docker.DockerClient:
+def connect(timeout: float = 60, max_pool_size: int = HTTP_POOL_SIZE) -> docker.DockerClient:
     """A client of the local engine (``DOCKER_HOST`` honoured); ``EngineUnavailable`` if down."""
     try:
-        client = docker.from_env(timeout=timeout)
+        client = docker.from_env(timeout=timeout, max_pool_size=max_pool_size)
         client.ping()
     except engine_errors as exc:
         raise EngineUnavailable(
@@ -73,7 +83,7 @@ class DockerSource:
         self.pool = ContainerPool(self.client, session, settings=settings)
         #: The containers' defaults, before the images' labels.
         self.settings = self.pool.settings
-        self.problems: list[ContainerDagError] = []
+        self._problems: list[ContainerDagError] = []
         #: Describe calls made by the last ``discover`` (0 when every description was cached).
         self.describe_calls = 0
         self._lock = threading.Lock()
@@ -81,8 +91,13 @@ class DockerSource:
         # shutdown): weakref.finalize runs its callback at exit without keeping self alive.
         self._finalizer = weakref.finalize(self, ContainerPool.close, self.pool)
 
+    @property
+    def problems(self) -> list[ContainerDagError]:
+        """What discovery found wrong, and where the resident runner cannot be used."""
+        return [*self._problems, *self.pool.runners.problems]
+
     def discover(self) -> list[ContainerProcess]:
-        self.problems = []
+        self._problems = []
         self.describe_calls = 0
         images = self._labelled_images()
         with ThreadPoolExecutor(4) as pool:
@@ -91,7 +106,7 @@ class DockerSource:
         for procs in found:
             for proc in procs:
                 if proc.name in processes:
-                    self.problems.append(DescriptionError(
+                    self._problems.append(DescriptionError(
                         f"also declared by image {processes[proc.name].image!r}; using that one",
                         process=proc.name, image=proc.image))
                     continue
@@ -118,12 +133,15 @@ class DockerSource:
 
     def _processes_of(self, item: tuple[str, Any]) -> list[ContainerProcess]:
         tag, image = item
-        commands = {key[len(LABEL_PREFIX):]: value for key, value in sorted(image.labels.items())
+        declared = {key[len(LABEL_PREFIX):]: value for key, value in sorted(image.labels.items())
                     if key.startswith(LABEL_PREFIX)}
+        commands = {name: value for name, value in declared.items()
+                    if not name.endswith(SERVE_SUFFIX)}
+        serves = self._serves(tag, declared, commands)
         try:
             settings = self.pool.settings_for(image.id, image.labels, tag=tag)
         except LabelError as exc:  # the image is not run at all: report it for each process
-            self.problems.extend(exc.for_process(name) for name in commands)
+            self._problems.extend(exc.for_process(name) for name in commands)
             return []
         cached = _read_cache(image.id)
         processes = []
@@ -131,11 +149,11 @@ class DockerSource:
             try:
                 argv = shlex.split(command)
             except ValueError as exc:
-                self.problems.append(DescriptionError(
+                self._problems.append(DescriptionError(
                     f"label command {command!r} cannot be split: {exc}", process=name, image=tag))
                 continue
             if not argv:
-                self.problems.append(DescriptionError("label command is empty", process=name,
+                self._problems.append(DescriptionError("label command is empty", process=name,
                                                       image=tag))
                 continue
             entry = cached.get(name)
@@ -148,14 +166,14 @@ class DockerSource:
                 cached[name] = entry
                 _write_cache(image.id, cached)
             if "error" in entry:
-                self.problems.append(DescriptionError(entry["error"], process=name, image=tag,
+                self._problems.append(DescriptionError(entry["error"], process=name, image=tag,
                                                       output=entry.get("output", "")))
                 continue
             desc = entry["description"]
             proc = ContainerProcess(
                 name=name, description=desc["description"], inputs=desc["inputs"],
                 outputs=desc["outputs"], image=tag, image_id=image.id, command=argv,
-                pool=self.pool, max_output=self.max_output,
+                pool=self.pool, max_output=self.max_output, serve=serves.get(name),
             )
             # how the image's container is started: the defaults with its labels applied
             proc.settings = settings
@@ -163,6 +181,35 @@ class DockerSource:
             proc.cacheable = desc.get("cache", True)
             processes.append(proc)
         return processes
+
+    def _serves(self, tag: str, declared: dict[str, str],
+                commands: dict[str, str]) -> dict[str, Serve]:
+        """The keep-loaded servers of ``tag``'s processes (bad labels are reported and left
+        out: the process then runs its one-shot command)."""
+        serves = {}
+        for key, command in declared.items():
+            if not key.endswith(SERVE_SUFFIX):
+                continue
+            name = key[:-len(SERVE_SUFFIX)]
+            label = f"{LABEL_PREFIX}{key}"
+            if name not in commands:
+                self._problems.append(DescriptionError(
+                    f"label {label} declares a keep-loaded server for {name!r}, but the image "
+                    f"has no label {LABEL_PREFIX}{name}", process=name, image=tag))
+                continue
+            try:
+                argv = shlex.split(command)
+            except ValueError as exc:
+                argv, why = [], f"cannot be split: {exc}"
+            else:
+                why = "is empty"
+            if not argv:
+                self._problems.append(DescriptionError(
+                    f"label {label} ({command!r}) {why}; the process runs its one-shot command",
+                    process=name, image=tag))
+                continue
+            serves[name] = Serve(tuple(argv), name)
+        return serves
 
     def _describe(self, name: str, tag: str, image_id: str, argv: list[str],
                   settings: ContainerSettings) -> dict | None:
@@ -174,10 +221,10 @@ class DockerSource:
                                                   timeout=self.describe_timeout,
                                                   max_output=self.max_output)
         except ContainerDagError as exc:
-            self.problems.append(DescriptionError(str(exc), process=name, image=tag))
+            self._problems.append(DescriptionError(str(exc), process=name, image=tag))
             return None
         if outcome.killed:
-            self.problems.append(DescriptionError(
+            self._problems.append(DescriptionError(
                 f"describe call stopped ({outcome.killed} after {self.describe_timeout:g} s)",
                 process=name, image=tag))
             return None

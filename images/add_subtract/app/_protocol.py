@@ -1,8 +1,11 @@
 """Tiny helper implementing the container process protocol.
 
-Empty (or whitespace-only) stdin -> print the description JSON.
-A JSON object on stdin -> print one JSON object of outputs.
-Errors go to stderr with exit status 1.
+One-shot (``main``): empty (or whitespace-only) stdin -> print the description JSON; a JSON
+object on stdin -> print one JSON object of outputs. Errors go to stderr with exit status 1.
+
+Keep-loaded (``serve``): one JSON request per line on stdin,
+``{"process": NAME, "inputs": {...}}``, and one JSON answer per line on stdout,
+``{"outputs": {...}}`` or ``{"error": "message"}``, for as long as stdin stays open.
 """
 
 import json
@@ -10,39 +13,71 @@ import math
 import sys
 
 
-def fail(message):
-    print(message, file=sys.stderr)
-    sys.exit(1)
+class Failure(Exception):
+    """A call that cannot give outputs: the message is what the caller sees."""
+
+
+class Process:
+    def __init__(self, description, inputs, outputs, compute):
+        self.description = description
+        self.inputs = inputs
+        self.outputs = outputs
+        self.compute = compute
+
+    def describe(self):
+        return {"description": self.description, "inputs": self.inputs,
+                "outputs": self.outputs}
+
+    def run(self, given):
+        if not isinstance(given, dict):
+            raise Failure("stdin must be a JSON object")
+        result = self.compute(given)
+        for key, value in result.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise Failure(f"output {key!r} is not finite: {value}")
+        return result
 
 
 def number(inputs, key):
     if key not in inputs:
-        fail(f"missing input: {key!r}")
+        raise Failure(f"missing input: {key!r}")
     value = inputs[key]
     # bool is a subclass of int; it is not a number here.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        fail(f"input {key!r} must be a number, got {json.dumps(value)}")
+        raise Failure(f"input {key!r} must be a number, got {json.dumps(value)}")
     return value
 
 
-def main(description, inputs, outputs, compute):
+def main(process):
+    """Describe or run ``process`` once, from stdin."""
     text = sys.stdin.read()
     if not text.strip():
-        json.dump(
-            {"description": description, "inputs": inputs, "outputs": outputs},
-            sys.stdout,
-        )
+        json.dump(process.describe(), sys.stdout)
         sys.stdout.write("\n")
         return
     try:
-        given = json.loads(text)
-    except json.JSONDecodeError as exc:
-        fail(f"stdin is not valid JSON: {exc}")
-    if not isinstance(given, dict):
-        fail("stdin must be a JSON object")
-    result = compute(given)
-    for key, value in result.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            fail(f"output {key!r} is not finite: {value}")
+        try:
+            given = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise Failure(f"stdin is not valid JSON: {exc}") from None
+        result = process.run(given)
+    except Failure as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(1)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
+
+
+def serve(processes):
+    """Answer requests for ``processes`` (name -> Process), one line each, until stdin ends."""
+    for line in sys.stdin:
+        try:
+            request = json.loads(line)
+            process = processes[request["process"]]
+            answer = {"outputs": process.run(request["inputs"])}
+        except Failure as exc:
+            answer = {"error": str(exc)}
+        except (ValueError, KeyError, TypeError) as exc:
+            answer = {"error": f"bad request: {exc!r}"}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()

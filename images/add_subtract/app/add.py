@@ -1,10 +1,13 @@
 """Process python_add: z = x + y."""
 
-from _protocol import main, number
+from _protocol import Process, main, number
 
-main(
+PROCESS = Process(
     description="Addition. z = x + y.",
     inputs={"x": 1.0, "y": 1.0},
     outputs={"z": 1.0},
     compute=lambda given: {"z": number(given, "x") + number(given, "y")},
 )
+
+if __name__ == "__main__":
+    main(PROCESS)
