@@ -60,8 +60,9 @@ def test_status_reads_during_a_300_node_run_never_break_the_widget_20_times():
         assert errors == []
         assert result.ok and len(result.status) == 300
         assert not w.running
-        # The first run computes every node; the next ones reuse them from the cache.
-        assert set(w.status.values()) == ({"done"} if first else {"cached"})
+        # The first run computes the nodes (those with equal inputs may reuse each other's
+        # results); the next ones reuse them all from the cache.
+        assert set(w.status.values()) <= ({"done", "cached"} if first else {"cached"})
         first = False
         assert w.outputs["n299"] == {"z": 31.0}  # root, then 30 links of a chain
         assert w.progress_text.value.startswith("300/300 done")
