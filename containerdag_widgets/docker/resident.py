@@ -15,6 +15,7 @@ volume, a runner that does not start in that image), that image's calls take the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -115,7 +116,15 @@ class Runners:
             self.client.volumes.get(name).remove(force=True)
             raise RunnerUnavailable(f"the runner from {self.image!r} does not run on this "
                                     f"engine (exit code {status}: {said!r})")
+        self._remove_stale_volumes(keep=name)
         return name
+
+    def _remove_stale_volumes(self, keep: str) -> None:
+        """Remove the volumes of earlier runner builds that no container uses any more."""
+        for volume in self.client.volumes.list(filters={"label": LABEL_RUNNER}):
+            if volume.name != keep:
+                with contextlib.suppress(docker.errors.APIError):  # 409: still in use
+                    volume.remove()
 
     def refused(self, image_id: str, tag: str, why: str) -> None:
         """The engine would not create ``image_id``'s container with the runner's volume."""

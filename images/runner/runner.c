@@ -409,6 +409,10 @@ static void on_stdout(proc_t *p, unsigned char *data, size_t n) {
     size_t part = nl ? (size_t)(nl - data) : n;
     if (part) send_frame('O', p->call, data, part);
     if (nl) { /* the answer is complete; what follows it in this chunk is dropped */
+        unsigned char more[CHUNK]; /* what it logged before answering belongs to this call */
+        ssize_t got;
+        while (p->err >= 0 && (got = read(p->err, more, sizeof more)) > 0)
+            send_frame('E', p->call, more, (size_t)got);
         send_exit(p->call, 0);
         p->call = 0;
         dispatch(p->group);
