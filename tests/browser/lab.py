@@ -263,7 +263,8 @@ class Lab:
         self.timeout = default_timeout
         self.console: list[str] = []
         page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+        page.on("pageerror", lambda e: self.console.append(
+            f"pageerror: {e} | {getattr(e, 'stack', '') or ''}".replace("\n", " ")))
 
     # ---- files -------------------------------------------------------------------------------
     def write_notebook(self, name: str, cells: list[str], kernel: str = KERNEL_NAME) -> Path:

@@ -153,11 +153,18 @@ def inner_text(lab, selector: str) -> str:
     return lab.page.locator(selector).first.inner_text()
 
 
+#: What names the toolkit in an error's text or stack: ipycytoscape's bundle, Cytoscape, the
+#: canvas helper (anywidget), the widgets' classes.
+TOOLKIT = ("cytoscape", "anywidget", "cdw", "containerdag", "ipycytoscape")
+
+
 def toolkit_console_problems(console: list[str]) -> list[str]:
-    """Console errors and Cytoscape warnings (deprecations, invalid styles, duplicate ids),
-    leaving out the two known harmless ones of the front ends (see browser-here.md)."""
+    """Errors of the toolkit, and Cytoscape's warnings (deprecated or invalid styles, duplicate
+    ids), leaving out the known harmless ones of the front ends (see browser-here.md) and
+    errors of the front ends themselves (nothing of the toolkit in their text or stack)."""
     harmless = ("Unsatisfied version", "custom wheel sensitivity")
     return [line for line in console
-            if (line.startswith(("error", "pageerror")) or "deprecated" in line
-                or "is invalid" in line or "second element" in line)
+            if ((line.startswith(("error", "pageerror"))
+                 and any(t in line.lower() for t in TOOLKIT))
+                or "deprecated" in line or "is invalid" in line or "second element" in line)
             and not any(h in line for h in harmless)]
