@@ -81,6 +81,7 @@ class GraphWidget(RunsMixin, W.VBox):
         self._draw_lock = threading.RLock()
         self._edit_lock = threading.Lock()
         self._flusher: threading.Thread | None = None
+        self._wake = threading.Event()
         self._expecting = False
         self._clicked = False
         self._last_edit = 0.0
@@ -248,6 +249,7 @@ class GraphWidget(RunsMixin, W.VBox):
         self._fold.apply(event)
         if isinstance(event, RunFinished):
             self.result = event.result
+            self._wake.set()  # the last update goes out now, not at the next tick
         if isinstance(event, (RunStarted, NodeStarted)) or self._flusher is None:
             self._ensure_flusher()
 

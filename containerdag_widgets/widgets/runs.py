@@ -102,7 +102,9 @@ class RunsMixin:
 
     def _flush_loop(self) -> None:
         while True:
-            time.sleep(self.update_interval)
+            # Every update_interval, or at once when a run ends.
+            if self._wake.wait(self.update_interval):
+                self._wake.clear()
             if self._expecting and self.handle is not None and self.handle.done:
                 self._expecting = False  # the run ended before it began: say why
                 try:
