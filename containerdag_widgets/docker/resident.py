@@ -70,9 +70,11 @@ class Runners:
     def mounts(self, image_id: str, tag: str) -> list[Mount]:
         """The mounts a new warm container of ``image_id`` gets: the runner volume, or none
         (then the image takes the exec path and that is reported)."""
-        if not self.enabled or image_id in self._fallback:
+        if not self.enabled:
             return []
         with self._lock:
+            if image_id in self._fallback:
+                return []
             if self._volume is None and self._volume_error is None:
                 try:
                     self._volume = self._fill_volume()
@@ -134,19 +136,22 @@ class Runners:
 
     def session(self, image_id: str, tag: str, container: Any) -> RunnerSession | None:
         """The runner of ``container``, started on first use; None: use the exec path."""
-        if not self.enabled or image_id in self._fallback:
+        if not self.enabled:
             return None
-        found = self._sessions.get(container.id)
-        if found is not None and found.lost is None:
-            return found
         with self._lock:
-            starting = self._starting.setdefault(container.id, threading.Lock())
-        with starting:
+            if image_id in self._fallback:
+                return None
             found = self._sessions.get(container.id)
             if found is not None and found.lost is None:
                 return found
-            if image_id in self._fallback:
-                return None
+            starting = self._starting.setdefault(container.id, threading.Lock())
+        with starting:
+            with self._lock:
+                found = self._sessions.get(container.id)
+                if image_id in self._fallback:
+                    return None
+            if found is not None and found.lost is None:
+                return found
             try:
                 found = RunnerSession(self.client.api, container.id, path=self.path,
                                       on_notice=lambda text, given_up, t=tag:
@@ -154,7 +159,8 @@ class Runners:
             except RunnerUnavailable as exc:
                 self._fall_back(image_id, tag, exc.detail)
                 return None
-            self._sessions[container.id] = found
+            with self._lock:
+                self._sessions[container.id] = found
             return found
 
     def drop(self, container_id: str) -> None:
@@ -204,4 +210,5 @@ class Runners:
         yet)."""
         if not self.enabled:
             return "the runner is turned off (CONTAINERDAG_RUNNER=0)"
-        return self._fallback.get(image_id)
+        with self._lock:
+            return self._fallback.get(image_id)
