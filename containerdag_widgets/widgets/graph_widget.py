@@ -79,7 +79,7 @@ class GraphWidget(RunsMixin, W.VBox):
         self._fold = Fold()
         self._lock = self._fold.lock
         self._draw_lock = threading.RLock()
-        self._edit_lock = threading.Lock()
+        self._edit_lock = threading.RLock()  # the flusher flushes (observers run) under it
         self._flusher: threading.Thread | None = None
         self._wake = threading.Event()
         self._expecting = False

@@ -112,12 +112,14 @@ class RunsMixin:
                 except BaseException as exc:  # noqa: BLE001 - shown, not raised
                     self.message.value = pre(f"the run failed: {exc}", "cdw-error")
             self._flush()
-            with self._edit_lock:
+            with self._edit_lock:  # a run starting now waits, then starts a new flusher
                 if not self._fold.active and not self._expecting:
-                    self._flusher = None
-                    break
-        self._flush()
-        self._buttons(self.registry is not None)
+                    # The last update before wait_idle() may return (it waits for None).
+                    self._flush()
+                    self._buttons(self.registry is not None)
+                    if not self._fold.active and not self._expecting:  # no observer started one
+                        self._flusher = None
+                        return
 
     def _report(self, result: RunResult) -> None:
         counts: dict[str, int] = {}
