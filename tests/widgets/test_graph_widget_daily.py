@@ -1,0 +1,101 @@
+"""Kernel-side checks of issue 8's graph widget: edits, runs from elsewhere, a closed registry,
+large-graph views, re-run controls (the browser tests check the same in the page)."""
+
+import inspect
+
+from containerdag_widgets import Graph, GraphWidget, Registry
+from containerdag_widgets.widgets.timeline import timeline_html
+from containerdag_widgets.widgets.view import GROUP_PREFIX, build_view, prefix_group
+
+from ..processes import add
+
+
+def ids(w):
+    return sorted(n.data["id"] for n in w.cytoscape.graph.nodes)
+
+
+def test_every_edit_redraws_the_full_graph_with_fresh_elements():
+    g = Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}}})
+    w = GraphWidget(g, Registry([add]))
+    first = list(w.cytoscape.graph.nodes)
+    g.add("b", "add", {"x": ("a", "z"), "y": 1.0})
+    w.redraw()  # edits within redraw_delay are drawn together; this one may be deferred
+    assert ids(w) == ["a", "b"]
+    assert not set(map(id, first)) & set(map(id, w.cytoscape.graph.nodes))  # new widgets
+    g.remove("b")
+    w.redraw()
+    assert ids(w) == ["a"]
+    g.clear()
+    w.redraw()
+    assert ids(w) == [] and w.status == {}
+
+
+def test_a_run_started_elsewhere_shows_in_every_widget():
+    g = Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}}})
+    reg = Registry([add])
+    w1, w2 = GraphWidget(g, reg), GraphWidget(g, reg)
+    g.run(reg, cache=False)
+    for w in (w1, w2):
+        w.wait_idle(5)
+        assert w.status == {"a": "done"} and w.outputs == {"a": {"z": 2.0}}
+        assert w.progress_text.value == "1/1 done" and not w.running
+
+
+def test_a_closed_registry_is_said_and_run_disabled():
+    reg = Registry([add])
+    w = GraphWidget(Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}}}), reg)
+    reg.close()
+    assert w.start() is None
+    assert "registry is closed" in w.message.value and w.run_button.disabled
+
+
+def test_a_registry_source_is_asked_at_each_run():
+    regs = [Registry([add])]
+    g = Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}}})
+    w = GraphWidget(g, lambda: regs[-1])
+    regs[-1].close()
+    regs.append(Registry([add]))  # what the magics do for a registry they made
+    assert w.run(timeout=10).status == {"a": "done"}
+
+
+def test_groups_and_focus():
+    assert prefix_group("sweep 17") == "sweep" and prefix_group("node a") is None
+    spec = {"src": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}}}
+    spec.update({f"sweep {i}": {"process": "add", "inputs": {"x": ("src", "z"), "y": 1.0}}
+                 for i in range(20)})
+    g = Graph.from_spec(spec)
+    view = build_view(g, {}, group_by=prefix_group)
+    assert sorted(view.nodes) == [GROUP_PREFIX + "sweep", "src"]
+    assert view.nodes[GROUP_PREFIX + "sweep"]["count"] == 20
+    assert [e["label"] for e in view.edges] == ["20 links"]
+    focus = build_view(g, {}, group_by=prefix_group, focus="sweep 3", hops=1)
+    assert sorted(focus.nodes) == ["src", "sweep 3"]
+
+
+def test_rerun_controls_pass_nodes_and_force_when_the_core_takes_it():
+    calls = []
+
+    class Spy(Graph):
+        def start(self, registry, *, nodes=None, force=None, **options):
+            calls.append((nodes, force))
+            return super().start(registry, nodes=nodes, **options)
+
+    g = Spy.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}},
+                       "b": {"process": "add", "inputs": {"x": ("a", "z"), "y": 1.0}},
+                       "c": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}}})
+    w = GraphWidget(g, Registry([add]))
+    assert "force" in inspect.signature(g.start).parameters
+    w.run_from("a").wait(10)
+    w.wait_idle(5)
+    assert calls[-1] == (["a", "b"], ["a", "b"])
+    w.run_node("c").wait(10)
+    w.wait_idle(5)
+    assert calls[-1] == (["c"], ["c"])
+
+
+def test_timeline_has_a_bar_per_node_that_ran():
+    g = Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}}})
+    w = GraphWidget(g, Registry([add]))
+    w.run(timeout=10)
+    html = timeline_html(w._state, {}, 0.0)
+    assert html.count('class="cdw-tl-bar') == 1 and 'data-status="done"' in html
