@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Build the example images: every images/<dir>/ becomes containerdag/<dir>:latest.
 
+images/runner/ is not a process image: it builds the resident runner (a static C program)
+that the toolkit mounts, read-only, in every warm container.
+
 Usage: build_images.py [DIR ...]   (default: every directory under images/)
 
 Builds through the docker-py SDK (the engine here has no BuildKit). Build

@@ -1,8 +1,10 @@
-"""Docker backend: discovery from image labels, warm containers, exec with stdin."""
+"""Docker backend: discovery from image labels, warm containers, calls through each
+container's resident runner (or one exec each), with stdin and live stderr."""
 
 from .cleanup import Leftover, cleanup, leftovers
 from .pool import LABEL_MANAGED, LABEL_SESSION, ContainerPool
 from .process import ContainerProcess
+from .runner import RunnerUnavailable, Serve
 from .settings import ContainerSettings
 from .source import DockerSource, cache_dir, connect
 
@@ -11,6 +13,8 @@ __all__ = [
     "ContainerProcess",
     "ContainerPool",
     "ContainerSettings",
+    "RunnerUnavailable",
+    "Serve",
     "Leftover",
     "cleanup",
     "leftovers",
