@@ -217,6 +217,17 @@ class Graph:
                     stack.append(nxt)
         return seen
 
+    def needs(self, names: Iterable[str]) -> set[str]:
+        """``names`` and every node they read from, directly or not (what running them takes)."""
+        keep: set[str] = set()
+        stack = list(names)
+        while stack:
+            name = stack.pop()
+            if name not in keep and name in self.nodes:
+                keep.add(name)
+                stack.extend(self.nodes[name].upstream)
+        return keep
+
     # ---- checking and ordering ------------------------------------------------------------
 
     def sorter(self) -> graphlib.TopologicalSorter:

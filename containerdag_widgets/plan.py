@@ -63,9 +63,7 @@ def plan(graph: Graph, registry: Registry, *, cache: bool | Any = True,
     """What ``graph.run(registry, cache=..., force=..., nodes=...)`` would do now."""
     order = graph.validate(registry)
     if nodes is not None:
-        wanted = set(nodes)
-        for name in list(wanted):
-            wanted |= _ancestors(graph, name)
+        wanted = graph.needs(nodes)
         order = [n for n in order if n in wanted]
     store = cache if not isinstance(cache, bool) else default_store()
     run_cache = RunCache(store, read=cache is not False, force=force)
@@ -93,17 +91,6 @@ def plan(graph: Graph, registry: Registry, *, cache: bool | Any = True,
             outputs[name] = dict(decision.hit.outputs)
         steps.append(PlanStep(name, decision.action, decision.reason))
     return Plan(steps)
-
-
-def _ancestors(graph: Graph, name: str) -> set[str]:
-    seen: set[str] = set()
-    stack = list(graph[name].upstream)
-    while stack:
-        up = stack.pop()
-        if up not in seen and up in graph:
-            seen.add(up)
-            stack.extend(graph[up].upstream)
-    return seen
 
 
 def _names(nodes: list[str]) -> str:

@@ -313,11 +313,5 @@ def _run_cache(options: RunOptions) -> RunCache:
 
 
 def _subgraph(graph: Graph, targets: Iterable[str]) -> Graph:
-    keep: set[str] = set()
-    stack = list(targets)
-    while stack:
-        name = stack.pop()
-        if name not in keep:
-            keep.add(name)
-            stack.extend(graph[name].upstream)
+    keep = graph.needs(targets)
     return Graph({n: node for n, node in graph.nodes.items() if n in keep})
