@@ -3,21 +3,18 @@
 This is the one module that knows ipycytoscape's internals (``tests/widgets/test_canvas.py``
 checks the ones it relies on, and pyproject pins ipycytoscape below 1.4):
 
+- ipycytoscape makes a widget (a comm, a model in the page, a view) for every node and edge:
+  a 2,000-node graph opened 5,827 comms and took seconds to draw. ``CanvasPane.draw`` sends
+  every element as plain data in one message of the ``CanvasHelper``, which adds them to the
+  view's Cytoscape instance in one batch and lays them out; status changes travel as one
+  ``classes`` map. The ipycytoscape graph model stays empty; the view, its stylesheet, zoom
+  settings and click events (``Canvas.on``) are ipycytoscape's.
 - ``CytoscapeWidget.__init__`` opens the comm with a default graph model and then replaces it.
   A page that renders the view before that replacement arrives stays bound to the empty first
-  graph, so the canvas stays blank. ``Canvas`` opens with the graph model it keeps.
-- The page updates its element list with ``ViewList.update``: it adds the elements of the new
-  list at once but removes the old ones a moment later (in a promise callback). Replacing
-  ``a, b`` by ``a, b, c`` in one message therefore adds ``a`` while the old ``a`` is still
-  there ("Can not create second element with ID 'a'"), and the late removal then deletes the
-  only ``a``: the canvas showed ``c`` alone. ``Canvas.draw`` sends an empty list first, then
-  the new one; the page handles one model's messages in order and runs the removals before it
-  reads the second message. The old element widgets are closed one drawing later, when the
-  page no longer holds views of them.
+  graph. ``Canvas`` opens with the graph model it keeps.
 - Cytoscape cannot read CSS variables, scroll-hijacks the page with the mouse wheel, and draws
-  straight edges through nodes that lie between their ends. ``CanvasHelper`` (an anywidget
-  beside the view, see ``canvas_js.py``) fixes these in the page and takes commands (fit,
-  centre on a node) from the kernel.
+  straight edges through nodes that lie between their ends. The helper (see ``canvas_js.py``)
+  fixes these in the page and takes commands (fit, centre on a node) from the kernel.
 """
 
 from __future__ import annotations
@@ -30,9 +27,10 @@ import anywidget
 import ipycytoscape
 import ipywidgets as W
 from ipywidgets import DOMWidget
-from traitlets import Float, List, Unicode
+from traitlets import Dict, Float, Int, List, Unicode
 
 from .canvas_js import CANVAS_CSS, CANVAS_ESM
+from .closing import close_tree
 from .style import WIDGET_CSS
 
 __all__ = ["Canvas", "CanvasHelper", "CanvasPane", "resolve_fallbacks"]
@@ -51,39 +49,12 @@ def resolve_fallbacks(stylesheet: list[dict]) -> list[dict]:
 
 
 class Canvas(ipycytoscape.CytoscapeWidget):
-    """A ``CytoscapeWidget`` whose ``graph`` never changes after the comm is open, and whose
-    elements are replaced with ``draw``."""
+    """A ``CytoscapeWidget`` whose ``graph`` model never changes after the comm is open (and
+    stays empty: the elements come through the pane's helper)."""
 
     def __init__(self, **kwargs: Any):
         DOMWidget.__init__(self, graph=ipycytoscape.Graph(), **kwargs)
         self.on_msg(self._handle_interaction)
-        self._retired: list[W.Widget] = []
-
-    def draw(self, nodes: Iterable[ipycytoscape.Node], edges: Iterable[ipycytoscape.Edge]
-             ) -> None:
-        """Replace every element: the page removes the old ones, then adds and lays out these.
-
-        Element ids must be unique among ``nodes`` and ``edges``; edges must join given nodes.
-        """
-        graph = self.graph
-        old = [*graph.nodes, *graph.edges]
-        if old:
-            with graph.hold_sync():  # message 1: nothing (the page removes the old elements)
-                graph.clear()
-        # Message 2: nodes and edges together (a layout of nodes without their edges put
-        # every node on one rank).
-        with graph.hold_sync():
-            graph.add_nodes(list(nodes))
-            graph.add_edges(list(edges), directed=True, multiple_edges=True)
-        for widget in self._retired:  # removed from the page one drawing ago
-            widget.close()
-        self._retired = old
-
-    def close(self) -> None:
-        for widget in [*self._retired, *self.graph.nodes, *self.graph.edges]:
-            widget.close()
-        self._retired = []
-        super().close()
 
 
 class CanvasHelper(anywidget.AnyWidget):
@@ -105,6 +76,16 @@ class CanvasHelper(anywidget.AnyWidget):
     wheel = Unicode("focus", help="mouse-wheel zoom: 'focus' (only while the canvas has focus), "
                                   "'always' or 'never'").tag(sync=True)
 
+    elements = List(help="every element drawn, as Cytoscape JSON: group, data, classes and "
+                         "(for a preset layout) position").tag(sync=True)
+    classes = Dict(help="element id -> its classes now (status colours, selection); applied "
+                        "over the drawing").tag(sync=True)
+    data = Dict(help="element id -> data changed since the drawing (a group's counts)").tag(
+        sync=True)
+    layout_options = Dict(help="the Cytoscape layout run after each drawing").tag(sync=True)
+    revision = Int(0, help="counts drawings: the page redraws and lays out when it changes, "
+                           "even for equal elements").tag(sync=True)
+
     def command(self, name: str, **args: Any) -> None:
         """Send a command to the page: ``fit``, or ``center`` with ``id``."""
         self.send({"cmd": name, **args})
@@ -122,6 +103,57 @@ class CanvasPane(W.Box):
                                    layout=W.Layout(height="0px", width="0px"))
         super().__init__([self.helper, self.canvas], **layout)
         self.add_class("cdw-canvas-host")
+        self._nodes: dict[str, dict] = {}
+        self._edges: list[dict] = []
+
+    def set_layout(self, **options: Any) -> None:
+        """The Cytoscape layout (``name`` and its options) run after each drawing."""
+        self.canvas.set_layout(**options)
+        self.helper.layout_options = dict(self.canvas.cytoscape_layout)
+
+    def draw(self, nodes: Iterable[dict], edges: Iterable[dict]) -> None:
+        """Replace every element (each ``{"data": {...}, "classes": "..."}``, a node may have a
+        ``position``): the page removes the old ones, then adds and lays out these, in one
+        message. Ids must be unique among nodes and edges; edges must join given nodes."""
+        self._nodes = {n["data"]["id"]: {"group": "nodes", "classes": "", **n} for n in nodes}
+        self._edges = [{"group": "edges", "classes": "", **e} for e in edges]
+        with self.helper.hold_sync():
+            self.helper.elements = [*self._nodes.values(), *self._edges]
+            self.helper.classes = {i: n["classes"] for i, n in self._nodes.items()}
+            self.helper.data = {}
+            self.helper.revision += 1
+
+    def update(self, classes: dict[str, str] | None = None,
+               data: dict[str, dict] | None = None) -> None:
+        """New classes and data for drawn nodes (ids not drawn are ignored): one message."""
+        now = self.helper.classes
+        classes = {i: c for i, c in (classes or {}).items()
+                   if i in self._nodes and now.get(i) != c}
+        data = {i: d for i, d in (data or {}).items() if i in self._nodes}
+        if not classes and not data:
+            return
+        with self.helper.hold_sync():
+            if classes:
+                self.helper.classes = {**self.helper.classes, **classes}
+            if data:
+                self.helper.data = {**self.helper.data, **data}
+
+    @property
+    def nodes(self) -> dict[str, dict]:
+        """id -> the node as the page shows it now: ``data`` (with later changes) and
+        ``classes``."""
+        classes, data = self.helper.classes, self.helper.data
+        return {i: {**n, "data": {**n["data"], **data.get(i, {})},
+                    "classes": classes.get(i, n["classes"])} for i, n in self._nodes.items()}
+
+    @property
+    def edges(self) -> list[dict]:
+        """The edges drawn (Cytoscape JSON)."""
+        return list(self._edges)
+
+    def close(self) -> None:
+        """Close this pane and every widget it opened (canvas, graph model, helper, layouts)."""
+        close_tree(self)
 
     def set_stylesheet(self, stylesheet: list[dict]) -> None:
         """A new stylesheet: the helper applies it resolved; the canvas keeps the fallbacks for

@@ -3,6 +3,10 @@
 It finds the Cytoscape instance of the ipycytoscape view in the same ``.cdw-canvas-host`` box
 (``container._cyreg.cy``, Cytoscape's own registry) and, for each instance it sees:
 
+- draws the helper's ``elements`` in one batch and runs ``layout_options`` (again at each new
+  ``revision``), and applies the ``classes`` and ``data`` maps over them as they change, so a
+  run's status changes reach Cytoscape without a widget per element;
+
 - applies the helper's stylesheet with ``var(--jp-..., fallback)`` resolved from the page's CSS,
   again whenever JupyterLab's theme changes (Cytoscape draws on canvas and reads no CSS);
 - enables mouse-wheel zoom only after a click in the canvas, until a click elsewhere or
@@ -50,6 +54,50 @@ function readable(model, cy) {
   const bb = cy.elements().boundingBox();
   cy.zoom(z);
   cy.pan({ x: w / 2 - z * (bb.x1 + bb.x2) / 2, y: 16 - z * bb.y1 });
+}
+
+// ---- the elements ------------------------------------------------------------------------------
+
+function elementsOf(model) {
+  const classes = model.get('classes') || {}, data = model.get('data') || {};
+  return (model.get('elements') || []).map((e) => {
+    const id = e.data.id;
+    const out = { group: e.group, data: id in data ? { ...e.data, ...data[id] } : e.data,
+                  classes: id in classes ? classes[id] : (e.classes || '') };
+    if (e.position) out.position = e.position;
+    return out;
+  });
+}
+
+function draw(model, cy, st) {
+  st.revision = model.get('revision');
+  st.classes = { ...(model.get('classes') || {}) };
+  st.data = model.get('data') || {};
+  cy.startBatch();
+  cy.elements().remove();
+  cy.add(elementsOf(model));
+  cy.endBatch();
+  cy.resize();
+  const options = model.get('layout_options');
+  cy.layout(options && options.name ? options : { name: 'preset', fit: true }).run();
+}
+
+function patch(model, cy, st) {
+  const classes = model.get('classes') || {}, data = model.get('data') || {};
+  cy.startBatch();
+  for (const [id, cls] of Object.entries(classes)) {
+    if (st.classes[id] === cls) continue;
+    st.classes[id] = cls;
+    const ele = cy.getElementById(id);
+    if (ele.nonempty()) ele.classes(cls);
+  }
+  for (const [id, d] of Object.entries(data)) {
+    if (st.data[id] === d) continue;
+    const ele = cy.getElementById(id);
+    if (ele.nonempty()) ele.data(d);
+  }
+  st.data = data;
+  cy.endBatch();
 }
 
 // ---- edges around nodes --------------------------------------------------------------------
@@ -132,12 +180,7 @@ function attach(model, cy, helper) {
     route(cy);
   };
   cy.on('layoutstop', () => requestAnimationFrame(after));
-  if (cy.nodes().nonempty()) {
-    // The first layout may have fitted the graph to the canvas before the page sized it.
-    cy.resize();
-    cy.fit(undefined, 20);
-    after();
-  }
+  draw(model, cy, st);
   c.addEventListener('wheel', () => { if (cy.userZoomingEnabled()) st.touched = true; },
                      { passive: true });
   cy.on('tapstart', () => { st.touched = true; });
@@ -181,6 +224,13 @@ function render({ model, el }) {
   helpers.add(helper);
   helper.withCy(() => helper.wheel());
   const restyle = () => helper.withCy((cy) => applyStyle(model, cy));
+  model.on('change:revision', () => helper.withCy((cy) => {
+    const st = seen.get(cy);
+    if (st.revision !== model.get('revision')) draw(model, cy, st);
+  }));
+  const update = () => helper.withCy((cy) => patch(model, cy, seen.get(cy)));
+  model.on('change:classes', update);
+  model.on('change:data', update);
   model.on('change:stylesheet', restyle);
   model.on('change:wheel', () => helper.wheel());
   model.on('msg:custom', (msg) => helper.withCy((cy) => {

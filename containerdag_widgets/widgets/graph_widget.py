@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import ipycytoscape
 import ipywidgets as W
 from traitlets import Bool, Dict, Float, Int, List, Unicode, observe
 
@@ -20,6 +19,7 @@ from ..result import RunResult
 from ..runner import RunHandle
 from ..status import SUCCESS
 from .canvas import CanvasPane
+from .closing import close_tree
 from .controls import Controls
 from .html import esc, pre
 from .inspector import EMPTY, group_html, inspector_html
@@ -91,7 +91,6 @@ class GraphWidget(RunsMixin, W.VBox):
         self._drawing = False
         self._names: tuple[str, ...] = ()
         self._view = View()
-        self._elements: dict[str, ipycytoscape.Element] = {}
 
         self.pane = CanvasPane(graph_stylesheet(), height=height,
                                layout=W.Layout(width="60%", flex="0 0 60%", min_width="0"))
@@ -101,7 +100,7 @@ class GraphWidget(RunsMixin, W.VBox):
             layout.update(rankDir="TB", nodeSep=30, rankSep=70, edgeSep=12)
         elif layout_name == "breadthfirst":
             layout.update(directed=True, spacingFactor=1.1)
-        self.cytoscape.set_layout(**layout)
+        self.pane.set_layout(**layout)
         self.cytoscape.on("node", "click", self._on_node_click)
 
         c = self.controls = Controls(len(graph))
@@ -204,11 +203,9 @@ class GraphWidget(RunsMixin, W.VBox):
             view = build_view(self.graph, state.status, focus=focus, hops=self.focus_hops,
                               group_by=self.group_by if self.grouped else None)
             self._view = view
-            nodes = [ipycytoscape.Node(data=d, classes=self._classes(i, state.status))
-                     for i, d in view.nodes.items()]
-            edges = [ipycytoscape.Edge(data=d) for d in view.edges]
-            self.cytoscape.draw(nodes, edges)
-            self._elements = {n.data["id"]: n for n in nodes}
+            self.pane.draw([{"data": d, "classes": self._classes(i, state.status)}
+                            for i, d in view.nodes.items()],
+                           [{"data": d} for d in view.edges])
 
     def _classes(self, shown: str, status: dict[str, str]) -> str:
         members = self._view.members.get(shown, [shown])
@@ -286,15 +283,12 @@ class GraphWidget(RunsMixin, W.VBox):
             return
         state, names = update.state, self._names
         with self._draw_lock:
-            view, elements = self._view, self._elements
+            view = self._view
             touched = {view.shown_as.get(n) for n in update.nodes} - {None}
-            for shown in touched:
-                element = elements.get(shown)
-                if element is None:
-                    continue
-                if shown in view.groups:
-                    element.data = group_data(shown, view.members[shown], state.status)
-                element.classes = self._classes(shown, state.status)
+            self.pane.update(
+                classes={shown: self._classes(shown, state.status) for shown in touched},
+                data={shown: group_data(shown, view.members[shown], state.status)
+                      for shown in touched if shown in view.groups})
         running = bool(update.active) or self._expecting
         if update.nodes or update.run_changed:
             self.status = {n: state.status.get(n, "pending") for n in names}
@@ -329,10 +323,8 @@ class GraphWidget(RunsMixin, W.VBox):
         else:
             state, _ = self._fold.snapshot()
             with self._draw_lock:
-                for name in (old, new):
-                    shown = self._view.shown_as.get(name, name)
-                    if shown in self._elements:
-                        self._elements[shown].classes = self._classes(shown, state.status)
+                shown = {self._view.shown_as.get(name, name) for name in (old, new)}
+                self.pane.update(classes={s: self._classes(s, state.status) for s in shown})
             if new and not self._clicked and new in self._view.shown_as:
                 self.pane.center(self._view.shown_as[new])
         self._render_inspector()
@@ -379,8 +371,13 @@ class GraphWidget(RunsMixin, W.VBox):
         return self._fold.result
 
     def close(self) -> None:
+        """Stop following the graph and close every widget this one opened."""
         self._unwatch()
-        super().close()
+        with self._edit_lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        close_tree(self)
 
     def __repr__(self) -> str:
         return f"<GraphWidget {len(self.graph)} nodes>"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import ipycytoscape
 import ipywidgets as W
 from traitlets import Unicode, observe
 
 from ..registry import Registry
 from .canvas import CanvasPane
+from .closing import close_tree
 from .html import esc, ports_table, pre, section
 from .style import CHAR_PX, label_size, registry_stylesheet
 
@@ -57,7 +57,7 @@ class RegistryWidget(W.VBox):
         self.cytoscape = self.pane.canvas
         # Positions come from shelf_layout (groups in rows, titles inside the box above their
         # processes): cola and cose let group titles overlap and cut groups off.
-        self.cytoscape.set_layout(name="preset", animate=False, fit=True, padding=16)
+        self.pane.set_layout(name="preset", animate=False, fit=True, padding=16)
         self.cytoscape.on("node", "click", self._on_click)
         self.refresh_button = W.Button(description="Refresh", icon="refresh",
                                        tooltip="Discover the images again")
@@ -104,13 +104,12 @@ class RegistryWidget(W.VBox):
         for source, (label, names) in groups.items():
             group = f"group:{source}"
             python = " python" if source == PYTHON_GROUP else ""
-            nodes.append(ipycytoscape.Node(data={"id": group, "label": label},
-                                           classes="group" + python))
+            nodes.append({"data": {"id": group, "label": label}, "classes": "group" + python})
             for name in names:
-                nodes.append(ipycytoscape.Node(
-                    data={"id": name, "label": name, "parent": group, **label_size(name)},
-                    position=positions[name], classes="process" + python))
-        self.cytoscape.draw(nodes, [])
+                nodes.append({"data": {"id": name, "label": name, "parent": group,
+                                       **label_size(name)},
+                              "position": positions[name], "classes": "process" + python})
+        self.pane.draw(nodes, [])
         total = len(self.registry)
         problems = len(self.registry.problems)
         self.summary.value = (f"{len(shown)} of {total} processes"
@@ -146,6 +145,10 @@ class RegistryWidget(W.VBox):
             section("outputs (example values)", ports_table(proc.outputs, "cdw-outputs")),
             "</div>",
         ])
+
+    def close(self) -> None:
+        """Close this widget and every widget it opened (the registry stays open)."""
+        close_tree(self)
 
     def __repr__(self) -> str:
         return f"<RegistryWidget {len(self.registry)} processes>"

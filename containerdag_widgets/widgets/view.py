@@ -39,10 +39,8 @@ class View:
     members: dict[str, list[str]] = field(default_factory=dict)
     #: graph node -> the drawn id that shows it (absent: not shown, e.g. outside the focus).
     shown_as: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def groups(self) -> dict[str, list[str]]:
-        return {i: m for i, m in self.members.items() if i.startswith(GROUP_PREFIX)}
+    #: drawn group id -> the graph nodes it stands for (the groups among ``members``).
+    groups: dict[str, list[str]] = field(default_factory=dict)
 
 
 def neighbourhood(graph: Graph, centre: str, hops: int) -> set[str]:
@@ -117,7 +115,7 @@ def build_view(graph: Graph, status: Mapping[str, str], *,
             gid += "\u2009"
         for m in members:
             view.shown_as[m] = gid
-        view.members[gid] = members
+        view.members[gid] = view.groups[gid] = members
     for n in names:
         shown = view.shown_as[n]
         if shown == n:

@@ -57,11 +57,12 @@ def click_first_run(lab) -> None:
         window.__cdwTimeline = w.querySelector('.cdw-timeline').outerHTML;
         b.click();
     }""")
+    # (A notebook may hide the cell while it scrolls: its button then reads as no text.)
     lab.wait_for_js("""() => { const w = window.__cdwRun;
         const t = w.querySelector('.cdw-progress').innerText;
         return w.querySelector('.cdw-timeline').outerHTML !== window.__cdwTimeline
             && [...w.querySelectorAll('button')].find(b => b.innerText.trim() === 'Run')
-                .disabled === false && /(\\d+)\\/\\1 done|of \\d+/.test(t) && t; }""",
+                ?.disabled === false && /(\\d+)\\/\\1 done|of \\d+/.test(t) && t; }""",
                     timeout=60_000)
 
 

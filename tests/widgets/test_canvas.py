@@ -5,9 +5,10 @@ import inspect
 import textwrap
 
 import ipycytoscape
+from ipywidgets.widgets.widget import _instances
 from packaging.version import Version
 
-from containerdag_widgets.widgets.canvas import Canvas
+from containerdag_widgets.widgets.canvas import Canvas, CanvasPane
 
 
 def test_the_pinned_ipycytoscape_is_installed():
@@ -38,3 +39,32 @@ def test_canvas_keeps_its_first_graph_model_and_its_click_handler():
     canvas._handle_interaction(canvas, {"widget": "node", "event": "click",
                                         "data": {"id": "a"}}, [])
     assert clicks == [{"id": "a"}]
+
+
+def test_pane_draws_in_one_helper_message_and_updates_only_changes():
+    pane = CanvasPane([], height="100px")
+    sent = []
+    pane.helper.observe(lambda c: sent.append(c["name"]), names=["elements", "classes", "data",
+                                                                  "revision"])
+    pane.draw([{"data": {"id": "a"}, "classes": "pending"}, {"data": {"id": "g"}}],
+              [{"data": {"id": "a>g", "source": "a", "target": "g"}}])
+    assert sorted(sent) == ["classes", "elements", "revision"]
+    assert pane.canvas.graph.nodes == [] and pane.canvas.graph.edges == []
+    sent.clear()
+    pane.update(classes={"a": "pending", "nowhere": "done"})  # nothing changes
+    assert sent == []
+    pane.update(classes={"a": "done"}, data={"g": {"label": "g x3"}})
+    assert pane.nodes["a"]["classes"] == "done" and pane.nodes["g"]["data"]["label"] == "g x3"
+    assert pane.nodes["g"]["data"]["id"] == "g"
+    pane.draw([{"data": {"id": "b"}}], [])  # a new drawing forgets the old changes
+    assert list(pane.nodes) == ["b"] and pane.helper.data == {} and pane.helper.classes == {
+        "b": ""}
+
+
+def test_close_tree_closes_every_widget_a_pane_opened():
+    before = set(_instances)
+    pane = CanvasPane([], height="100px")
+    opened = set(_instances) - before
+    assert len(opened) >= 5  # box, canvas, graph model, helper, and their layouts
+    pane.close()
+    assert set(_instances) - before == set()

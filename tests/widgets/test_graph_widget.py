@@ -34,10 +34,10 @@ SPEC = {
 
 def test_elements_mirror_the_graph(registry):
     w = GraphWidget(Graph.from_spec(SPEC), registry)
-    ids = [n.data["id"] for n in w.cytoscape.graph.nodes]
+    ids = list(w.pane.nodes)
     assert ids == list(SPEC)
-    labels = {e.data["source"] + ">" + e.data["target"]: e.data["label"]
-              for e in w.cytoscape.graph.edges}
+    labels = {e["data"]["source"] + ">" + e["data"]["target"]: e["data"]["label"]
+              for e in w.pane.edges}
     assert labels == {"a>bad": "z -> a", "bad>after bad": "z -> x", "a>d": "z -> x"}
     assert w.status == dict.fromkeys(SPEC, "pending")
     assert w.progress_text.value == "0/4 done"
@@ -55,7 +55,7 @@ def test_status_goes_through_a_run_with_a_failing_node(registry):
     assert result.status == final and w.status == final
     assert history[-1] == final
     assert running == [True, False]
-    assert {n.data["id"]: n.classes for n in w.cytoscape.graph.nodes} == final
+    assert {i: n["classes"] for i, n in w.pane.nodes.items()} == final
     assert w.progress.value == 4 and w.progress.bar_style == "danger"
     assert w.progress_text.value == "1 failed, 1 skipped of 4"
     assert "cdw-progress-bad" in w.progress_text._dom_classes
@@ -153,6 +153,6 @@ def test_run_redraws_a_graph_edited_since_display(registry):
     g.add("a", "divide", {"a": 1.0, "b": 2.0})  # same node, another process
     g.add("b", "add", {"x": ("a", "z"), "y": 1.0})
     w.run(timeout=10)
-    labels = {n.data["id"]: n.data["label"] for n in w.cytoscape.graph.nodes}
+    labels = {i: n["data"]["label"] for i, n in w.pane.nodes.items()}
     assert labels == {"a": "a\ndivide", "b": "b\nadd"}
     assert w.outputs == {"a": {"z": 0.5}, "b": {"z": 1.5}}

@@ -17,7 +17,7 @@ def make_registry():
 
 def test_python_processes_are_grouped():
     w = RegistryWidget(make_registry())
-    nodes = {n.data["id"]: n.data.get("parent") for n in w.cytoscape.graph.nodes}
+    nodes = {i: n["data"].get("parent") for i, n in w.pane.nodes.items()}
     assert nodes == {"group:python": None, "random float": "group:python",
                      "random choice": "group:python"}
     assert w.summary.value == "2 of 2 processes"
@@ -35,7 +35,7 @@ def test_click_shows_description_and_ports():
 def test_filter_narrows_processes():
     w = RegistryWidget(make_registry())
     w.filter_box.value = "choice"
-    assert [n.data["id"] for n in w.cytoscape.graph.nodes] == ["group:python", "random choice"]
+    assert list(w.pane.nodes) == ["group:python", "random choice"]
     assert w.summary.value == "1 of 2 processes"
     w.filter_box.value = "uniformly"  # descriptions match too
     assert w.visible_processes() == ["random float"]

@@ -123,6 +123,7 @@ def test_an_edit_marks_stale_the_nodes_a_run_would_not_reuse():
     graph.set_input("a", "x", 10.0)  # an edit anywhere: the widget redraws
     w.redraw()  # (at once here, instead of after redraw_delay)
     assert w.stale == ["a", "b"]  # a runs; b depends on a's new output; other is reused
-    assert "stale" in w._elements["a"].classes and "stale" not in w._elements["other"].classes
+    classes = {i: n["classes"] for i, n in w.pane.nodes.items()}
+    assert "stale" in classes["a"] and "stale" not in classes["other"]
     result = w.run(timeout=30)
     assert w.stale == [] and result.status == {"a": "done", "b": "done", "other": "cached"}
