@@ -7,6 +7,7 @@ from typing import Any
 import ipywidgets as W
 from traitlets import Unicode, observe
 
+from ..errors import DescriptionError
 from ..registry import Registry
 from .canvas import CanvasPane
 from .closing import close_tree
@@ -111,9 +112,13 @@ class RegistryWidget(W.VBox):
                               "position": positions[name], "classes": "process" + python})
         self.pane.draw(nodes, [])
         total = len(self.registry)
-        problems = len(self.registry.problems)
+        problems = self.registry.problems
+        undescribed = sum(isinstance(p, DescriptionError) for p in problems)
+        notes = len(problems) - undescribed  # e.g. an image whose calls fall back to exec
         self.summary.value = (f"{len(shown)} of {total} processes"
-                              + (f", {problems} could not be described" if problems else ""))
+                              + (f", {undescribed} could not be described" if undescribed
+                                 else "")
+                              + (f", {notes} note{'s' * (notes > 1)}" if notes else ""))
         self.panel.value = self._panel_html(self.selected if self.selected in shown else "")
 
     def _on_click(self, event: dict) -> None:

@@ -46,3 +46,18 @@ def test_refresh_keeps_manual_processes():
     w = RegistryWidget(reg)
     w.refresh_button.click()
     assert sorted(reg) == ["random choice", "random float"]
+
+
+def test_summary_counts_only_description_failures_as_undescribed():
+    from containerdag_widgets.docker import RunnerUnavailable
+    from containerdag_widgets.errors import DescriptionError
+
+    class Noted(Registry):
+        @property
+        def problems(self):
+            return [DescriptionError("no JSON on stdout", process="broken", image="x:1"),
+                    RunnerUnavailable("the runner did not start", image="y:1")]
+
+    w = RegistryWidget(Noted(list(make_registry().processes.values())))
+    assert w.summary.value == "2 of 2 processes, 1 could not be described, 1 note"
+    assert "the runner did not start" in w.panel.value
