@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 TABLE_STYLE = "border-collapse:collapse;margin:2px 0;line-height:1.4"
@@ -44,14 +44,19 @@ def cell(text: str, css: str = "", tag: str = "td") -> str:
     return f'<{tag}{cls} style="{style}">{text}</{tag}>'
 
 
-def ports_table(ports: Mapping[str, Any], css: str) -> str:
+def ports_table(ports: Mapping[str, Any], css: str,
+                preview: Callable[[Any], str | None] | None = None) -> str:
+    """Rows of port and value; ``preview`` may render a value as HTML (None: as JSON)."""
     if not ports:
         return '<div class="cdw-empty">none</div>'
-    rows = "".join(
-        "<tr>" + cell(esc(k), tag="th") + (cell(esc(v), "cdw-ref") if isinstance(v, Plain)
-                                 else cell(esc(value_text(v)), "cdw-value")) + "</tr>"
-        for k, v in ports.items()
-    )
+
+    def shown(value: Any) -> str:
+        if isinstance(value, Plain):
+            return cell(esc(value), "cdw-ref")
+        rich = preview(value) if preview is not None else None
+        return cell(rich if rich is not None else esc(value_text(value)), "cdw-value")
+
+    rows = "".join("<tr>" + cell(esc(k), tag="th") + shown(v) + "</tr>" for k, v in ports.items())
     return f'<table class="cdw-ports {css}" style="{TABLE_STYLE}">{rows}</table>'
 
 

@@ -13,6 +13,7 @@ from ..graph import Graph, Ref
 from ..result import RunResult
 from ..status import STATUSES
 from .html import Plain, cell, esc, ports_table, pre, section
+from .previews import COMPACT, INSPECTOR, preview_html
 from .style import STATUS_COLORS, STATUS_TEXT
 
 __all__ = ["inspector_html", "group_html", "status_badge", "EMPTY"]
@@ -64,12 +65,15 @@ def inspector_html(graph: Graph, name: str, res: RunResult, *, started: float | 
         parts.append(f'<div class="cdw-reason">{esc(res.reasons[name])}</div>')
     parts.append(_worker(res, name, executor))
     if name in res.inputs:
-        parts.append(section("inputs", ports_table(res.inputs[name], "cdw-inputs")))
+        parts.append(section("inputs", ports_table(res.inputs[name], "cdw-inputs",
+                                                   lambda v: preview_html(v, COMPACT))))
     else:
         declared = {p: _declared(v) for p, v in node.inputs.items()}
-        parts.append(section("inputs (declared)", ports_table(declared, "cdw-inputs")))
+        parts.append(section("inputs (declared)", ports_table(declared, "cdw-inputs",
+                                                              lambda v: preview_html(v, COMPACT))))
     if name in res.outputs:
-        parts.append(section("outputs", ports_table(res.outputs[name], "cdw-outputs")))
+        parts.append(section("outputs", ports_table(res.outputs[name], "cdw-outputs",
+                                                    lambda v: preview_html(v, INSPECTOR))))
     error = res.errors.get(name)
     if error is not None:
         parts.append(section("error", pre(str(error), "cdw-error")))

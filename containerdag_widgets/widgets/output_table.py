@@ -1,14 +1,19 @@
-"""OutputTable: an HTML table of node outputs that re-renders whenever ``outputs`` changes."""
+"""OutputTable: an HTML table of node outputs that re-renders whenever ``outputs`` changes.
+
+Files, pictures and numeric arrays show as previews (see ``previews``): the first
+``max_previews`` of them in full, the rest as name and size, so a large run stays light.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import ipywidgets as W
-from traitlets import Dict, dlink, observe
+from traitlets import Dict, Int, dlink, observe
 
 from .html import TABLE_STYLE, cell, esc, value_text
 from .inspector import status_badge
+from .previews import COMPACT, TABLE, preview_html
 
 __all__ = ["OutputTable"]
 
@@ -18,6 +23,8 @@ class OutputTable(W.HTML):
 
     outputs = Dict(help="node -> outputs; the table re-renders when it changes (kernel-side)")
     status = Dict(help="node -> status, shown beside each node's outputs (kernel-side)")
+    max_previews = Int(24, help="values previewed in full (pictures, tables, plots); the rest "
+                                "show as name and size or JSON (kernel-side)")
 
     def __init__(self, source: Any = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -28,7 +35,7 @@ class OutputTable(W.HTML):
                 dlink((source, "status"), (self, "status"))
         self._render()
 
-    @observe("outputs", "status")
+    @observe("outputs", "status", "max_previews")
     def _changed(self, _change: dict) -> None:
         self._render()
 
@@ -37,13 +44,18 @@ class OutputTable(W.HTML):
         if not nodes:
             self.value = '<div class="cdw-empty"><i>No outputs yet.</i></div>'
             return
-        rows = []
+        rows, previews = [], 0
         for node in nodes:
             status = self.status.get(node, "")
             badge = status_badge(status) if status else ""
             ports = list((self.outputs.get(node) or {}).items()) or [("", None)]
             for port, value in ports:
-                shown = cell(esc(value_text(value)), "cdw-value") if port else cell("")
+                rich = None
+                if port:
+                    rich = preview_html(value, TABLE if previews < self.max_previews else COMPACT)
+                    previews += rich is not None
+                shown = (cell(rich if rich is not None else esc(value_text(value)), "cdw-value")
+                         if port else cell(""))
                 rows.append(f'<tr data-node="{esc(node)}">{cell(esc(node))}'
                             f'{cell(badge, f"cdw-status-{esc(status)}")}'
                             f"{cell(esc(port))}{shown}</tr>")
