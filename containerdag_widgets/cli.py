@@ -62,6 +62,10 @@ def _cmd_describe(args: argparse.Namespace) -> int:
         command = getattr(proc, "command", None)
         if command:
             say(f"  command: {command}")
+        serve = getattr(proc, "serve", None)
+        if serve is not None:
+            say(f"  keep-loaded server: {list(serve.command)} (asked for {serve.process!r}, "
+                f"up to {serve.instances} at once per container)")
         settings = getattr(proc, "settings", None)
         if settings is not None:
             say(f"  container: {settings.summary()}")

@@ -138,12 +138,15 @@ class RegistryWidget(W.VBox):
         proc = self.registry.get(name)
         command = getattr(proc, "command", None)
         settings = getattr(proc, "settings", None)  # a container process's ContainerSettings
+        serve = getattr(proc, "serve", None)  # its keep-loaded server, if the image has one
         return "".join([
             f'<div class="cdw-process-body" data-process="{esc(name)}">',
             f'<h4 style="margin:4px 0">{esc(name)}</h4>',
             f"<div>{esc(proc.description) or '<i>no description</i>'}</div>",
             f"<div>from <code>{esc(proc.source)}</code></div>",
             f"<div>command <code>{esc(' '.join(command))}</code></div>" if command else "",
+            (f"<div>keep-loaded server <code>{esc(' '.join(serve.command))}</code></div>"
+             if serve is not None else ""),
             (f'<div class="cdw-container-settings">container: {esc(settings.summary())}</div>'
              if settings is not None else ""),
             section("inputs (example values)", ports_table(proc.inputs, "cdw-inputs")),
