@@ -47,8 +47,20 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _rebuilt(cls: type, args: tuple, state: dict) -> ContainerDagError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class ContainerDagError(Exception):
     """Base class of every error this package raises on purpose."""
+
+    def __reduce__(self) -> tuple:
+        # The subclasses take keyword-only arguments that ``args`` does not hold: pickle (Dask,
+        # multiprocessing) rebuilds the error from its attributes instead of calling __init__.
+        return _rebuilt, (type(self), self.args, self.__dict__)
 
 
 class ProcessNotFound(ContainerDagError, KeyError):

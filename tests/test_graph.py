@@ -150,3 +150,26 @@ def test_add_replaces():
     g.add("a", "add", {"x": 1, "y": 2})
     g.add("a", "add", {"x": 3, "y": 2})
     assert len(g) == 1 and g["a"].inputs["x"] == 3
+
+
+def test_every_error_survives_pickle_with_its_data():
+    import pickle
+
+    from containerdag_widgets import errors
+    from containerdag_widgets.errors import Problem
+
+    samples = [
+        errors.ProcessNotFound("nope", ["add"], hint="did you mean 'add'?"),
+        errors.SpecError("not a mapping", node="a", field="inputs", value=[1], line=3),
+        errors.OptionError("max_workers", 0, "an int >= 1"),
+        errors.ProcessFailed("exit 3", process="p", exit_code=3, node="n", log="oops"),
+        errors.UpstreamFailed("a failed", process="p", upstream="a", node="b"),
+        errors.InputError([Problem("bad input", node="n", field="x", value="s", detail="not a "
+                                   "number")], process="p", node="n"),
+        errors.WorkerLost("gone", process="p", worker="tcp://w:1", node="n"),
+        errors.DescriptionError("no JSON", process="p", image="i:1"),
+    ]
+    for error in samples:
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error)
+        assert back.__dict__ == error.__dict__
