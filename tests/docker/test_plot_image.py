@@ -1,0 +1,63 @@
+"""The example image around a real tool: containerdag/plot (Debian's gnuplot) on the engine."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from containerdag_widgets import Registry
+from containerdag_widgets.docker import leftovers
+
+PLOT = "containerdag/plot:latest"
+CSV = b"t,temperature\n0,20.1\n1,20.5\n2,21.3\n3,22.0\n4,21.7\n"
+
+
+@pytest.fixture(scope="module")
+def plot_registry(docker_client):
+    reg = Registry.from_docker(images=[PLOT])
+    yield reg
+    reg.close()
+    assert leftovers(docker_client, reg.session) == []
+
+
+def _exec(proc, argv: list[str], stdin: bytes = b""):
+    """``argv`` in the process's warm (hardened) container, as a call of the toolkit runs."""
+    return proc.pool.exec(proc.image_id, proc.image, argv, stdin, process=proc.name,
+                          timeout=60, max_output=8 << 20, max_stderr=1 << 20)
+
+
+def test_the_plot_image_describes_plot_csv(plot_registry):
+    proc = plot_registry.get("plot_csv")
+    assert plot_registry.problems == []
+    assert "gnuplot" in proc.description and proc.source == PLOT
+    assert set(proc.inputs) == {"data", "title", "x", "y"} and set(proc.outputs) == {"plot"}
+    assert proc.inputs["x"] == 1 and proc.inputs["y"] == 2
+    assert proc.command == ["python3", "/app/plot.py"]
+
+
+def test_gnuplot_plots_in_the_locked_down_container(plot_registry):
+    """No network, read-only root, caps dropped: the CSV and the PNG live in /tmp only."""
+    proc = plot_registry.get("plot_csv")
+    try:
+        assert _exec(proc, ["tee", "/tmp/m.csv"], CSV).exit_code == 0
+        given = {"data": {"$file": "/tmp/m.csv"}, "title": "it's 'quoted' & ^{raw}",
+                 "x": 1, "y": 2}
+        run = _exec(proc, ["env", "CONTAINERDAG_OUTPUT_DIR=/tmp", *proc.command],
+                    json.dumps(given).encode())
+        assert run.exit_code == 0, run.stderr
+        assert json.loads(run.stdout) == {"plot": {"$file": "/tmp/plot.png"}}
+        png = _exec(proc, ["cat", "/tmp/plot.png"]).stdout
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        with Image.open(io.BytesIO(png)) as image:
+            assert image.format == "PNG" and image.size == (640, 400)
+            assert len(image.convert("RGB").getcolors(1 << 16)) > 2  # something was drawn
+
+        bad = _exec(proc, ["env", "CONTAINERDAG_OUTPUT_DIR=/tmp", *proc.command],
+                    json.dumps({**given, "y": 5}).encode())
+        assert bad.exit_code == 1
+        assert b"input 'y' is column 5, but 'm.csv' has 2 column(s): t, temperature" in bad.stderr
+    finally:
+        _exec(proc, ["rm", "-f", "/tmp/m.csv", "/tmp/plot.png"])
