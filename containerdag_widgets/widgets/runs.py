@@ -27,7 +27,9 @@ class RunsMixin:
               force: Iterable[str] | None = None) -> RunHandle | None:
         """Start a run in the background (what Run does): every node, or ``nodes`` and what
         they need; ``force`` names nodes to run even if cached. None if it cannot start."""
-        if self.running or self._expecting:
+        # A run going on, by the events (``running`` follows them at the next push, so a run
+        # that just ended elsewhere may still read as running there).
+        if self._fold.active or self._expecting:
             return None
         registry = self._check_registry()
         if registry is None:

@@ -38,3 +38,15 @@ def test_registry_widget_close_frees_its_widgets():
     assert set(_instances) - before
     w.close()
     assert set(_instances) - before == set() and not reg.closed
+
+
+def test_widget_runs_right_after_a_run_started_elsewhere_ended():
+    """``running`` follows the events at the next push; a run that ended must not block."""
+    reg = Registry([add])
+    graph = chains(20)
+    w = GraphWidget(graph, reg, grouped=False)
+    for _ in range(5):
+        assert graph.run(reg, cache=False).ok
+        assert w.run(timeout=30).ok  # not "the graph is already running"
+    w.close()
+    reg.close()
