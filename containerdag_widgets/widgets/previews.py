@@ -275,8 +275,6 @@ def _other_file(path: Path, name: str, size: int, limits: Limits, note: str = ""
 def _file_html(path: Path, name: str, size: int, _mtime_ns: int, limits: Limits) -> str:
     """A file's preview; cached by path, size and modification time (files do not change
     under a content-addressed store, and a changed file has a new key)."""
-    if not limits.pictures:
-        return _other_file(path, name, size, limits)
     with open(path, "rb") as handle:
         head = handle.read(_SNIFF)
     kind = file_kind(name, head)
@@ -297,6 +295,8 @@ def _file_preview(value: Any, limits: Limits) -> str:
     except OSError:
         return _box("file", name, f'<div class="cdw-file"><b>{esc(name)}</b> &middot; no file '
                                   f"at <code>{esc(path)}</code> on this machine</div>")
+    if not limits.pictures:  # cheap: not cached, so it never pushes a picture out
+        return _other_file(path, name, stat.st_size, limits)
     return _file_html(path, name, stat.st_size, stat.st_mtime_ns, limits)
 
 
