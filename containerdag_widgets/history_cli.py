@@ -120,9 +120,13 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     elif args.action == "clear":
         say(f"{store.clear(history=args.history)} result(s) removed")
     else:
-        if args.older_than is None and args.max_size is None:
-            raise HistoryError("cache prune needs --older-than DAYS and/or --max-size MB")
-        say(f"{store.prune(args.older_than, args.max_size)} result(s) removed")
+        if args.older_than is None and args.max_size is None and args.keep_runs is None:
+            raise HistoryError("cache prune needs --older-than DAYS, --max-size MB and/or "
+                               "--keep-runs N")
+        if args.older_than is not None or args.max_size is not None:
+            say(f"{store.prune(args.older_than, args.max_size)} result(s) removed")
+        if args.keep_runs is not None:
+            say(f"{store.prune_runs(args.keep_runs)} run(s) forgotten")
     store.close()
     return 0
 
@@ -161,4 +165,7 @@ def add_parsers(sub: Any) -> None:
                    help="prune: results unused for DAYS")
     p.add_argument("--max-size", type=_non_negative, metavar="MB",
                    help="prune: least recently used results until the rest fit in MB")
+    p.add_argument("--keep-runs", type=lambda t: int(_non_negative(t)), metavar="N",
+                   help="prune: forget all but the latest N runs of the history (it keeps "
+                        "1000 by itself)")
     p.set_defaults(fn=_cmd_cache)

@@ -155,6 +155,12 @@ class SafeStore:
                 raise ValueError(f"prune limits must be >= 0, not {value!r}")
         return self._call(0, "prune", older_than_days, max_size_mb)
 
+    def prune_runs(self, keep: int) -> int:
+        """Forget every run but the latest ``keep`` (see ``Store.prune_runs``)."""
+        if keep < 0:
+            raise ValueError(f"keep must be >= 0, not {keep!r}")
+        return self._call(0, "prune_runs", keep)
+
     def close(self) -> None:
         """Close the database; the store is off afterwards (without a warning)."""
         store, self._store = self._store, None

@@ -279,6 +279,9 @@ class Store:
 
     # ---- run history ------------------------------------------------------------------------
 
+    #: The history keeps this many runs: every 100th run forgets the older ones.
+    keep_runs = 1000
+
     def begin_run(self, spec: Mapping[str, Any], started: float | None = None) -> int:
         """Record the start of a run of the graph ``spec``; return its run id."""
         started = self._clock() if started is None else started
@@ -286,7 +289,23 @@ class Store:
             cursor = conn.execute(
                 "INSERT INTO runs (started, spec, pid, host) VALUES (?, ?, ?, ?)",
                 (started, _dump(dict(spec)), os.getpid(), socket.gethostname()))
-            return int(cursor.lastrowid)
+            run_id = int(cursor.lastrowid)
+        if run_id % 100 == 0:
+            self.prune_runs(self.keep_runs)
+        return run_id
+
+    def prune_runs(self, keep: int) -> int:
+        """Forget every run but the latest ``keep``, with their nodes; return how many went.
+        (Cached results stay: they do not depend on the history.)"""
+        if keep < 0:
+            raise ValueError(f"keep must be >= 0, not {keep!r}")
+        with self._write() as conn:
+            row = conn.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?",
+                               (keep,)).fetchone()
+            if row is None:
+                return 0
+            conn.execute("DELETE FROM node_runs WHERE run_id <= ?", (row[0],))
+            return conn.execute("DELETE FROM runs WHERE id <= ?", (row[0],)).rowcount
 
     def record_node(self, run_id: int, record: NodeRecord) -> None:
         """Record (or update) one node of run ``run_id``."""

@@ -235,6 +235,28 @@ def test_prune_by_size_evicts_the_least_recently_used(cache_dir, clock):
             store.prune(older_than_days=-1)
 
 
+def test_history_keeps_the_latest_runs_and_forgets_older_ones_with_their_nodes(cache_dir):
+    with Store.open() as store:
+        store.keep_runs = 30
+        store.store_result("k", {"z": 1}, None, "a")
+        ids = []
+        for i in range(120):  # run 100 prunes to the latest 30
+            ids.append(store.begin_run({"a": i}))
+            store.record_node(ids[-1], NodeRecord(node="a", status="done", process="p",
+                                                  key="k", outputs={"z": i}))
+        assert store.info()["runs"] == 50  # 30 kept at run 100, then 20 more
+        with pytest.raises(RunNotFound):
+            store.load_run(ids[69])
+        assert store.load_run(ids[70]).nodes["a"].outputs == {"z": 70}
+        assert store.prune_runs(5) == 45
+        assert [r.run_id for r in store.runs(limit=10)] == ids[:-6:-1]
+        assert store.info()["node_runs"] == 5
+        assert store.lookup("k") is not None  # results do not depend on the history
+        assert store.prune_runs(5) == 0
+        with pytest.raises(ValueError):
+            store.prune_runs(-1)
+
+
 # ---- migrations ------------------------------------------------------------------------------
 
 EXTRA = ("ALTER TABLE results ADD COLUMN note TEXT NOT NULL DEFAULT 'migrated'",
