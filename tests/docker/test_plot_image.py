@@ -12,6 +12,7 @@ from containerdag_widgets import Registry
 from containerdag_widgets.docker import leftovers
 
 PLOT = "containerdag/plot:latest"
+CSV_PATH = "/tmp/m\u00e9 sure's.csv"  # quoted for gnuplot: a space, a quote, not ASCII
 CSV = b"t,temperature\n0,20.1\n1,20.5\n2,21.3\n3,22.0\n4,21.7\n"
 
 
@@ -42,8 +43,8 @@ def test_gnuplot_plots_in_the_locked_down_container(plot_registry):
     """No network, read-only root, caps dropped: the CSV and the PNG live in /tmp only."""
     proc = plot_registry.get("plot_csv")
     try:
-        assert _exec(proc, ["tee", "/tmp/m.csv"], CSV).exit_code == 0
-        given = {"data": {"$file": "/tmp/m.csv"}, "title": "it's 'quoted' & ^{raw}",
+        assert _exec(proc, ["tee", CSV_PATH], CSV).exit_code == 0
+        given = {"data": {"$file": CSV_PATH}, "title": "it's 'quoted' & ^{raw}",
                  "x": 1, "y": 2}
         run = _exec(proc, ["env", "CONTAINERDAG_OUTPUT_DIR=/tmp", *proc.command],
                     json.dumps(given).encode())
@@ -58,6 +59,7 @@ def test_gnuplot_plots_in_the_locked_down_container(plot_registry):
         bad = _exec(proc, ["env", "CONTAINERDAG_OUTPUT_DIR=/tmp", *proc.command],
                     json.dumps({**given, "y": 5}).encode())
         assert bad.exit_code == 1
-        assert b"input 'y' is column 5, but 'm.csv' has 2 column(s): t, temperature" in bad.stderr
+        assert (f"input 'y' is column 5, but {CSV_PATH.rsplit('/', 1)[1]!r} has 2 column(s): "
+                "t, temperature") in bad.stderr.decode()
     finally:
-        _exec(proc, ["rm", "-f", "/tmp/m.csv", "/tmp/plot.png"])
+        _exec(proc, ["rm", "-f", CSV_PATH, "/tmp/plot.png"])
