@@ -6,6 +6,7 @@ from typing import Any
 from . import display, errors
 from .errors import *  # noqa: F403 - the error classes, listed once in errors.__all__
 from .events import GraphEdited, NodeFinished, NodeLog, NodeStarted, RunFinished, RunStarted
+from .files import File
 from .graph import Graph, Node, Ref
 from .process import Process, PythonProcess, process
 from .registry import Registry
@@ -14,6 +15,7 @@ from .runner import RunHandle
 from .status import Status
 
 __all__ = [
+    "File",
     "Registry",
     "Graph",
     "Node",

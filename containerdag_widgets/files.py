@@ -1,0 +1,169 @@
+"""Files as values: ``File`` (a path with a content hash) and its JSON form ``{"$file": PATH}``.
+
+A ``File`` given by the user names a file on this machine (relative paths are taken from the
+current directory, the notebook's folder). A file output is a ``File`` inside the artifact
+store (``cache/artifacts.py``). Two files are equal when their contents are: equality, hashing,
+the cache and the history all use ``sha256``, never the path or the modification time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["FILE_KEY", "DEFAULT_SIZE_LIMIT", "File", "is_file_json", "file_of", "size_limit",
+           "map_files", "files_in", "sha256_of"]
+
+#: The key of a file's JSON form: ``{"$file": PATH}``.
+FILE_KEY = "$file"
+#: The largest file a call accepts unless ``$CONTAINERDAG_FILE_LIMIT`` (bytes) says otherwise.
+DEFAULT_SIZE_LIMIT = 1 << 30
+
+_CHUNK = 1 << 20
+
+
+def size_limit() -> int:
+    """The file size limit in bytes: ``$CONTAINERDAG_FILE_LIMIT``, else 1 GiB."""
+    raw = os.environ.get("CONTAINERDAG_FILE_LIMIT", "").strip()
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            value = -1
+        if value > 0:
+            return value
+    return DEFAULT_SIZE_LIMIT
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """The hex SHA-256 of a file's contents, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class File:
+    """A file: ``path``, ``name``, ``size``, ``sha256`` (memoised), ``read_bytes()``..."""
+
+    __slots__ = ("_path", "_sha256", "_size")
+
+    def __init__(self, path: str | os.PathLike[str], *, sha256: str | None = None,
+                 size: int | None = None) -> None:
+        if isinstance(path, File):
+            sha256 = sha256 or path._sha256
+            size = path._size if size is None else size
+            path = path.path
+        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+            raise TypeError(f"File needs a path (str or os.PathLike), got {path!r}")
+        self._path = Path(os.path.abspath(os.fspath(path)))
+        self._sha256 = sha256
+        self._size = size
+
+    @property
+    def path(self) -> Path:
+        """The absolute path of the file on this machine."""
+        return self._path
+
+    @property
+    def name(self) -> str:
+        """The file name (the last part of the path)."""
+        return self._path.name
+
+    @property
+    def size(self) -> int:
+        """The size in bytes (read from the file system once)."""
+        if self._size is None:
+            self._size = self._path.stat().st_size
+        return self._size
+
+    @property
+    def sha256(self) -> str:
+        """The hex SHA-256 of the contents (computed on first use, then kept)."""
+        if self._sha256 is None:
+            self._sha256 = sha256_of(self._path)
+        return self._sha256
+
+    def exists(self) -> bool:
+        """Whether the path names a regular file."""
+        return self._path.is_file()
+
+    def read_bytes(self) -> bytes:
+        """The contents as bytes."""
+        return self._path.read_bytes()
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        """The contents as text."""
+        return self._path.read_text(encoding=encoding)
+
+    def to_json(self) -> dict[str, str]:
+        """The wire form ``{"$file": PATH}``."""
+        return {FILE_KEY: str(self._path)}
+
+    def __fspath__(self) -> str:
+        return str(self._path)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, File):
+            return NotImplemented
+        if self._path == other._path and self._sha256 is None and other._sha256 is None:
+            return True
+        return self.sha256 == other.sha256
+
+    def __hash__(self) -> int:
+        return hash(self.sha256)
+
+    def __repr__(self) -> str:
+        try:
+            detail = f"{self.size} bytes, sha256 {self.sha256[:12]}"
+        except OSError:
+            detail = "missing"
+        return f"File({self.name!r}, {detail})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (str(self._path), self._sha256, self._size))
+
+
+def _rebuild(path: str, sha256: str | None, size: int | None) -> File:
+    return File(path, sha256=sha256, size=size)
+
+
+def is_file_json(value: Any) -> bool:
+    """Whether ``value`` is the wire form ``{"$file": PATH}`` (a one-key dict with a string)."""
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get(FILE_KEY), str)
+
+
+def file_of(value: Any) -> File | None:
+    """The ``File`` a value stands for (a ``File`` or ``{"$file": PATH}``), else None."""
+    if isinstance(value, File):
+        return value
+    if is_file_json(value):
+        return File(value[FILE_KEY])
+    return None
+
+
+def map_files(value: Any, change: Callable[[Any], Any], *, json_form: bool = True) -> Any:
+    """``value`` with every file (``File``, and ``{"$file": ...}`` if ``json_form``) changed."""
+    if isinstance(value, File) or (json_form and is_file_json(value)):
+        return change(value)
+    if isinstance(value, dict):
+        return {k: map_files(v, change, json_form=json_form) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [map_files(v, change, json_form=json_form) for v in value]
+    return value
+
+
+def files_in(value: Any, *, json_form: bool = True) -> list[Any]:
+    """Every file in a value (``File`` objects, and ``{"$file": ...}`` if ``json_form``)."""
+    found: list[Any] = []
+
+    def collect(item: Any) -> Any:
+        found.append(item)
+        return item
+
+    map_files(value, collect, json_form=json_form)
+    return found
