@@ -104,8 +104,8 @@ class Problem:
     """One thing wrong with a graph or a call, as data; messages are rendered from it.
 
     ``kind`` is one of: spec, unknown_process, unknown_input, missing_input, unknown_node,
-    unknown_output, type_mismatch, cycle, bad_value. ``line``/``column`` (1-based) are set
-    when the node came from YAML or a ``%%node`` body.
+    unknown_output, type_mismatch, cycle, bad_value, missing_file, file_too_large.
+    ``line``/``column`` (1-based) are set when the node came from YAML or a ``%%node`` body.
     """
 
     kind: str

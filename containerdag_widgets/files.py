@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["FILE_KEY", "DEFAULT_SIZE_LIMIT", "File", "is_file_json", "file_of", "size_limit",
-           "map_files", "files_in", "sha256_of"]
+           "map_files", "files_in", "sha256_of", "file_hint", "key_form", "json_default",
+           "json_hook"]
 
 #: The key of a file's JSON form: ``{"$file": PATH}``.
 FILE_KEY = "$file"
@@ -167,3 +168,34 @@ def files_in(value: Any, *, json_form: bool = True) -> list[Any]:
 
     map_files(value, collect, json_form=json_form)
     return found
+
+
+def file_hint(example: Any) -> str | None:
+    """The extension hint of a file port's example (``".csv"``), ``""`` if none; None: not
+    a file port."""
+    found = example if isinstance(example, File) else None
+    if found is None and not is_file_json(example):
+        return None
+    name = found.name if found is not None else os.path.basename(example[FILE_KEY])
+    return os.path.splitext(name)[1]
+
+
+def key_form(value: Any) -> Any:
+    """``value`` with each ``File`` as ``{"$file": SHA256}``: what a cache key hashes (the
+    contents, never the path or the time)."""
+    return map_files(value, lambda f: {FILE_KEY: f.sha256}, json_form=False)
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps(default=...)``: a ``File`` as ``{"$file": PATH, "sha256": .., "size": ..}``."""
+    if isinstance(value, File):
+        return {FILE_KEY: str(value.path), "sha256": value.sha256, "size": value.size}
+    raise TypeError(f"{type(value).__name__} {value!r:.60} is not JSON")
+
+
+def json_hook(value: dict[str, Any]) -> Any:
+    """``json.loads(object_hook=...)``: the stored form of ``json_default`` back to a ``File``."""
+    if (len(value) == 3 and isinstance(value.get(FILE_KEY), str)
+            and isinstance(value.get("sha256"), str) and isinstance(value.get("size"), int)):
+        return File(value[FILE_KEY], sha256=value["sha256"], size=value["size"])
+    return value

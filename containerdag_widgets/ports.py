@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import Problem, did_you_mean
+from .files import File, is_file_json, size_limit
 
 __all__ = ["json_type", "accepts", "port_problems", "type_problem", "value_problem",
-           "MAX_INPUT_BYTES"]
+           "file_problem", "MAX_INPUT_BYTES"]
 
 #: Largest JSON text of one input value; more is refused with its size (configurable).
 MAX_INPUT_BYTES = 16 * 2**20
@@ -23,7 +24,8 @@ MAX_DEPTH = 200
 
 
 def json_type(value: Any) -> str:
-    """The JSON type name of a value: null, boolean, integer, number, string, array, object."""
+    """The JSON type name of a value: null, boolean, integer, number, string, array, object,
+    or file (a ``File``, or its wire form ``{"$file": PATH}``)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -36,6 +38,8 @@ def json_type(value: Any) -> str:
         return "string"
     if isinstance(value, (list, tuple)):
         return "array"
+    if isinstance(value, File) or is_file_json(value):
+        return "file"
     if isinstance(value, Mapping):
         return "object"
     return type(value).__name__
@@ -65,7 +69,7 @@ def _not_json(value: Any, path: str, depth: int = 0) -> tuple[str, str] | None:
     """(where, what) of the first part of ``value`` that JSON cannot carry, else None."""
     if depth > MAX_DEPTH:
         return path, f"nesting deeper than {MAX_DEPTH} levels"
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, (bool, int, str, File)):
         return None
     if isinstance(value, float):
         return None if math.isfinite(value) else (path, f"{value!r} (JSON has no NaN or infinity)")
@@ -116,6 +120,8 @@ def value_problem(node: str | None, process: str, port: str, value: Any,
     ``max_bytes`` (default: this module's ``MAX_INPUT_BYTES``, which may be set)."""
     if max_bytes is None:
         max_bytes = MAX_INPUT_BYTES
+    if isinstance(value, File):
+        return file_problem(node, process, port, value)
     found = _not_json(value, port)
     if found is not None:
         where, what = found
@@ -128,6 +134,22 @@ def value_problem(node: str | None, process: str, port: str, value: Any,
             return Problem("bad_value", node, f"input {port!r} of process {process!r} is "
                            f"{size} bytes of JSON, over the limit of {max_bytes}",
                            process=process, field=f"inputs.{port}", value=f"<{size} bytes>")
+    return None
+
+
+def file_problem(node: str | None, process: str, port: str, value: File) -> Problem | None:
+    """A ``missing_file`` or ``file_too_large`` problem for a ``File`` input, else None."""
+    field = f"inputs.{port}"
+    if not value.exists():
+        return Problem("missing_file", node, f"input {port!r} of process {process!r}: file "
+                       f"{str(value.path)!r} does not exist", process=process, field=field,
+                       value=str(value.path))
+    limit = size_limit()
+    if value.size > limit:
+        return Problem("file_too_large", node, f"input {port!r} of process {process!r}: file "
+                       f"{str(value.path)!r} is {value.size} bytes, over the limit of {limit} "
+                       "(CONTAINERDAG_FILE_LIMIT)", process=process, field=field,
+                       value=str(value.path))
     return None
 
 

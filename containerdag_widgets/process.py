@@ -22,6 +22,7 @@ from .errors import (
     ProcessTimeout,
     ProtocolError,
 )
+from .files import file_hint, file_of, files_in, map_files
 from .ports import accepts, json_type, port_problems
 
 #: Called with each chunk of a running call's log (stderr) as it arrives.
@@ -80,9 +81,34 @@ class Process:
         ``ProcessFailed``, ``ProtocolError``, ``ProcessTimeout`` or ``Cancelled``.
         """
         self.check_inputs(inputs)
-        result = self._call(dict(inputs), timeout=timeout, cancel=cancel, on_log=on_log)
+        given = map_files(dict(inputs), file_of)  # {"$file": PATH} is a File from here on
+        result = self._call(given, timeout=timeout, cancel=cancel, on_log=on_log)
         self.check_outputs(result.outputs, log=result.log)
+        if files_in(result.outputs):
+            result.outputs = self._keep_files(result.outputs, log=result.log)
         return result
+
+    def _keep_files(self, outputs: dict[str, Any], *, log: str) -> dict[str, Any]:
+        """The outputs with each file copied into the artifact store (``ProtocolError`` for a
+        file that is not there or is over the size limit)."""
+        from .cache.artifacts import FileTooLarge, keep_files
+
+        try:
+            return keep_files(outputs)
+        except (OSError, FileTooLarge) as exc:
+            raise ProtocolError(f"an output file cannot be kept: {exc}", process=self.name,
+                                output=repr(outputs)[:200], log=log) from None
+
+    @property
+    def file_ports(self) -> dict[str, str]:
+        """The file ports, ``"inputs.data"``/``"outputs.plot"``, with their extension hint."""
+        found = {}
+        for side, ports in (("inputs", self.inputs), ("outputs", self.outputs)):
+            for port, example in ports.items():
+                hint = file_hint(example)
+                if hint is not None:
+                    found[f"{side}.{port}"] = hint
+        return found
 
     def _call(self, inputs: dict[str, Any], *, timeout: float | None,
               cancel: threading.Event | None, on_log: LogSink | None) -> Execution:

@@ -1,0 +1,153 @@
+"""The artifact store: output files by content, ``<cache>/artifacts/<sha[:2]>/<sha>/<name>``.
+
+A file is written once per content and name (a temporary file renamed into place), so two
+kernels storing the same file at once both end with the same, complete path. ``prune`` removes
+the files no cached result or recorded run names any more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..files import File, map_files, size_limit
+from .paths import cache_root
+
+__all__ = ["ArtifactStore", "FileTooLarge", "keep_files"]
+
+_CHUNK = 1 << 20
+
+
+class FileTooLarge(ValueError):
+    """A file over the size limit (``CONTAINERDAG_FILE_LIMIT``, default 1 GiB)."""
+
+
+def _safe_name(name: str) -> str:
+    name = os.path.basename(name.replace("\\", "/")) or "file"
+    return "file" if name in (".", "..") else name
+
+
+class ArtifactStore:
+    """Files by content under ``root`` (default ``cache_root() / "artifacts"``)."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None):
+        self.root = Path(root) if root is not None else cache_root() / "artifacts"
+
+    def path_for(self, sha256: str, name: str) -> Path:
+        """Where the file of that content and name lives in the store."""
+        return self.root / sha256[:2] / sha256 / _safe_name(name)
+
+    def contains(self, file: File) -> bool:
+        """Whether ``file`` is a file of this store (by its path)."""
+        try:
+            file.path.relative_to(self.root.resolve())
+        except ValueError:
+            return False
+        return True
+
+    def put_bytes(self, data: bytes | bytearray | memoryview, name: str) -> File:
+        """Store ``data`` as a file called ``name``; the stored ``File``."""
+        if len(data) > size_limit():
+            raise FileTooLarge(f"file {name!r} is {len(data)} bytes, over the limit of "
+                               f"{size_limit()} (CONTAINERDAG_FILE_LIMIT)")
+        sha = hashlib.sha256(data).hexdigest()
+        target = self.path_for(sha, name)
+        if not (target.is_file() and target.stat().st_size == len(data)):
+            self._write(target, lambda handle: handle.write(data))
+        return File(target, sha256=sha, size=len(data))
+
+    def put_path(self, path: str | os.PathLike[str], name: str | None = None,
+                 sha256: str | None = None) -> File:
+        """Store a copy of the file at ``path`` (as ``name``, default its own name)."""
+        source = Path(path)
+        size = source.stat().st_size
+        if size > size_limit():
+            raise FileTooLarge(f"file {str(source)!r} is {size} bytes, over the limit of "
+                               f"{size_limit()} (CONTAINERDAG_FILE_LIMIT)")
+        if sha256 is None:
+            sha256 = File(source).sha256
+        target = self.path_for(sha256, name or source.name)
+        if not (target.is_file() and target.stat().st_size == size):
+            def copy(handle: Any) -> None:
+                with open(source, "rb") as reader:
+                    shutil.copyfileobj(reader, handle, _CHUNK)
+            self._write(target, copy)
+        return File(target, sha256=sha256, size=size)
+
+    def put_chunks(self, chunks: Iterable[bytes], name: str) -> File:
+        """Store the bytes of ``chunks`` (hashed as they are written) as ``name``."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if size > size_limit():
+                        raise FileTooLarge(f"file {name!r} is over the limit of {size_limit()} "
+                                           "bytes (CONTAINERDAG_FILE_LIMIT)")
+                    digest.update(chunk)
+                    handle.write(chunk)
+            target = self.path_for(digest.hexdigest(), name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return File(target, sha256=digest.hexdigest(), size=size)
+
+    def keep(self, file: File) -> File:
+        """``file`` if it is in the store already, else a stored copy."""
+        return file if self.contains(file) else self.put_path(file.path, file.name)
+
+    def _write(self, target: Path, fill: Any) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                fill(handle)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def files(self) -> Iterator[Path]:
+        """Every stored file."""
+        if self.root.is_dir():
+            for path in self.root.glob("??/*/*"):
+                if path.is_file() and not path.name.startswith(".incoming-"):
+                    yield path
+
+    def size(self) -> int:
+        """The bytes the stored files take."""
+        return sum(path.stat().st_size for path in self.files())
+
+    def prune(self, keep: Iterable[str]) -> int:
+        """Remove every stored file whose content hash is not in ``keep``; how many went."""
+        kept = set(keep)
+        removed = 0
+        for path in list(self.files()):
+            if path.parent.name not in kept:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed += 1
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()
+                    path.parent.parent.rmdir()
+        return removed
+
+
+def keep_files(value: Any, store: ArtifactStore | None = None) -> Any:
+    """``value`` with every file (``File`` or ``{"$file": PATH}``) stored in the artifact store."""
+    store = store or ArtifactStore()
+    return map_files(value, lambda f: store.keep(f if isinstance(f, File) else File(f["$file"])))
