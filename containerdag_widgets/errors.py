@@ -20,6 +20,7 @@ __all__ = [
     "ProcessFailed",
     "ProtocolError",
     "OutputTooLarge",
+    "FileError",
     "ProcessTimeout",
     "Cancelled",
     "UpstreamFailed",
@@ -245,6 +246,19 @@ class OutputTooLarge(ProtocolError):
 
     def __init__(self, message: str, *, process: str, stream: str = "stdout", **kw: Any):
         self.stream = stream
+        super().__init__(message, process=process, **kw)
+
+
+class FileError(ProcessError):
+    """A file of a call that cannot be moved: ``reason`` is ``missing`` (no such file),
+    ``outside`` (an output path outside the call's directory), ``too_large`` (over the size
+    limit) or ``transfer`` (the copy failed); ``port`` and ``path`` name it."""
+
+    def __init__(self, message: str, *, process: str, reason: str, port: str | None = None,
+                 path: str | None = None, **kw: Any):
+        self.reason = reason
+        self.port = port
+        self.path = path
         super().__init__(message, process=process, **kw)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     Cancelled,
+    FileError,
     OutputTooLarge,
     ProcessFailed,
     ProcessTimeout,
@@ -19,6 +20,7 @@ from ..errors import (
     excerpt,
 )
 from ..process import Execution, LogSink, Process
+from .transfer import CallFiles, has_files
 
 if TYPE_CHECKING:
     from .pool import ContainerPool
@@ -56,11 +58,40 @@ class ContainerProcess(Process):
 
     def _call(self, inputs: dict[str, Any], *, timeout: float | None,
               cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
+        if not has_files(inputs, self.outputs):
+            return self._call_json(inputs, timeout=timeout, cancel=cancel, on_log=on_log)
+
+        def run(argv: list[str], stdin: bytes, max_output: int) -> Any:
+            return self.pool.exec(self.image_id, self.image, argv, stdin, process=self.name,
+                                  timeout=timeout, cancel=cancel, max_output=max_output)
+
+        files = CallFiles(run, process=self.name, image=self.image)
+        result = None
+        try:
+            given = files.place(inputs)
+            # Not through a keep-loaded server: its environment is its own, not the call's.
+            result = self._call_json(given, timeout=timeout, cancel=cancel, on_log=on_log,
+                                     environment=files.environment, serve=False)
+            result.outputs = files.collect(result.outputs)
+            return result
+        except FileError as exc:
+            if result is not None:
+                exc.log = result.log
+            raise
+        finally:
+            files.remove()
+
+    def _call_json(self, inputs: dict[str, Any], *, timeout: float | None,
+                   cancel: threading.Event | None, on_log: LogSink | None,
+                   environment: dict[str, str] | None = None,
+                   serve: bool = True) -> Execution:
         stdin = json.dumps(inputs, allow_nan=False).encode("utf-8")
+        extra = {"environment": environment} if environment else {}
         outcome = self.pool.exec(
             self.image_id, self.image, self.command, stdin, process=self.name,
             timeout=timeout, cancel=cancel, max_output=self.max_output,
-            max_stderr=self.max_stderr, on_log=on_log, serve=self.serve,
+            max_stderr=self.max_stderr, on_log=on_log, serve=self.serve if serve else None,
+            **extra,
         )
         log = outcome.stderr.decode("utf-8", errors="replace")
         where = f"in image {self.image!r}"

@@ -89,6 +89,23 @@ DESCRIPTIONS = {
         {"x": 1.0},
         {"x": 1.0},
     ),
+    "file_copy": (
+        "Copies the file `data` to $CONTAINERDAG_OUTPUT_DIR/`name`; returns its size and "
+        "sha256 as read inside the container.",
+        {"data": {"$file": "example.bin"}, "name": "copy.bin"},
+        {"copy": {"$file": "copy.bin"}, "size": 0, "sha256": ""},
+    ),
+    "file_reverse": (
+        "Writes the bytes of the file `data` in reverse order to a file of the same name.",
+        {"data": {"$file": "example.bin"}},
+        {"reversed": {"$file": "example.bin"}},
+    ),
+    "file_bad": (
+        "Returns a bad file output: `mode` absolute (/etc/hostname), dotdot (../x), symlink "
+        "(a link to /etc/hostname) or missing (a file never written).",
+        {"mode": "absolute"},
+        {"out": {"$file": "out.txt"}},
+    ),
 }
 
 
@@ -261,8 +278,44 @@ def run(name, given):
         sys.stderr.write("about to SIGKILL myself\n")
         sys.stderr.flush()
         os.kill(os.getpid(), signal.SIGKILL)
+    elif name.startswith("file_"):
+        emit(file_process(name, given))
     else:  # pragma: no cover - guarded by main()
         fail(f"unknown process {name!r}")
+
+
+def file_process(name, given):
+    """The file processes: inputs {"$file": PATH}, outputs under $CONTAINERDAG_OUTPUT_DIR."""
+    import hashlib
+
+    out = os.environ.get("CONTAINERDAG_OUTPUT_DIR")
+    if not out:
+        fail("CONTAINERDAG_OUTPUT_DIR is not set")
+    if name == "file_bad":
+        mode = string(given, "mode")
+        if mode == "absolute":
+            return {"out": {"$file": "/etc/hostname"}}
+        if mode == "dotdot":
+            return {"out": {"$file": os.path.join(out, "..", "x")}}
+        if mode == "symlink":
+            os.symlink("/etc/hostname", os.path.join(out, "link.txt"))
+            return {"out": {"$file": os.path.join(out, "link.txt")}}
+        return {"out": {"$file": os.path.join(out, "never.txt")}}
+    value = given.get("data")
+    if not (isinstance(value, dict) and isinstance(value.get("$file"), str)):
+        fail(f'input \'data\' must be a file {{"$file": PATH}}, got {json.dumps(value)}')
+    with open(value["$file"], "rb") as handle:
+        data = handle.read()
+    if name == "file_reverse":
+        target = os.path.join(out, os.path.basename(value["$file"]))
+        with open(target, "wb") as handle:
+            handle.write(data[::-1])
+        return {"reversed": {"$file": target}}
+    target = os.path.join(out, string(given, "name"))
+    with open(target, "wb") as handle:
+        handle.write(data)
+    return {"copy": {"$file": target}, "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def main(argv):

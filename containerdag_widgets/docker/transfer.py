@@ -1,0 +1,200 @@
+"""The files of one container call: placed in the warm container, copied out, removed.
+
+The engine cannot copy an archive into a tmpfs (``/tmp`` of a hardened warm container), so
+the bytes travel as the stdin and stdout of small commands run in the container through the
+pool's transport (the resident runner's stream, or one exec each): ``dd`` writes an input
+file, ``realpath``/``stat`` check an output, ``cat`` reads it, ``rm -rf`` removes the call's
+directory. Every command is an argv list; nothing goes through a shell.
+
+A call's directory is ``/tmp/containerdag-files/<call id>``: ``in/<n>/<name>`` holds the n-th
+input file under its own name, ``out`` is ``$CONTAINERDAG_OUTPUT_DIR``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from ..cache.artifacts import ArtifactStore, FileTooLarge
+from ..errors import FileError, excerpt
+from ..files import FILE_KEY, File, is_file_json, map_files, size_limit
+from .exec import ExecOutcome
+
+__all__ = ["CallFiles", "FILES_ROOT", "OUTPUT_DIR_ENV", "CHUNK"]
+
+#: Where the calls' directories are made in a warm container (inside its tmpfs).
+FILES_ROOT = "/tmp/containerdag-files"
+#: The environment variable naming the directory a call writes its output files in.
+OUTPUT_DIR_ENV = "CONTAINERDAG_OUTPUT_DIR"
+#: Bytes of an input file sent per command (each chunk is one frame of the runner's stream).
+CHUNK = 16 * 2**20
+
+#: ``run(argv, stdin, max_output)``: one command in the call's warm container.
+Run = Callable[[list[str], bytes, int], ExecOutcome]
+
+
+class CallFiles:
+    """The input and output files of one call in one warm container."""
+
+    def __init__(self, run: Run, *, process: str, image: str,
+                 store: ArtifactStore | None = None):
+        self._run = run
+        self.process = process
+        self.image = image
+        self.store = store or ArtifactStore()
+        self.dir = f"{FILES_ROOT}/{uuid.uuid4().hex}"
+        self.out = f"{self.dir}/out"
+        self._made = False
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The call's environment: ``CONTAINERDAG_OUTPUT_DIR``."""
+        return {OUTPUT_DIR_ENV: self.out}
+
+    def _command(self, argv: list[str], stdin: bytes = b"", *, max_output: int = 2**20,
+                 what: str, port: str | None = None, path: str | None = None) -> bytes:
+        outcome = self._run(argv, stdin, max_output)
+        if outcome.exit_code != 0 or outcome.killed is not None:
+            said = excerpt(outcome.stderr) if outcome.stderr.strip() else "nothing on stderr"
+            hint = (" (the files of a call live in the container's /tmp: give the image a "
+                    "larger tmpfs with the label containerdag.tmp_size)"
+                    if b"No space left" in outcome.stderr else "")
+            raise FileError(f"{what} failed in image {self.image!r} ({argv[0]} exited with "
+                            f"{outcome.exit_code}{', ' + outcome.killed if outcome.killed else ''}"
+                            f": {said}){hint}", process=self.process, reason="transfer",
+                            port=port, path=path)
+        return outcome.stdout
+
+    def place(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Copy each input ``File`` into the container; the inputs with ``{"$file": PATH}``
+        (the path in the container) in their place."""
+        files: list[tuple[str, File]] = []
+
+        def collect(port: str) -> Callable[[File], File]:
+            def add(found: File) -> File:
+                files.append((port, found))
+                return found
+            return add
+
+        for port, value in inputs.items():
+            map_files(value, collect(port), json_form=False)
+        dirs = [f"{self.dir}/in/{n}" for n in range(len(files))]
+        self._command(["mkdir", "-p", "--", self.out, *dirs], what="making the call's directory")
+        self._made = True
+        where: dict[int, str] = {}
+        limit = size_limit()
+        for n, (port, found) in enumerate(files):
+            if not found.exists():
+                raise FileError(f"input {port!r}: file {str(found.path)!r} does not exist",
+                                process=self.process, reason="missing", port=port,
+                                path=str(found.path))
+            if found.size > limit:
+                raise FileError(f"input {port!r}: file {str(found.path)!r} is {found.size} "
+                                f"bytes, over the limit of {limit} (CONTAINERDAG_FILE_LIMIT)",
+                                process=self.process, reason="too_large", port=port,
+                                path=str(found.path))
+            target = f"{dirs[n]}/{found.name}"
+            self._put(found, target, port)
+            where[id(found)] = target
+        return {port: map_files(value, lambda f: {FILE_KEY: where[id(f)]}, json_form=False)
+                for port, value in inputs.items()}
+
+    def _put(self, found: File, target: str, port: str) -> None:
+        with open(found.path, "rb") as handle:
+            chunk = handle.read(CHUNK)
+            argv = ["dd", f"of={target}", "bs=1M", "status=none"]  # the first chunk, or empty
+            while True:
+                self._command(argv, chunk, what=f"copying input {port!r} ({found.name!r}) in",
+                              port=port, path=str(found.path))
+                chunk = handle.read(CHUNK)
+                if not chunk:
+                    return
+                argv = ["dd", f"of={target}", "bs=1M", "status=none", "oflag=append",
+                        "conv=notrunc"]
+
+    def collect(self, outputs: Any) -> Any:
+        """The outputs with each ``{"$file": PATH}`` copied out into the artifact store (a
+        ``File`` there). ``FileError`` for a path outside the call's directory, a missing
+        file, or one over the size limit."""
+        if not isinstance(outputs, dict):
+            return outputs
+        named: list[tuple[str, str]] = []
+        for port, value in outputs.items():
+            map_files(value, lambda v, p=port: named.append((p, v[FILE_KEY])) or v)
+        if not named:
+            return outputs
+        for port, path in named:  # a relative path is taken from the output directory
+            if "\0" in path:
+                raise self._outside(port, path)
+        full = [posixpath.join(self.out, path) for _, path in named]
+        resolved = self._command(["realpath", "-z", "-m", "--", self.out, *full],
+                                 what="resolving the output files").split(b"\0")
+        base = resolved[0].decode()
+        real: dict[str, str] = {}
+        for (port, path), found in zip(named, resolved[1:], strict=False):
+            text = found.decode("utf-8", "surrogateescape")
+            if not text.startswith(base + "/"):
+                raise self._outside(port, path)
+            real[path] = text
+        kinds = self._stat(named, real)
+        stored: dict[str, File] = {}
+        limit = size_limit()
+        for port, path in named:
+            kind, size = kinds[path]
+            if kind != "regular file":
+                what = "not there" if kind == "missing" else f"a {kind}"
+                raise FileError(f"output {port!r}: {path!r} is {what}, not a file written "
+                                f"under {OUTPUT_DIR_ENV}", process=self.process,
+                                reason="missing", port=port, path=path)
+            if size > limit:
+                raise FileError(f"output {port!r}: file {path!r} is {size} bytes, over the "
+                                f"limit of {limit} (CONTAINERDAG_FILE_LIMIT)",
+                                process=self.process, reason="too_large", port=port, path=path)
+            if path not in stored:
+                data = self._command(["cat", "--", real[path]], max_output=size + 1,
+                                     what=f"copying output {port!r} out", port=port, path=path)
+                try:
+                    stored[path] = self.store.put_bytes(data, posixpath.basename(real[path]))
+                except FileTooLarge as exc:
+                    raise FileError(f"output {port!r}: {exc}", process=self.process,
+                                    reason="too_large", port=port, path=path) from None
+        return map_files(outputs, lambda v: stored[v[FILE_KEY]])
+
+    def _stat(self, named: list[tuple[str, str]], real: dict[str, str]
+              ) -> dict[str, tuple[str, int]]:
+        """(kind, size) of each output path; kind ``missing`` when there is nothing."""
+        found: dict[str, tuple[str, int]] = {}
+        for _port, path in named:
+            if path in found:
+                continue
+            outcome = self._run(["stat", "-c", "%F|%s", "--", real[path]], b"", 2**16)
+            if outcome.exit_code != 0:
+                found[path] = ("missing", 0)
+                continue
+            kind, _, size = outcome.stdout.decode().strip().rpartition("|")
+            found[path] = (kind, int(size))
+        return found
+
+    def _outside(self, port: str, path: str) -> FileError:
+        return FileError(f"output {port!r}: {path!r} is outside the call's output directory "
+                         f"({OUTPUT_DIR_ENV}={self.out}); write output files under it",
+                         process=self.process, reason="outside", port=port, path=path)
+
+    def remove(self) -> None:
+        """Remove the call's directory from the container (what was made of it)."""
+        if self._made:
+            with contextlib.suppress(Exception):
+                self._run(["rm", "-rf", "--", self.dir], b"", 2**16)
+
+
+def has_files(inputs: dict[str, Any], outputs: dict[str, Any]) -> bool:
+    """Whether a call moves files: a ``File`` among its inputs or a file output port."""
+    if any(isinstance(v, File) or is_file_json(v) for v in outputs.values()):
+        return True
+    found: list[Any] = []
+    for value in inputs.values():
+        map_files(value, lambda f: found.append(f) or f, json_form=False)
+    return bool(found)
