@@ -17,6 +17,8 @@ import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypedDict
 
+from ..files import key_form, map_files
+
 __all__ = [
     "HASHED",
     "KEY_VERSION",
@@ -240,6 +242,10 @@ def pick_env(names: Iterable[str], environ: Mapping[str, str] | None = None) -> 
     return {name: environ[name] for name in sorted(set(names)) if name in environ}
 
 
+def _example(file: Any) -> dict[str, str]:
+    return {"$file": file.name}
+
+
 def process_parts(
     proc: Any,
     inputs: Mapping[str, Any] | None = None,
@@ -255,10 +261,11 @@ def process_parts(
     if not getattr(proc, "cacheable", True):
         return None
     env_part = dict(sorted((env or {}).items()))
-    description = {
+    description = {  # an example File counts by its name: it is a type, not a value
         "description": getattr(proc, "description", "") or "",
-        "inputs": dict(getattr(proc, "inputs", {}) or {}),
-        "outputs": dict(getattr(proc, "outputs", {}) or {}),
+        "inputs": map_files(dict(getattr(proc, "inputs", {}) or {}), _example, json_form=False),
+        "outputs": map_files(dict(getattr(proc, "outputs", {}) or {}), _example,
+                             json_form=False),
     }
     name = str(getattr(proc, "name", "") or "")
     fn = getattr(proc, "fn", None)
@@ -289,8 +296,9 @@ def process_parts(
 
 
 def with_inputs(parts: KeyParts, inputs: Mapping[str, Any]) -> KeyParts:
-    """A copy of ``parts`` with the resolved inputs as canonical JSON (NaN/inf: ValueError)."""
-    return {**parts, "inputs": canonical_json(dict(inputs))}
+    """A copy of ``parts`` with the resolved inputs as canonical JSON (NaN/inf: ValueError);
+    a ``File`` counts by its contents' hash, never its path or time."""
+    return {**parts, "inputs": canonical_json(key_form(dict(inputs)))}
 
 
 def node_key(parts: Mapping[str, Any]) -> str:

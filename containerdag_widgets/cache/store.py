@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..files import File, files_in, json_default, json_hook
 from .failures import (
     CacheError,
     CacheUnavailable,
@@ -56,7 +57,11 @@ def _dump(value: Any) -> str | None:
     """JSON for the history: never fails (non-JSON values become their repr)."""
     if value is None:
         return None
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_file_or_repr)
+
+
+def _file_or_repr(value: Any) -> Any:
+    return json_default(value) if isinstance(value, File) else repr(value)
 
 
 def _load(text: str | None) -> Any:
@@ -64,7 +69,7 @@ def _load(text: str | None) -> Any:
     if text is None:
         return None
     try:
-        return json.loads(text)
+        return json.loads(text, object_hook=json_hook)
     except ValueError:
         return None
 
@@ -205,7 +210,10 @@ class Store:
         if flush:
             with self._write():
                 pass
-        return CachedResult(key=key, outputs=json.loads(row[0]), run_id=row[1], node=row[2],
+        outputs = json.loads(row[0], object_hook=json_hook)
+        if not all(f.exists() for f in files_in(outputs, json_form=False)):
+            return None  # an output file was pruned from the artifact store: run again
+        return CachedResult(key=key, outputs=outputs, run_id=row[1], node=row[2],
                             created=row[3])
 
     def store_result(self, key: str, outputs: Any, run_id: int | None = None,
@@ -226,7 +234,8 @@ class Store:
         now = self._clock()
         for key, outputs, run_id, node in results:
             try:
-                text = json.dumps(outputs, sort_keys=True, separators=(",", ":"))
+                text = json.dumps(outputs, sort_keys=True, separators=(",", ":"),
+                                  default=json_default)
             except (TypeError, ValueError) as exc:
                 refused.append(f"outputs of node {node!r} are not JSON: {exc}")
                 continue
