@@ -9,9 +9,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
+from .files import File
 from .yaml_source import NodeSource
 
 __all__ = ["Ref", "Node", "parse_input", "copy_value"]
@@ -38,7 +40,8 @@ def _is_ref_mapping(value: Any) -> bool:
 
 
 def parse_input(value: Any, *, node: str, port: str) -> Any:
-    """A spec's input value as a literal or a ``Ref``."""
+    """A spec's input value as a literal, a ``Ref`` or a ``File`` (``{file: PATH}``, relative to
+    the current directory)."""
     if isinstance(value, Ref):
         return value
     if isinstance(value, tuple):
@@ -52,6 +55,11 @@ def parse_input(value: Any, *, node: str, port: str) -> Any:
                             f"got {dict(value)!r}", node=node, field=f"inputs.{port}",
                             value=dict(value))
         return Ref(value["from"], value["output"])
+    if isinstance(value, Mapping) and set(value) == {"file"}:
+        if not isinstance(value["file"], str) or not value["file"]:
+            raise SpecError(f"a file is {{file: PATH}} with a path, got {dict(value)!r}",
+                            node=node, field=f"inputs.{port}", value=dict(value))
+        return File(value["file"])
     if isinstance(value, Mapping) and "from" in value:
         raise SpecError(f"a reference needs exactly the keys 'from' and 'output', "
                         f"got {sorted(value)!r}", node=node, field=f"inputs.{port}",
@@ -83,7 +91,8 @@ class Node:
         spec: dict[str, Any] = {
             "process": self.process,
             "inputs": {
-                port: v.to_spec() if isinstance(v, Ref) else copy.deepcopy(v)
+                port: v.to_spec() if isinstance(v, Ref) else
+                {"file": _relative(v)} if isinstance(v, File) else copy.deepcopy(v)
                 for port, v in self.inputs.items()
             },
         }
@@ -140,7 +149,15 @@ class Node:
         )
 
 
-_IMMUTABLE = (Ref, str, int, float, bool, type(None))
+_IMMUTABLE = (Ref, File, str, int, float, bool, type(None))
+
+
+def _relative(file: File) -> str:
+    """A file's path relative to the current directory when it is under it."""
+    try:
+        return str(file.path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(file.path)
 
 
 def copy_value(value: Any) -> Any:

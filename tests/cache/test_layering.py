@@ -1,4 +1,5 @@
-"""The cache's foundation is pure core: the standard library and ``..errors`` only."""
+"""The cache's foundation is pure core: the standard library, ``..errors`` and ``..files``
+(itself the standard library only) only."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 
 CACHE = Path(__file__).resolve().parents[2] / "containerdag_widgets" / "cache"
 MODULES = ["__init__", "failures", "keys", "paths", "reasons", "records", "safe", "schema",
-           "store"]
-ALLOWED_RELATIVE = {"..errors"} | {f".{m}" for m in MODULES}
+           "store", "artifacts"]
+ALLOWED_RELATIVE = {"..errors", "..files"} | {f".{m}" for m in MODULES}
 
 
 def _imports(path: Path) -> set[str]:
