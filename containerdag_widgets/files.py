@@ -51,19 +51,24 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
 class File:
     """A file: ``path``, ``name``, ``size``, ``sha256`` (memoised), ``read_bytes()``..."""
 
-    __slots__ = ("_path", "_sha256", "_size")
+    __slots__ = ("_path", "_sha256", "_size", "_fixed", "_stamp")
 
     def __init__(self, path: str | os.PathLike[str], *, sha256: str | None = None,
                  size: int | None = None) -> None:
         if isinstance(path, File):
-            sha256 = sha256 or path._sha256
-            size = path._size if size is None else size
+            if path._fixed:
+                sha256 = sha256 or path._sha256
+                size = path._size if size is None else size
             path = path.path
         if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
             raise TypeError(f"File needs a path (str or os.PathLike), got {path!r}")
         self._path = Path(os.path.abspath(os.fspath(path)))
         self._sha256 = sha256
         self._size = size
+        #: Given a hash (a stored artifact): trusted. Else the hash is kept with the file's
+        #: (size, mtime, inode) and computed again when the file changes under it.
+        self._fixed = sha256 is not None
+        self._stamp: tuple[int, int, int] | None = None
 
     @property
     def path(self) -> Path:
@@ -75,16 +80,27 @@ class File:
         """The file name (the last part of the path)."""
         return self._path.name
 
+    def _fresh(self) -> None:
+        if self._fixed:
+            return
+        info = self._path.stat()
+        stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
+        if stamp != self._stamp:
+            self._stamp, self._size, self._sha256 = stamp, info.st_size, None
+
     @property
     def size(self) -> int:
-        """The size in bytes (read from the file system once)."""
+        """The size in bytes."""
+        if self._size is None or not self._fixed:
+            self._fresh()
         if self._size is None:
             self._size = self._path.stat().st_size
         return self._size
 
     @property
     def sha256(self) -> str:
-        """The hex SHA-256 of the contents (computed on first use, then kept)."""
+        """The hex SHA-256 of the contents (computed on first use, again if the file changed)."""
+        self._fresh()
         if self._sha256 is None:
             self._sha256 = sha256_of(self._path)
         return self._sha256
@@ -111,9 +127,7 @@ class File:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, File):
             return NotImplemented
-        if self._path == other._path and self._sha256 is None and other._sha256 is None:
-            return True
-        return self.sha256 == other.sha256
+        return self._path == other._path or self.sha256 == other.sha256
 
     def __hash__(self) -> int:
         return hash(self.sha256)
@@ -126,7 +140,9 @@ class File:
         return f"File({self.name!r}, {detail})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (str(self._path), self._sha256, self._size))
+        if self._fixed:
+            return (_rebuild, (str(self._path), self._sha256, self._size))
+        return (_rebuild, (str(self._path), None, None))
 
 
 def _rebuild(path: str, sha256: str | None, size: int | None) -> File:

@@ -102,7 +102,7 @@ DESCRIPTIONS = {
     ),
     "file_bad": (
         "Returns a bad file output: `mode` absolute (/etc/hostname), dotdot (../x), symlink "
-        "(a link to /etc/hostname) or missing (a file never written).",
+        "(a link to /etc/hostname), missing (a file never written) or big (5000 bytes).",
         {"mode": "absolute"},
         {"out": {"$file": "out.txt"}},
     ),
@@ -300,6 +300,10 @@ def file_process(name, given):
         if mode == "symlink":
             os.symlink("/etc/hostname", os.path.join(out, "link.txt"))
             return {"out": {"$file": os.path.join(out, "link.txt")}}
+        if mode == "big":
+            with open(os.path.join(out, "big.txt"), "wb") as handle:
+                handle.write(b"b" * 5000)
+            return {"out": {"$file": "big.txt"}}  # relative: under the output directory
         return {"out": {"$file": os.path.join(out, "never.txt")}}
     value = given.get("data")
     if not (isinstance(value, dict) and isinstance(value.get("$file"), str)):
