@@ -10,8 +10,10 @@ import time
 from typing import Any
 
 from .cache import RunRecord, SafeStore, Store
+from .cache.artifacts import ArtifactStore
 from .cache.paths import database_path
 from .errors import ContainerDagError
+from .files import File, files_in, json_default
 from .terminal import say
 
 __all__ = ["add_parsers"]
@@ -64,17 +66,28 @@ def _cmd_show(args: argparse.Namespace) -> int:
                 "status": n.status, "reason": n.reason, "inputs": n.inputs,
                 "outputs": n.outputs, "error": n.error, "log": n.log, "duration": n.duration,
                 "image_id": n.image_id, "key": n.key, "worker": n.worker,
-            } for name, n in record.nodes.items()}}, indent=2))
+            } for name, n in record.nodes.items()}}, indent=2, default=json_default))
         return 0
     say(f"run {record.run_id}: {_when(record.started)} to {_when(record.ended)}")
     for name, n in record.nodes.items():
         secs = f"{n.duration:.3f}s" if n.duration is not None else "-"
         say(f"  {name}  {n.status}  {secs}  {n.reason or ''}")
         if n.outputs is not None:
-            say(f"    outputs: {json.dumps(n.outputs)}")
+            say(f"    outputs: {json.dumps(n.outputs, default=_file_text)}")
+        for side, values in (("input", n.inputs), ("output", n.outputs)):
+            for found in files_in(values, json_form=False):
+                there = "" if found.exists() else " (no longer there)"
+                say(f"    {side} file: {found.name}  {found.size} bytes  sha256 "
+                    f"{found.sha256[:12]}  {found.path}{there}")
         if n.error:
             say(f"    error: {n.error}")
     return 0
+
+
+def _file_text(value: Any) -> Any:
+    if isinstance(value, File):
+        return f"<file {value.name}>"
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
@@ -117,8 +130,12 @@ def _cmd_cache(args: argparse.Namespace) -> int:
         info = store.info()
         for key, value in info.items():
             say(f"{key}: {value}")
+        artifacts = ArtifactStore()
+        say(f"artifacts: {artifacts.root} ({len(list(artifacts.files()))} files, "
+            f"{artifacts.size()} bytes)")
     elif args.action == "clear":
         say(f"{store.clear(history=args.history)} result(s) removed")
+        _prune_files(store)
     else:
         if args.older_than is None and args.max_size is None and args.keep_runs is None:
             raise HistoryError("cache prune needs --older-than DAYS, --max-size MB and/or "
@@ -127,8 +144,16 @@ def _cmd_cache(args: argparse.Namespace) -> int:
             say(f"{store.prune(args.older_than, args.max_size)} result(s) removed")
         if args.keep_runs is not None:
             say(f"{store.prune_runs(args.keep_runs)} run(s) forgotten")
+        _prune_files(store)
     store.close()
     return 0
+
+
+def _prune_files(store: SafeStore) -> None:
+    """Remove the artifact store's files that no cached result or recorded run names."""
+    keep = store.file_hashes()
+    if keep is not None:
+        say(f"{ArtifactStore().prune(keep)} file(s) removed from the artifact store")
 
 
 def _non_negative(text: str) -> float:

@@ -143,6 +143,10 @@ class SafeStore:
             return {"path": str(self.path), "enabled": False, "reason": self.reason}
         return {**info, "enabled": True, "reason": None}
 
+    def file_hashes(self) -> set[str] | None:
+        """The hashes of the files results and runs name; None when the store cannot say."""
+        return self._call(None, "file_hashes")
+
     def clear(self, *, history: bool = False) -> int:
         """Remove every stored result (and the history with ``history=True``); the count."""
         return self._call(0, "clear", history=history)

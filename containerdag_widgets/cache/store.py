@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -58,6 +59,10 @@ def _dump(value: Any) -> str | None:
     if value is None:
         return None
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_file_or_repr)
+
+
+#: A file's hash in its stored JSON form (``json_default``: keys sorted, no spaces).
+_SHA256 = re.compile(r'"sha256":"([0-9a-f]{64})"')
 
 
 def _file_or_repr(value: Any) -> Any:
@@ -389,6 +394,18 @@ class Store:
         nodes = {row[1]: _node_record(row) for row in rows}
         return RunRecord(run_id=run[0], started=run[1], ended=run[2], spec=_load(run[3]) or {},
                          summary=_load(run[4]) or {}, nodes=nodes, pid=run[5], host=run[6])
+
+    def file_hashes(self) -> set[str]:
+        """The content hashes of the files that cached results and recorded runs name (what
+        the artifact store keeps when it is pruned)."""
+        found: set[str] = set()
+        with self._read() as conn:
+            for query in ("SELECT outputs FROM results WHERE outputs LIKE '%\"$file\"%'",
+                          "SELECT inputs FROM node_runs WHERE inputs LIKE '%\"$file\"%'",
+                          "SELECT outputs FROM node_runs WHERE outputs LIKE '%\"$file\"%'"):
+                for (text,) in conn.execute(query):
+                    found.update(_SHA256.findall(text or ""))
+        return found
 
     def info(self) -> dict[str, Any]:
         """Where the database is, how big, and how many results and runs it holds."""
