@@ -22,7 +22,7 @@ from .errors import (
     ProcessTimeout,
     ProtocolError,
 )
-from .files import file_hint, file_of, files_in, map_files
+from .files import File, file_hint, file_of, files_in, map_files
 from .ports import accepts, json_type, port_problems
 
 #: Called with each chunk of a running call's log (stderr) as it arrives.
@@ -254,11 +254,15 @@ def _ports_from_signature(fn: Callable[..., Any]) -> dict[str, Any]:
             continue
         annotation = param.annotation
         if isinstance(annotation, str):
-            annotation = {"float": float, "int": int, "str": str, "bool": bool}.get(annotation)
+            annotation = {"float": float, "int": int, "str": str, "bool": bool,
+                          "File": File}.get(annotation)
+        if annotation is File:  # a file port without an extension hint
+            ports[param.name] = {"$file": "file"}
+            continue
         if annotation not in _EXAMPLE_FOR_ANNOTATION:
             raise TypeError(
                 f"{fn.__name__}: parameter {param.name!r} needs a default value or a "
-                "float/int/str/bool/list/dict annotation to give its port an example"
+                "float/int/str/bool/list/dict/File annotation to give its port an example"
             )
         ports[param.name] = _EXAMPLE_FOR_ANNOTATION[annotation]
     return ports

@@ -26,6 +26,7 @@ import logging
 import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import distributed
@@ -35,6 +36,7 @@ from distributed.protocol.pickle import loads
 from ..errors import Cancelled, ClusterUnavailable, ProcessError, ProcessFailed, WorkerLost
 from ..events import NodeFinished, NodeLog
 from ..execution import NodeCall, Report
+from .carry import pack_files
 from .dask_control import RunControl, Task, ended
 from .dask_worker import run_node, unpack_finished
 
@@ -211,7 +213,8 @@ class DaskExecutor(RunControl):
 
     def _send(self, tasks: list[Task], resources: dict[str, float] | None) -> None:
         try:
-            dfuts = self.client.map(run_node, [t.call for t in tasks], [self.topic] * len(tasks),
+            calls = [replace(t.call, inputs=pack_files(t.call.inputs)) for t in tasks]
+            dfuts = self.client.map(run_node, calls, [self.topic] * len(tasks),
                                     key=[t.key for t in tasks], pure=False, resources=resources)
         except Exception as exc:  # noqa: BLE001 - e.g. a call cannot be pickled: find which
             if len(tasks) > 1:

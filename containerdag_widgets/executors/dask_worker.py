@@ -20,15 +20,18 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import fields
+from dataclasses import fields, replace
+from pathlib import Path
 from typing import Any
 
 from distributed import get_worker
 from distributed.protocol.pickle import dumps
 
-from ..errors import Cancelled, ContainerDagError
+from ..cache.artifacts import ArtifactStore
+from ..errors import Cancelled, ContainerDagError, FileError
 from ..events import NodeFinished, NodeLog
 from ..execution import NodeCall, execute_call
+from .carry import pack_files, unpack_files
 
 __all__ = ["run_node", "cancel_run", "pack_finished", "unpack_finished"]
 
@@ -80,6 +83,16 @@ def run_node(call: NodeCall, topic: str) -> dict[str, Any]:
     try:
         worker.log_event(topic, {"kind": "started", "key": key, "worker": address,
                                  "time": time.time()})
+        try:  # the files the client sent, into this worker's own artifact store
+            call = replace(call, inputs=unpack_files(call.inputs, _store(worker),
+                                                     process=call.process.name))
+        except (FileError, OSError) as exc:
+            error = exc if isinstance(exc, FileError) else FileError(
+                f"the input files could not be stored on worker {address}: {exc}",
+                process=call.process.name, reason="transfer")
+            error.node = call.node
+            return pack_finished(NodeFinished(call.node, "failed", None, None, error, "",
+                                              time.time(), worker=address))
 
         def report(event: Any) -> None:
             if isinstance(event, NodeLog):
@@ -87,6 +100,8 @@ def run_node(call: NodeCall, topic: str) -> dict[str, Any]:
                                          "time": event.time})
 
         finished = execute_call(call, cancel=cancel, report=report, worker=address)
+        if finished.outputs:  # output files go back to the client as bytes
+            finished = replace(finished, outputs=pack_files(finished.outputs))
     finally:
         with _lock:
             _active.pop(key, None)
@@ -98,6 +113,11 @@ def run_node(call: NodeCall, topic: str) -> dict[str, Any]:
     if blob is not None and len(blob) <= RESULT_IN_MESSAGE:
         worker.log_event(topic, {"kind": "finished", "key": key, "result": blob})
     return packed
+
+
+def _store(worker: Any) -> ArtifactStore:
+    """This worker's artifact store, in its local directory (not the client's)."""
+    return ArtifactStore(Path(worker.local_directory) / "containerdag-artifacts")
 
 
 def cancel_run(run: str) -> list[str]:
@@ -125,8 +145,10 @@ def pack_finished(finished: NodeFinished) -> dict[str, Any]:
 
 
 def unpack_finished(packed: dict[str, Any]) -> NodeFinished:
-    """The ``NodeFinished`` that ``pack_finished`` packed."""
+    """The ``NodeFinished`` that ``pack_finished`` packed (its files stored here)."""
     packed = dict(packed)
+    if packed.get("outputs"):
+        packed["outputs"] = unpack_files(packed["outputs"], ArtifactStore())
     error = packed.pop("error")
     if error is not None:
         cls, args, state = error
