@@ -105,6 +105,19 @@ class File:
             self._sha256 = sha256_of(self._path)
         return self._sha256
 
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview, name: str) -> File:
+        """A new file called ``name`` holding ``data``, kept in the artifact store (how a
+        ``@process`` function makes an output file)."""
+        from .cache.artifacts import ArtifactStore
+
+        return ArtifactStore().put_bytes(data, name)
+
+    @classmethod
+    def from_text(cls, text: str, name: str, encoding: str = "utf-8") -> File:
+        """A new file called ``name`` holding ``text``, kept in the artifact store."""
+        return cls.from_bytes(text.encode(encoding), name)
+
     def exists(self) -> bool:
         """Whether the path names a regular file."""
         return self._path.is_file()
