@@ -82,27 +82,18 @@ class ArtifactStore:
 
     def put_chunks(self, chunks: Iterable[bytes], name: str) -> File:
         """Store the bytes of ``chunks`` (hashed as they are written) as ``name``."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        size = 0
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        incoming = self.incoming(name)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                for chunk in chunks:
-                    size += len(chunk)
-                    if size > size_limit():
-                        raise FileTooLarge(f"file {name!r} is over the limit of {size_limit()} "
-                                           "bytes (CONTAINERDAG_FILE_LIMIT)")
-                    digest.update(chunk)
-                    handle.write(chunk)
-            target = self.path_for(digest.hexdigest(), name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, target)
+            for chunk in chunks:
+                incoming.write(chunk)
         except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            incoming.abort()
             raise
-        return File(target, sha256=digest.hexdigest(), size=size)
+        return incoming.finish()
+
+    def incoming(self, name: str) -> Incoming:
+        """A file being received chunk by chunk (``write``), stored by ``finish``."""
+        return Incoming(self, name)
 
     def keep(self, file: File) -> File:
         """``file`` if it is in the store already, else a stored copy."""
@@ -145,6 +136,49 @@ class ArtifactStore:
                     path.parent.rmdir()
                     path.parent.parent.rmdir()
         return removed
+
+
+class Incoming:
+    """A file arriving in chunks: written to a temporary file and hashed as it comes; then
+    renamed to its place in the store (``finish``) or dropped (``abort``)."""
+
+    def __init__(self, store: ArtifactStore, name: str):
+        store.root.mkdir(parents=True, exist_ok=True)
+        self.store, self.name = store, name
+        self.size = 0
+        self._digest = hashlib.sha256()
+        fd, self._tmp = tempfile.mkstemp(dir=store.root, prefix=".incoming-")
+        self._handle = os.fdopen(fd, "wb")
+
+    def write(self, chunk: bytes) -> None:
+        """Take the next chunk (``FileTooLarge`` past the size limit)."""
+        self.size += len(chunk)
+        if self.size > size_limit():
+            raise FileTooLarge(f"file {self.name!r} is over the limit of {size_limit()} bytes "
+                               "(CONTAINERDAG_FILE_LIMIT)")
+        self._digest.update(chunk)
+        self._handle.write(chunk)
+
+    def finish(self) -> File:
+        """The stored file."""
+        self._handle.close()
+        sha = self._digest.hexdigest()
+        target = self.store.path_for(sha, self.name)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(self._tmp, 0o644)
+            os.replace(self._tmp, target)
+        except BaseException:
+            self.abort()
+            raise
+        return File(target, sha256=sha, size=self.size)
+
+    def abort(self) -> None:
+        """Drop what arrived."""
+        with contextlib.suppress(OSError):
+            self._handle.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self._tmp)
 
 
 def keep_files(value: Any, store: ArtifactStore | None = None) -> Any:

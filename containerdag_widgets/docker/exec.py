@@ -28,6 +28,8 @@ __all__ = ["Collector", "ExecOutcome", "demultiplex", "exec_call"]
 _HEADER = struct.Struct(">BxxxL")
 STDOUT, STDERR = 1, 2
 _POLL = 0.05
+#: Bytes per send and receive on the attached socket.
+_SEND = 262144
 
 
 @dataclass
@@ -57,6 +59,7 @@ def exec_call(
     environment: dict[str, str] | None = None,
     on_log: Callable[[str], None] | None = None,
     on_container_kill: Callable[[], None] | None = None,
+    on_stdout: Callable[[bytes], None] | None = None,
 ) -> ExecOutcome:
     """Run ``command`` (an argv list) in the container with ``stdin``; return what it gave.
 
@@ -64,6 +67,7 @@ def exec_call(
     only the last ``max_log`` bytes are kept.
     ``on_log`` receives stderr as text, chunk by chunk, while the command runs;
     ``on_container_kill`` is called just before the whole container is killed to stop it.
+    ``on_stdout`` takes stdout chunk by chunk instead of the outcome (a file copied out).
     """
     exec_id = api.exec_create(
         container_id, command, stdin=True, stdout=True, stderr=True, tty=False,
@@ -73,7 +77,7 @@ def exec_call(
     sock: socket.socket = getattr(raw, "_sock", raw)
     deadline = time.monotonic() + timeout if timeout is not None else None
     collected = Collector(max_output=max_output, max_log=max_log, max_stderr=max_stderr,
-                          on_log=on_log)
+                          on_log=on_log, on_stdout=on_stdout)
     buf = bytearray()
     pending = memoryview(stdin)
     killed = kill_method = None
@@ -86,7 +90,7 @@ def exec_call(
             readable, writable, _ = select.select([sock], writers, [], _POLL)
             if writable and pending:
                 try:
-                    n = sock.send(pending[:65536])
+                    n = sock.send(pending[:_SEND])
                     pending = pending[n:]
                 except OSError as exc:  # the process exited without reading all of stdin
                     if exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.EAGAIN):
@@ -97,7 +101,7 @@ def exec_call(
                     _close_write(sock)
             if readable:
                 try:
-                    chunk = sock.recv(65536)
+                    chunk = sock.recv(_SEND)
                 except BlockingIOError:
                     chunk = None
                 except ConnectionResetError:
@@ -136,8 +140,11 @@ class Collector:
     """
 
     def __init__(self, *, max_output: int, max_log: int, max_stderr: int,
-                 on_log: Callable[[str], None] | None):
+                 on_log: Callable[[str], None] | None,
+                 on_stdout: Callable[[bytes], None] | None = None):
         self.out = bytearray()
+        self.out_count = 0
+        self.on_stdout = on_stdout
         self.err = bytearray()
         self.err_dropped = 0
         self.max_output, self.max_log, self.max_stderr = max_output, max_log, max_stderr
@@ -145,7 +152,11 @@ class Collector:
         self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
 
     def stdout(self, data: bytes) -> None:
-        self.out += data
+        self.out_count += len(data)
+        if self.on_stdout is not None and self.out_count <= self.max_output:
+            self.on_stdout(data)
+        else:
+            self.out += data
 
     def stderr(self, data: bytes) -> None:
         if self.on_log is not None:
@@ -157,7 +168,7 @@ class Collector:
 
     def stop_reason(self, cancel: threading.Event | None, deadline: float | None) -> str | None:
         """Why the call must be stopped now (see ``ExecOutcome.killed``), or None."""
-        if len(self.out) > self.max_output:
+        if (self.out_count if self.on_stdout else len(self.out)) > self.max_output:
             return "output"
         if len(self.err) + self.err_dropped > self.max_stderr:
             return "stderr"

@@ -189,17 +189,18 @@ class ContainerPool:
         return container
 
     def exec(self, image_id: str, tag: str, command: list[str], stdin: bytes, *,
-             process: str | None = None, serve: Serve | None = None,
+             process: str | None = None, serve: Serve | None = None, direct: bool = False,
              **kw: Any) -> ExecOutcome:
         """Run ``command`` in the image's warm container; restart it once if it died.
 
         Through the container's runner (which asks ``serve``'s keep-loaded server when
-        given) or, where the runner cannot run, by one exec.
+        given) or, where the runner cannot run or ``direct`` is true (bulk bytes: a file),
+        by one exec.
         """
         for attempt in (1, 2):
             container = self.container_for(image_id, tag, process=process)
             try:
-                runner = self.runners.session(image_id, tag, container)
+                runner = None if direct else self.runners.session(image_id, tag, container)
                 if runner is not None:
                     outcome = runner.call(command, stdin, serve=serve, **kw)
                 else:

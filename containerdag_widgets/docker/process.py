@@ -60,12 +60,7 @@ class ContainerProcess(Process):
               cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
         if not has_files(inputs, self.outputs):
             return self._call_json(inputs, timeout=timeout, cancel=cancel, on_log=on_log)
-
-        def run(argv: list[str], stdin: bytes, max_output: int) -> Any:
-            return self.pool.exec(self.image_id, self.image, argv, stdin, process=self.name,
-                                  timeout=timeout, cancel=cancel, max_output=max_output)
-
-        files = CallFiles(run, process=self.name, image=self.image)
+        files = self.call_files(timeout=timeout, cancel=cancel)
         result = None
         try:
             given = files.place(inputs)
@@ -80,6 +75,24 @@ class ContainerProcess(Process):
             raise
         finally:
             files.remove()
+
+    def call_files(self, *, timeout: float | None = None,
+                   cancel: threading.Event | None = None) -> CallFiles:
+        """The file transport of one call in this process's warm container."""
+        def run(argv: list[str], stdin: bytes, max_output: int) -> Any:
+            return self.pool.exec(self.image_id, self.image, argv, stdin, process=self.name,
+                                  timeout=timeout, cancel=cancel, max_output=max_output)
+
+        def bulk(argv: list[str], stdin: Any, max_output: int, on_stdout: Any) -> Any:
+            return self.pool.exec(self.image_id, self.image, argv, stdin, process=self.name,
+                                  timeout=timeout, cancel=cancel, max_output=max_output,
+                                  direct=True, on_stdout=on_stdout)
+
+        runners = getattr(self.pool, "runners", None)
+        small_first = bool(getattr(self.pool, "runner", False)) and (
+            runners is None or runners.fallback_reason(self.image_id) is None)
+        return CallFiles(run, process=self.name, image=self.image, bulk=bulk,
+                         small_first=small_first)
 
     def _call_json(self, inputs: dict[str, Any], *, timeout: float | None,
                    cancel: threading.Event | None, on_log: LogSink | None,

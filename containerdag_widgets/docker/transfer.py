@@ -13,12 +13,13 @@ input file under its own name, ``out`` is ``$CONTAINERDAG_OUTPUT_DIR``.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import posixpath
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ..cache.artifacts import ArtifactStore, FileTooLarge
+from ..cache.artifacts import ArtifactStore
 from ..errors import FileError, excerpt
 from ..files import FILE_KEY, File, is_file_json, map_files, size_limit
 from .exec import ExecOutcome
@@ -31,17 +32,27 @@ FILES_ROOT = "/tmp/containerdag-files"
 OUTPUT_DIR_ENV = "CONTAINERDAG_OUTPUT_DIR"
 #: Bytes of an input file sent per command (each chunk is one frame of the runner's stream).
 CHUNK = 16 * 2**20
+#: Files from this size on move by one exec each (``bulk``), streamed: the engine's exec
+#: stream is faster than the runner's frames for large payloads.
+BULK = 4 * 2**20
 
 #: ``run(argv, stdin, max_output)``: one command in the call's warm container.
 Run = Callable[[list[str], bytes, int], ExecOutcome]
+#: ``bulk(argv, stdin, max_output, on_stdout)``: the same by one exec; stdout to ``on_stdout``.
+Bulk = Callable[[list[str], Any, int, Callable[[bytes], None] | None], ExecOutcome]
 
 
 class CallFiles:
     """The input and output files of one call in one warm container."""
 
     def __init__(self, run: Run, *, process: str, image: str,
-                 store: ArtifactStore | None = None):
+                 store: ArtifactStore | None = None, bulk: Bulk | None = None,
+                 small_first: bool = False):
         self._run = run
+        self._bulk = bulk
+        #: ``run`` is cheap (the resident runner): an output is first read by it, and by
+        #: ``bulk`` only when it is larger than ``BULK``.
+        self.small_first = small_first
         self.process = process
         self.image = image
         self.store = store or ArtifactStore()
@@ -54,9 +65,14 @@ class CallFiles:
         """The call's environment: ``CONTAINERDAG_OUTPUT_DIR``."""
         return {OUTPUT_DIR_ENV: self.out}
 
-    def _command(self, argv: list[str], stdin: bytes = b"", *, max_output: int = 2**20,
-                 what: str, port: str | None = None, path: str | None = None) -> bytes:
-        outcome = self._run(argv, stdin, max_output)
+    def _command(self, argv: list[str], stdin: Any = b"", *, max_output: int = 2**20,
+                 what: str, port: str | None = None, path: str | None = None,
+                 on_stdout: Callable[[bytes], None] | None = None) -> bytes:
+        if on_stdout is not None or len(stdin) >= BULK:
+            assert self._bulk is not None
+            outcome = self._bulk(argv, stdin, max_output, on_stdout)
+        else:
+            outcome = self._run(argv, stdin, max_output)
         if outcome.exit_code != 0 or outcome.killed is not None:
             said = excerpt(outcome.stderr) if outcome.stderr.strip() else "nothing on stderr"
             hint = (" (the files of a call live in the container's /tmp: give the image a "
@@ -103,12 +119,22 @@ class CallFiles:
                 for port, value in inputs.items()}
 
     def _put(self, found: File, target: str, port: str) -> None:
+        what = f"copying input {port!r} ({found.name!r}) in"
+        if self._bulk is not None and found.size >= BULK:  # one exec, the file mapped
+            with open(found.path, "rb") as handle, \
+                    mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                view = memoryview(mapped)
+                try:
+                    self._command(["dd", f"of={target}", "bs=1M", "status=none"], view,
+                                  what=what, port=port, path=str(found.path))
+                finally:
+                    view.release()
+            return
         with open(found.path, "rb") as handle:
             chunk = handle.read(CHUNK)
             argv = ["dd", f"of={target}", "bs=1M", "status=none"]  # the first chunk, or empty
             while True:
-                self._command(argv, chunk, what=f"copying input {port!r} ({found.name!r}) in",
-                              port=port, path=str(found.path))
+                self._command(argv, chunk, what=what, port=port, path=str(found.path))
                 chunk = handle.read(CHUNK)
                 if not chunk:
                     return
@@ -139,44 +165,54 @@ class CallFiles:
             if not text.startswith(base + "/"):
                 raise self._outside(port, path)
             real[path] = text
-        kinds = self._stat(named, real)
         stored: dict[str, File] = {}
-        limit = size_limit()
         for port, path in named:
-            kind, size = kinds[path]
-            if kind != "regular file":
-                what = "not there" if kind == "missing" else f"a {kind}"
-                raise FileError(f"output {port!r}: {path!r} is {what}, not a file written "
-                                f"under {OUTPUT_DIR_ENV}", process=self.process,
-                                reason="missing", port=port, path=path)
-            if size > limit:
-                raise FileError(f"output {port!r}: file {path!r} is {size} bytes, over the "
-                                f"limit of {limit} (CONTAINERDAG_FILE_LIMIT)",
-                                process=self.process, reason="too_large", port=port, path=path)
             if path not in stored:
-                data = self._command(["cat", "--", real[path]], max_output=size + 1,
-                                     what=f"copying output {port!r} out", port=port, path=path)
-                try:
-                    stored[path] = self.store.put_bytes(data, posixpath.basename(real[path]))
-                except FileTooLarge as exc:
-                    raise FileError(f"output {port!r}: {exc}", process=self.process,
-                                    reason="too_large", port=port, path=path) from None
+                stored[path] = self._get(port, path, real[path])
         return map_files(outputs, lambda v: stored[v[FILE_KEY]])
 
-    def _stat(self, named: list[tuple[str, str]], real: dict[str, str]
-              ) -> dict[str, tuple[str, int]]:
-        """(kind, size) of each output path; kind ``missing`` when there is nothing."""
-        found: dict[str, tuple[str, int]] = {}
-        for _port, path in named:
-            if path in found:
-                continue
-            outcome = self._run(["stat", "-c", "%F|%s", "--", real[path]], b"", 2**16)
-            if outcome.exit_code != 0:
-                found[path] = ("missing", 0)
-                continue
-            kind, _, size = outcome.stdout.decode().strip().rpartition("|")
-            found[path] = (kind, int(size))
-        return found
+    def _get(self, port: str, path: str, real: str) -> File:
+        """Copy one output file out of the container into the artifact store, written and
+        hashed as it arrives (``cat`` stopped past the size limit)."""
+        limit = size_limit()
+        incoming = self.store.incoming(posixpath.basename(real))
+        argv = ["cat", "--", real]
+        try:
+            outcome = None
+            if self._bulk is None or self.small_first:  # a small file: one cheap command
+                cap = limit if self._bulk is None else min(limit, BULK)
+                outcome = self._run(argv, b"", cap)
+                if outcome.exit_code == 0 and outcome.killed is None:
+                    incoming.write(outcome.stdout)
+                elif outcome.killed == "output" and cap < limit:
+                    outcome = None  # larger: by one exec, streamed
+            if outcome is None:
+                assert self._bulk is not None
+                outcome = self._bulk(argv, b"", limit, incoming.write)
+            if outcome.exit_code != 0 or outcome.killed is not None:
+                raise self._not_copied(port, path, real, outcome, limit)
+            return incoming.finish()
+        except BaseException:
+            incoming.abort()
+            raise
+
+    def _not_copied(self, port: str, path: str, real: str, outcome: ExecOutcome,
+                    limit: int) -> FileError:
+        """Why ``cat`` of an output failed: not there, not a file, over the limit, other."""
+        seen = self._run(["stat", "-c", "%F|%s", "--", real], b"", 2**16)
+        kind, _, size = seen.stdout.decode(errors="replace").strip().rpartition("|")
+        if seen.exit_code != 0 or kind != "regular file":
+            what = "not there" if seen.exit_code != 0 else f"a {kind}"
+            return FileError(f"output {port!r}: {path!r} is {what}, not a file written under "
+                             f"{OUTPUT_DIR_ENV}", process=self.process, reason="missing",
+                             port=port, path=path)
+        if outcome.killed == "output" or int(size or 0) > limit:
+            return FileError(f"output {port!r}: file {path!r} is {size} bytes, over the limit "
+                             f"of {limit} (CONTAINERDAG_FILE_LIMIT)", process=self.process,
+                             reason="too_large", port=port, path=path)
+        return FileError(f"copying output {port!r} out failed in image {self.image!r} (cat "
+                         f"exited with {outcome.exit_code}: {excerpt(outcome.stderr)})",
+                         process=self.process, reason="transfer", port=port, path=path)
 
     def _outside(self, port: str, path: str) -> FileError:
         return FileError(f"output {port!r}: {path!r} is outside the call's output directory "
