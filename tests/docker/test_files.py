@@ -57,7 +57,9 @@ def _left_in_container(reg: Registry) -> list[str]:
 def test_a_50_mb_binary_file_goes_host_container_container_host_byte_for_byte(reg, tmp_path,
                                                                               monkeypatch):
     monkeypatch.chdir(tmp_path)
-    data = os.urandom(50 * 2**20)
+    # 50 MB once (the runner); the exec path still sends more than one chunk.
+    pool = reg.sources[0].pool
+    data = os.urandom((50 if pool.runner else 17) * 2**20)
     (tmp_path / NAME).write_bytes(data)
     graph = Graph()
     graph.add("copy", "file_copy", {"data": File(NAME), "name": f"copie {NAME}"})

@@ -8,7 +8,8 @@ import json
 import pytest
 from PIL import Image
 
-from containerdag_widgets import Registry
+from containerdag_widgets import File, Graph, Registry
+from containerdag_widgets.cache.artifacts import ArtifactStore
 from containerdag_widgets.docker import leftovers
 
 PLOT = "containerdag/plot:latest"
@@ -63,3 +64,20 @@ def test_gnuplot_plots_in_the_locked_down_container(plot_registry):
                 "t, temperature") in bad.stderr.decode()
     finally:
         _exec(proc, ["rm", "-f", CSV_PATH, "/tmp/plot.png"])
+
+
+def test_a_csv_goes_through_plot_csv_to_a_png_by_the_file_transport(plot_registry, tmp_path,
+                                                                     monkeypatch):
+    """The toolkit places the CSV in the warm container and copies the PNG out."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mé sure's.csv").write_bytes(CSV)
+    graph = Graph.from_yaml("plot:\n  process: plot_csv\n"
+                            "  inputs: {data: {file: \"mé sure's.csv\"}, title: t, x: 1, y: 2}\n")
+    png = graph.run(plot_registry).raise_for_status().outputs["plot"]["plot"]
+    assert isinstance(png, File) and png.name == "plot.png"
+    assert ArtifactStore().contains(png) and png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    with Image.open(png.path) as image:
+        assert image.format == "PNG" and image.size == (640, 400)
+        assert len(image.convert("RGB").getcolors(1 << 16)) > 2
+    assert plot_registry.get("plot_csv").file_ports == {"inputs.data": ".csv",
+                                                        "outputs.plot": ".png"}
