@@ -59,6 +59,9 @@ def _cmd_describe(args: argparse.Namespace) -> int:
         say(f"  {proc.description}")
         say(f"  inputs:  {json.dumps(proc.inputs)}")
         say(f"  outputs: {json.dumps(proc.outputs)}")
+        if proc.file_ports:
+            say("  file ports: " + ", ".join(f"{port} ({hint or 'any extension'})"
+                                             for port, hint in proc.file_ports.items()))
         command = getattr(proc, "command", None)
         if command:
             say(f"  command: {command}")

@@ -139,6 +139,8 @@ class RegistryWidget(W.VBox):
         command = getattr(proc, "command", None)
         settings = getattr(proc, "settings", None)  # a container process's ContainerSettings
         serve = getattr(proc, "serve", None)  # its keep-loaded server, if the image has one
+        file_ports = ", ".join(f"{port} ({hint or 'any extension'})"
+                               for port, hint in proc.file_ports.items())
         return "".join([
             f'<div class="cdw-process-body" data-process="{esc(name)}">',
             f'<h4 style="margin:4px 0">{esc(name)}</h4>',
@@ -149,6 +151,8 @@ class RegistryWidget(W.VBox):
              if serve is not None else ""),
             (f'<div class="cdw-container-settings">container: {esc(settings.summary())}</div>'
              if settings is not None else ""),
+            (f'<div class="cdw-file-ports">file ports: {esc(file_ports)}</div>'
+             if file_ports else ""),
             section("inputs (example values)", ports_table(proc.inputs, "cdw-inputs")),
             section("outputs (example values)", ports_table(proc.outputs, "cdw-outputs")),
             "</div>",

@@ -81,3 +81,14 @@ def test_a_csv_goes_through_plot_csv_to_a_png_by_the_file_transport(plot_registr
         assert len(image.convert("RGB").getcolors(1 << 16)) > 2
     assert plot_registry.get("plot_csv").file_ports == {"inputs.data": ".csv",
                                                         "outputs.plot": ".png"}
+
+
+def test_describe_and_the_registry_widget_show_the_file_ports(plot_registry, capsys):
+    from containerdag_widgets import cli
+    from containerdag_widgets.widgets import RegistryWidget
+
+    assert cli.main(["--image", PLOT, "describe", "plot_csv"]) == 0
+    assert "  file ports: inputs.data (.csv), outputs.plot (.png)\n" in capsys.readouterr().out
+    html = RegistryWidget(plot_registry)._panel_html("plot_csv")
+    assert ('<div class="cdw-file-ports">file ports: inputs.data (.csv), outputs.plot (.png)'
+            '</div>') in html
