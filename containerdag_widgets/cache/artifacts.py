@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -139,8 +141,9 @@ class ArtifactStore:
 
 
 class Incoming:
-    """A file arriving in chunks: written to a temporary file and hashed as it comes; then
-    renamed to its place in the store (``finish``) or dropped (``abort``)."""
+    """A file arriving in chunks: hashed and written to a temporary file by a thread of its
+    own as it comes (so the receiving loop is not held up), then renamed to its place in the
+    store (``finish``) or dropped (``abort``)."""
 
     def __init__(self, store: ArtifactStore, name: str):
         store.root.mkdir(parents=True, exist_ok=True)
@@ -149,6 +152,20 @@ class Incoming:
         self._digest = hashlib.sha256()
         fd, self._tmp = tempfile.mkstemp(dir=store.root, prefix=".incoming-")
         self._handle = os.fdopen(fd, "wb")
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, daemon=True,
+                                        name="containerdag incoming file")
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._digest.update(chunk)
+                    self._handle.write(chunk)
+                except BaseException as exc:  # noqa: BLE001 - raised by finish()
+                    self._error = exc
 
     def write(self, chunk: bytes) -> None:
         """Take the next chunk (``FileTooLarge`` past the size limit)."""
@@ -156,15 +173,22 @@ class Incoming:
         if self.size > size_limit():
             raise FileTooLarge(f"file {self.name!r} is over the limit of {size_limit()} bytes "
                                "(CONTAINERDAG_FILE_LIMIT)")
-        self._digest.update(chunk)
-        self._handle.write(chunk)
+        self._queue.put(chunk)
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._handle.close()
 
     def finish(self) -> File:
         """The stored file."""
-        self._handle.close()
-        sha = self._digest.hexdigest()
-        target = self.store.path_for(sha, self.name)
         try:
+            self._stop()
+            if self._error is not None:
+                raise self._error
+            sha = self._digest.hexdigest()
+            target = self.store.path_for(sha, self.name)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(self._tmp, 0o644)
             os.replace(self._tmp, target)
@@ -176,7 +200,7 @@ class Incoming:
     def abort(self) -> None:
         """Drop what arrived."""
         with contextlib.suppress(OSError):
-            self._handle.close()
+            self._stop()
         with contextlib.suppress(OSError):
             os.unlink(self._tmp)
 

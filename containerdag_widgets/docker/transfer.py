@@ -178,15 +178,15 @@ class CallFiles:
         incoming = self.store.incoming(posixpath.basename(real))
         argv = ["cat", "--", real]
         try:
-            outcome = None
-            if self._bulk is None or self.small_first:  # a small file: one cheap command
-                cap = limit if self._bulk is None else min(limit, BULK)
-                outcome = self._run(argv, b"", cap)
+            small = self._bulk is None
+            if not small and self.small_first:  # the runner's stat is cheap: ask the size
+                seen = self._run(["stat", "-L", "-c", "%s", "--", real], b"", 4096)
+                small = seen.exit_code == 0 and int(seen.stdout.strip() or 0) < BULK
+            if small:  # one cheap command through the runner
+                outcome = self._run(argv, b"", limit)
                 if outcome.exit_code == 0 and outcome.killed is None:
                     incoming.write(outcome.stdout)
-                elif outcome.killed == "output" and cap < limit:
-                    outcome = None  # larger: by one exec, streamed
-            if outcome is None:
+            else:  # by one exec, streamed
                 assert self._bulk is not None
                 outcome = self._bulk(argv, b"", limit, incoming.write)
             if outcome.exit_code != 0 or outcome.killed is not None:
