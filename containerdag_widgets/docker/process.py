@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ContainerProcess", "parse_json_object"]
 
+#: Seconds the removal of a call's files may take (after a cancel or timeout too).
+TIDY_TIMEOUT = 30.0
+
 
 def parse_json_object(raw: bytes) -> dict[str, Any] | None:
     """The JSON object printed on ``raw``, or None if it is not exactly one JSON object."""
@@ -88,11 +91,15 @@ class ContainerProcess(Process):
                                   timeout=timeout, cancel=cancel, max_output=max_output,
                                   direct=True, on_stdout=on_stdout)
 
+        def tidy(argv: list[str], stdin: bytes, max_output: int) -> Any:
+            return self.pool.exec(self.image_id, self.image, argv, stdin, process=self.name,
+                                  timeout=TIDY_TIMEOUT, max_output=max_output)
+
         runners = getattr(self.pool, "runners", None)
         small_first = bool(getattr(self.pool, "runner", False)) and (
             runners is None or runners.fallback_reason(self.image_id) is None)
         return CallFiles(run, process=self.name, image=self.image, bulk=bulk,
-                         small_first=small_first)
+                         small_first=small_first, tidy=tidy)
 
     def _call_json(self, inputs: dict[str, Any], *, timeout: float | None,
                    cancel: threading.Event | None, on_log: LogSink | None,

@@ -47,9 +47,11 @@ class CallFiles:
 
     def __init__(self, run: Run, *, process: str, image: str,
                  store: ArtifactStore | None = None, bulk: Bulk | None = None,
-                 small_first: bool = False):
+                 small_first: bool = False, tidy: Run | None = None):
         self._run = run
         self._bulk = bulk
+        #: Runs the removal: not bound by the call's cancel or deadline, which may be past.
+        self._tidy = tidy or run
         #: ``run`` is cheap (the resident runner): an output is first read by it, and by
         #: ``bulk`` only when it is larger than ``BULK``.
         self.small_first = small_first
@@ -223,7 +225,7 @@ class CallFiles:
         """Remove the call's directory from the container (what was made of it)."""
         if self._made:
             with contextlib.suppress(Exception):
-                self._run(["rm", "-rf", "--", self.dir], b"", 2**16)
+                self._tidy(["rm", "-rf", "--", self.dir], b"", 2**16)
 
 
 def has_files(inputs: dict[str, Any], outputs: dict[str, Any]) -> bool:

@@ -18,6 +18,7 @@ from containerdag_widgets import (
     Graph,
     GraphValidationError,
     InputError,
+    ProcessTimeout,
     Ref,
     Registry,
 )
@@ -118,6 +119,12 @@ def test_an_output_path_outside_the_call_directory_is_refused(reg, mode):
         reg.get("file_bad").run({"mode": mode})
     assert caught.value.reason == "outside" and caught.value.port == "out"
     assert "outside the call's output directory" in str(caught.value)
+    assert _left_in_container(reg) == []
+
+
+def test_a_timed_out_file_call_leaves_nothing_in_the_container(reg):
+    with pytest.raises(ProcessTimeout):
+        reg.get("file_bad").run({"mode": "slow"}, timeout=1.0)
     assert _left_in_container(reg) == []
 
 

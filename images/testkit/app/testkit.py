@@ -102,7 +102,8 @@ DESCRIPTIONS = {
     ),
     "file_bad": (
         "Returns a bad file output: `mode` absolute (/etc/hostname), dotdot (../x), symlink "
-        "(a link to /etc/hostname), missing (a file never written) or big (5000 bytes).",
+        "(a link to /etc/hostname), missing (a file never written), big (5000 bytes) or slow "
+        "(writes a file, then sleeps an hour).",
         {"mode": "absolute"},
         {"out": {"$file": "out.txt"}},
     ),
@@ -300,6 +301,10 @@ def file_process(name, given):
         if mode == "symlink":
             os.symlink("/etc/hostname", os.path.join(out, "link.txt"))
             return {"out": {"$file": os.path.join(out, "link.txt")}}
+        if mode == "slow":
+            with open(os.path.join(out, "partial.txt"), "w") as handle:
+                handle.write("half done")
+            time.sleep(3600)
         if mode == "big":
             with open(os.path.join(out, "big.txt"), "wb") as handle:
                 handle.write(b"b" * 5000)
