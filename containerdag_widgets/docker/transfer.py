@@ -17,9 +17,10 @@ import mmap
 import posixpath
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..cache.artifacts import ArtifactStore
+from ..cache.artifacts import ArtifactStore, Incoming
 from ..errors import FileError, excerpt
 from ..files import FILE_KEY, File, is_file_json, map_files, size_limit
 from .exec import ExecOutcome
@@ -100,11 +101,8 @@ class CallFiles:
         for port, value in inputs.items():
             map_files(value, collect(port), json_form=False)
         dirs = [f"{self.dir}/in/{n}" for n in range(len(files))]
-        self._command(["mkdir", "-p", "--", self.out, *dirs], what="making the call's directory")
-        self._made = True
-        where: dict[int, str] = {}
         limit = size_limit()
-        for n, (port, found) in enumerate(files):
+        for port, found in files:
             if not found.exists():
                 raise FileError(f"input {port!r}: file {str(found.path)!r} does not exist",
                                 process=self.process, reason="missing", port=port,
@@ -114,11 +112,36 @@ class CallFiles:
                                 f"bytes, over the limit of {limit} (CONTAINERDAG_FILE_LIMIT)",
                                 process=self.process, reason="too_large", port=port,
                                 path=str(found.path))
-            target = f"{dirs[n]}/{found.name}"
-            self._put(found, target, port)
-            where[id(found)] = target
+        where = {id(found): f"{dirs[n]}/{found.name}" for n, (_, found) in enumerate(files)}
+        self._made = True
+        if self.small_first or self._bulk is None or not files:
+            self._command(["mkdir", "-p", "--", self.out, *dirs],
+                          what="making the call's directory")
+            for port, found in files:
+                self._put(found, where[id(found)], port)
+        else:  # an exec each: the output directory is made while the inputs go in
+            with ThreadPoolExecutor(1, thread_name_prefix="containerdag mkdir") as side:
+                making = side.submit(self._command, ["mkdir", "-p", "--", self.out],
+                                     what="making the call's directory")
+                for port, found in files:
+                    self._install(found, where[id(found)], port)
+                making.result()
         return {port: map_files(value, lambda f: {FILE_KEY: where[id(f)]}, json_form=False)
                 for port, value in inputs.items()}
+
+    def _install(self, found: File, target: str, port: str) -> None:
+        """Copy an input in by one command that also makes its directory (``install -D``)."""
+        with open(found.path, "rb") as handle, contextlib.ExitStack() as stack:
+            if found.size:
+                mapped = stack.enter_context(
+                    mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
+                data: Any = memoryview(mapped)
+                stack.callback(data.release)
+            else:
+                data = b""
+            self._command(["install", "-D", "-m", "644", "/dev/stdin", target], data,
+                          what=f"copying input {port!r} ({found.name!r}) in", port=port,
+                          path=str(found.path))
 
     def _put(self, found: File, target: str, port: str) -> None:
         what = f"copying input {port!r} ({found.name!r}) in"
@@ -158,24 +181,50 @@ class CallFiles:
             if "\0" in path:
                 raise self._outside(port, path)
         full = [posixpath.join(self.out, path) for _, path in named]
-        resolved = self._command(["realpath", "-z", "-m", "--", self.out, *full],
+
+        def resolve() -> list[bytes]:
+            return self._command(["realpath", "-z", "-m", "--", self.out, *full],
                                  what="resolving the output files").split(b"\0")
-        base = resolved[0].decode()
+
+        pending: dict[str, Incoming] = {}
+        try:
+            if self.small_first or self._bulk is None:  # cheap commands: one after the other
+                real = self._inside(named, resolve())
+                for port, path in named:
+                    if path not in pending:
+                        pending[path] = self._fetch(port, path, real[path])
+            else:  # an exec each: resolve while the bytes come; kept only if inside
+                with ThreadPoolExecutor(1, thread_name_prefix="containerdag resolve") as side:
+                    resolving = side.submit(resolve)
+                    try:
+                        for (port, path), joined in zip(named, full, strict=True):
+                            if path not in pending:
+                                pending[path] = self._fetch(port, path, joined)
+                    except FileError:
+                        self._inside(named, resolving.result())  # outside says more
+                        raise
+                    self._inside(named, resolving.result())
+        except BaseException:
+            for incoming in pending.values():
+                incoming.abort()
+            raise
+        stored = {path: incoming.finish() for path, incoming in pending.items()}
+        return map_files(outputs, lambda v: stored[v[FILE_KEY]])
+
+    def _inside(self, named: list[tuple[str, str]], resolved: list[bytes]) -> dict[str, str]:
+        """The resolved path of each output; ``FileError`` for one outside the directory."""
+        base = resolved[0].decode("utf-8", "surrogateescape")
         real: dict[str, str] = {}
         for (port, path), found in zip(named, resolved[1:], strict=False):
             text = found.decode("utf-8", "surrogateescape")
             if not text.startswith(base + "/"):
                 raise self._outside(port, path)
             real[path] = text
-        stored: dict[str, File] = {}
-        for port, path in named:
-            if path not in stored:
-                stored[path] = self._get(port, path, real[path])
-        return map_files(outputs, lambda v: stored[v[FILE_KEY]])
+        return real
 
-    def _get(self, port: str, path: str, real: str) -> File:
-        """Copy one output file out of the container into the artifact store, written and
-        hashed as it arrives (``cat`` stopped past the size limit)."""
+    def _fetch(self, port: str, path: str, real: str) -> Incoming:
+        """Copy one output file out of the container: its bytes written and hashed as they
+        arrive (``cat`` stopped past the size limit); the caller finishes or aborts it."""
         limit = size_limit()
         incoming = self.store.incoming(posixpath.basename(real))
         argv = ["cat", "--", real]
@@ -193,7 +242,7 @@ class CallFiles:
                 outcome = self._bulk(argv, b"", limit, incoming.write)
             if outcome.exit_code != 0 or outcome.killed is not None:
                 raise self._not_copied(port, path, real, outcome, limit)
-            return incoming.finish()
+            return incoming
         except BaseException:
             incoming.abort()
             raise
