@@ -82,21 +82,28 @@ class ContainerProcess(Process):
     def call_files(self, *, timeout: float | None = None,
                    cancel: threading.Event | None = None) -> CallFiles:
         """The file transport of one call in this process's warm container."""
+        # Taken here, in the calling thread: on a Dask worker the pool is found from the
+        # task's thread, and the transport may run commands from a thread of its own.
+        pool = self.pool
+        resolve = getattr(pool, "resolve", None)  # a WorkerPoolRef: the worker's own pool
+        if resolve is not None:
+            pool = resolve()
+
         def run(argv: list[str], stdin: bytes, max_output: int) -> Any:
-            return self.pool.exec(self.image_id, self.image, argv, stdin, process=self.name,
-                                  timeout=timeout, cancel=cancel, max_output=max_output)
+            return pool.exec(self.image_id, self.image, argv, stdin, process=self.name,
+                             timeout=timeout, cancel=cancel, max_output=max_output)
 
         def bulk(argv: list[str], stdin: Any, max_output: int, on_stdout: Any) -> Any:
-            return self.pool.exec(self.image_id, self.image, argv, stdin, process=self.name,
-                                  timeout=timeout, cancel=cancel, max_output=max_output,
-                                  direct=True, on_stdout=on_stdout)
+            return pool.exec(self.image_id, self.image, argv, stdin, process=self.name,
+                             timeout=timeout, cancel=cancel, max_output=max_output,
+                             direct=True, on_stdout=on_stdout)
 
         def tidy(argv: list[str], stdin: bytes, max_output: int) -> Any:
-            return self.pool.exec(self.image_id, self.image, argv, stdin, process=self.name,
-                                  timeout=TIDY_TIMEOUT, max_output=max_output)
+            return pool.exec(self.image_id, self.image, argv, stdin, process=self.name,
+                             timeout=TIDY_TIMEOUT, max_output=max_output)
 
-        runners = getattr(self.pool, "runners", None)
-        small_first = bool(getattr(self.pool, "runner", False)) and (
+        runners = getattr(pool, "runners", None)
+        small_first = bool(getattr(pool, "runner", False)) and (
             runners is None or runners.fallback_reason(self.image_id) is None)
         return CallFiles(run, process=self.name, image=self.image, bulk=bulk,
                          small_first=small_first, tidy=tidy)

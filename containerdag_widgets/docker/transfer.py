@@ -74,8 +74,8 @@ class CallFiles:
         if on_stdout is not None or len(stdin) >= BULK:
             assert self._bulk is not None
             outcome = self._bulk(argv, stdin, max_output, on_stdout)
-        else:
-            outcome = self._run(argv, stdin, max_output)
+        else:  # a small mapped file is copied: the runner's stream takes bytes
+            outcome = self._run(argv, bytes(stdin), max_output)
         if outcome.exit_code != 0 or outcome.killed is not None:
             said = excerpt(outcome.stderr) if outcome.stderr.strip() else "nothing on stderr"
             hint = (" (the files of a call live in the container's /tmp: give the image a "

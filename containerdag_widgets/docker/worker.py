@@ -142,6 +142,10 @@ class WorkerPoolRef:
     def __init__(self, options: dict[str, Any]):
         self.options = options
 
+    def resolve(self) -> WorkerPool:
+        """The pool itself (from the task's thread: Dask finds the worker by thread)."""
+        return worker_pool(self.options)
+
     def exec(self, *args: Any, **kwargs: Any) -> Any:
         return worker_pool(self.options).exec(*args, **kwargs)
 
