@@ -3,7 +3,7 @@
 The engine cannot copy an archive into a tmpfs (``/tmp`` of a hardened warm container), so
 the bytes travel as the stdin and stdout of small commands run in the container through the
 pool's transport (the resident runner's stream, or one exec each): ``dd`` writes an input
-file, ``realpath``/``stat`` check an output, ``cat`` reads it, ``rm -rf`` removes the call's
+file, ``realpath``/``stat`` check an output, ``head -c`` reads it, ``rm -rf`` removes the call's
 directory. Every command is an argv list; nothing goes through a shell.
 
 A call's directory is ``/tmp/containerdag-files/<call id>``: ``in/<n>/<name>`` holds the n-th
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..cache.artifacts import ArtifactStore, Incoming
+from ..cache.artifacts import ArtifactStore, FileTooLarge, Incoming
 from ..errors import FileError, excerpt
 from ..files import FILE_KEY, File, is_file_json, map_files, size_limit
 from .exec import ExecOutcome
@@ -224,44 +224,48 @@ class CallFiles:
 
     def _fetch(self, port: str, path: str, real: str) -> Incoming:
         """Copy one output file out of the container: its bytes written and hashed as they
-        arrive (``cat`` stopped past the size limit); the caller finishes or aborts it."""
+        arrive; the caller finishes or aborts it. ``head -c LIMIT+1`` reads it, so a file
+        over the size limit ends the command by itself (nothing to kill)."""
         limit = size_limit()
         incoming = self.store.incoming(posixpath.basename(real))
-        argv = ["cat", "--", real]
+        argv = ["head", "-c", str(limit + 1), "--", real]
         try:
             small = self._bulk is None
             if not small and self.small_first:  # the runner's stat is cheap: ask the size
                 seen = self._run(["stat", "-L", "-c", "%s", "--", real], b"", 4096)
                 small = seen.exit_code == 0 and int(seen.stdout.strip() or 0) < BULK
             if small:  # one cheap command through the runner
-                outcome = self._run(argv, b"", limit)
+                outcome = self._run(argv, b"", limit + 1)
                 if outcome.exit_code == 0 and outcome.killed is None:
                     incoming.write(outcome.stdout)
             else:  # by one exec, streamed
                 assert self._bulk is not None
-                outcome = self._bulk(argv, b"", limit, incoming.write)
+                outcome = self._bulk(argv, b"", limit + 1, incoming.write)
             if outcome.exit_code != 0 or outcome.killed is not None:
                 raise self._not_copied(port, path, real, outcome, limit)
             return incoming
+        except FileTooLarge:
+            incoming.abort()
+            raise self._not_copied(port, path, real, None, limit) from None
         except BaseException:
             incoming.abort()
             raise
 
-    def _not_copied(self, port: str, path: str, real: str, outcome: ExecOutcome,
+    def _not_copied(self, port: str, path: str, real: str, outcome: ExecOutcome | None,
                     limit: int) -> FileError:
-        """Why ``cat`` of an output failed: not there, not a file, over the limit, other."""
-        seen = self._run(["stat", "-c", "%F|%s", "--", real], b"", 2**16)
+        """Why an output was not copied: not there, not a file, over the limit, other."""
+        seen = self._run(["stat", "-L", "-c", "%F|%s", "--", real], b"", 2**16)
         kind, _, size = seen.stdout.decode(errors="replace").strip().rpartition("|")
         if seen.exit_code != 0 or kind != "regular file":
             what = "not there" if seen.exit_code != 0 else f"a {kind}"
             return FileError(f"output {port!r}: {path!r} is {what}, not a file written under "
                              f"{OUTPUT_DIR_ENV}", process=self.process, reason="missing",
                              port=port, path=path)
-        if outcome.killed == "output" or int(size or 0) > limit:
+        if outcome is None or outcome.killed == "output" or int(size or 0) > limit:
             return FileError(f"output {port!r}: file {path!r} is {size} bytes, over the limit "
                              f"of {limit} (CONTAINERDAG_FILE_LIMIT)", process=self.process,
                              reason="too_large", port=port, path=path)
-        return FileError(f"copying output {port!r} out failed in image {self.image!r} (cat "
+        return FileError(f"copying output {port!r} out failed in image {self.image!r} (head "
                          f"exited with {outcome.exit_code}: {excerpt(outcome.stderr)})",
                          process=self.process, reason="transfer", port=port, path=path)
 
