@@ -77,8 +77,8 @@ class RunFinished:
 
 @dataclass(frozen=True)
 class GraphEdited:
-    """A graph changed through its API: ``kind`` is add, replace, remove, rename, clear or
-    input; ``nodes`` names the nodes concerned (for rename: old, new)."""
+    """A graph changed through its API: ``kind`` is add, replace, remove, rename, restore,
+    clear or input; ``nodes`` names the nodes concerned (for rename: old, new)."""
 
     kind: str
     nodes: tuple[str, ...]

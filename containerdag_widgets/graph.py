@@ -124,6 +124,35 @@ class Graph:
         del self.nodes[name]
         self.notify(GraphEdited("remove", (name,)))
 
+    def rename(self, old: str, new: str) -> None:
+        """Rename node ``old`` to ``new`` where it stands; references to it follow."""
+        if old not in self.nodes:
+            raise SpecError(f"no node named {old!r}", node=old, field="name", value=old)
+        if not isinstance(new, str) or not new.strip() or new != new.strip():
+            raise SpecError(f"a node name is a non-empty string without surrounding spaces, "
+                            f"got {new!r}", node=old, field="name", value=new)
+        if new != old and new in self.nodes:
+            raise SpecError(f"a node named {new!r} exists already", node=old, field="name",
+                            value=new)
+        nodes = {}
+        for name, node in self.nodes.items():
+            for port, value in node.inputs.items():
+                if isinstance(value, Ref) and value.node == old:
+                    node.inputs[port] = Ref(new, value.output)
+            if name == old:
+                node.name = name = new
+            nodes[name] = node
+        self.nodes.clear()
+        self.nodes.update(nodes)
+        self.notify(GraphEdited("rename", (old, new)))
+
+    def restore(self, nodes: Mapping[str, Node]) -> None:
+        """Make the graph hold ``nodes`` (e.g. a ``copy().nodes`` taken before edits): one edit."""
+        before = tuple(self.nodes)
+        self.nodes.clear()
+        self.nodes.update(nodes)
+        self.notify(GraphEdited("restore", tuple(dict.fromkeys((*before, *self.nodes)))))
+
     def clear(self) -> None:
         """Remove every node."""
         names = tuple(self.nodes)

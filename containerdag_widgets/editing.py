@@ -1,0 +1,79 @@
+"""Editing a graph by hand: names for new nodes, which outputs may feed which inputs, undo.
+
+Pure functions over ``Graph`` and ``Registry`` (the canvas editor in ``widgets/`` calls them),
+so a refused connection gets exactly the message validation would give.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import Problem
+from .node import Node, Ref, copy_value
+from .ports import accepts, json_type
+
+if TYPE_CHECKING:
+    from .graph import Graph
+    from .registry import Registry
+
+__all__ = ["unique_name", "example_inputs", "connect_choices", "connection_problems",
+           "Undo"]
+
+
+def unique_name(graph: Graph, base: str) -> str:
+    """``base`` if no node has that name, else ``base 2``, ``base 3``, ..."""
+    if base not in graph:
+        return base
+    n = 2
+    while f"{base} {n}" in graph:
+        n += 1
+    return f"{base} {n}"
+
+
+def example_inputs(registry: Registry, process: str) -> dict[str, Any]:
+    """The process's example inputs, as literals for a new node."""
+    return {port: copy_value(value) for port, value in registry.get(process).inputs.items()}
+
+
+def connect_choices(graph: Graph, registry: Registry, up: str, down: str
+                    ) -> list[tuple[str, str]]:
+    """The (output of ``up``, input of ``down``) pairs whose example types fit."""
+    outputs = registry.get(graph[up].process).outputs
+    inputs = registry.get(graph[down].process).inputs
+    return [(out, port) for out, example in outputs.items() for port, want in inputs.items()
+            if accepts(json_type(want), json_type(example))]
+
+
+def connection_problems(graph: Graph, registry: Registry, up: str, output: str, down: str,
+                        port: str) -> list[Problem]:
+    """What validation would say of input ``port`` of ``down`` reading ``up``'s ``output``
+    (a type mismatch, an unknown port, a cycle), without changing ``graph``."""
+    candidate = graph.copy()
+    candidate.nodes[down].inputs[port] = Ref(up, output)
+    where = f"inputs.{port}"
+    return [p for p in candidate.problems(registry)
+            if p.kind == "cycle" or (p.node == down and p.field == where)]
+
+
+@dataclass
+class Undo:
+    """Snapshots of a graph taken before each edit; ``undo`` restores the last one."""
+
+    depth: int = 20
+    _snapshots: list[dict[str, Node]] = field(default_factory=list)
+
+    def record(self, graph: Graph) -> None:
+        """Remember ``graph`` as it is now (call before an edit)."""
+        self._snapshots.append(graph.copy().nodes)
+        del self._snapshots[:-self.depth]
+
+    def undo(self, graph: Graph) -> bool:
+        """Put ``graph`` back as it was before the last recorded edit; False if none."""
+        if not self._snapshots:
+            return False
+        graph.restore(self._snapshots.pop())
+        return True
+
+    def __len__(self) -> int:
+        return len(self._snapshots)
