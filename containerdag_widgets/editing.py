@@ -75,5 +75,12 @@ class Undo:
         graph.restore(self._snapshots.pop())
         return True
 
+    def revert(self, graph: Graph) -> None:
+        """Forget the last snapshot after a refused edit, restoring it if the edit got halfway."""
+        if self._snapshots:
+            snapshot = self._snapshots.pop()
+            if snapshot != graph.nodes:
+                graph.restore(snapshot)
+
     def __len__(self) -> int:
         return len(self._snapshots)

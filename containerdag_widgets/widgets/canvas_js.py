@@ -15,7 +15,10 @@ It finds the Cytoscape instance of the ipycytoscape view in the same ``.cdw-canv
   the whole graph would draw nodes too small to read, and bends each edge whose straight line
   would cross another node (unbundled bezier, checked against the nodes' boxes);
 - refits while the user has not touched the view and the canvas changes size;
-- runs the kernel's commands: ``fit`` and ``center`` (a node, at a readable zoom).
+- runs the kernel's commands: ``fit``, ``center`` (a node, at a readable zoom) and ``png``
+  (offers the canvas as a file and sends it back to the kernel);
+- sends the Delete key pressed while the canvas is active to the kernel (the editor deletes
+  the selected node).
 
 It records ``data-cdw-layouts`` (layouts seen) on the container for tests and benchmarks.
 """
@@ -163,6 +166,12 @@ document.addEventListener('mousedown', (ev) => {
 }, true);
 document.addEventListener('keydown', (ev) => {
   if (ev.key === 'Escape' && active) { active = null; for (const h of helpers) h.wheel(); }
+  const typing = ev.target && ev.target.closest && ev.target.closest('input, textarea, select');
+  if ((ev.key === 'Delete' || ev.key === 'Backspace') && active && !typing) {
+    for (const h of helpers) {
+      if (h.cy && h.cy.container() === active) h.model.send({ event: 'delete' });
+    }
+  }
 }, true);
 
 // ---- attaching to a Cytoscape instance -------------------------------------------------------
@@ -201,7 +210,7 @@ function attach(model, cy, helper) {
 
 function render({ model, el }) {
   el.classList.add('cdw-canvas-helper');
-  const helper = { disposers: [], cy: null };
+  const helper = { disposers: [], cy: null, model };
   helper.withCy = (fn, tries = 600) => {
     const cy = cyOf(el);
     if (cy) {
@@ -238,6 +247,14 @@ function render({ model, el }) {
     if (msg.cmd === 'fit') {
       st.touched = true;
       cy.fit(undefined, 20);
+    } else if (msg.cmd === 'png') {
+      const bg = getComputedStyle(cy.container()).backgroundColor || '#ffffff';
+      const uri = cy.png({ full: true, scale: 2, bg });
+      const a = document.createElement('a');
+      a.href = uri;
+      a.download = msg.filename || 'graph.png';
+      a.click();
+      model.send({ event: 'png', data: uri });
     } else if (msg.cmd === 'center') {
       const n = cy.getElementById(msg.id);
       if (n.empty()) return;

@@ -21,6 +21,7 @@ from ..status import SUCCESS
 from .canvas import CanvasPane
 from .closing import close_tree
 from .controls import Controls
+from .editor import GraphEditor
 from .html import esc, pre
 from .inspector import EMPTY, group_html, inspector_html
 from .runs import RunsMixin
@@ -62,6 +63,8 @@ class GraphWidget(RunsMixin, W.VBox):
     redraw_delay = Float(0.1, help="edits closer together than this are drawn together")
     stale = List(Unicode(), help="nodes whose last result an edit made out of date: a run "
                                  "would not reuse it as it is (from Graph.plan)").tag(sync=True)
+    edited = Int(0, help="counts the edits of the graph, from anywhere (canvas, code, magics): "
+                         "observe it to react to one")
 
     def __init__(self, graph: Graph, registry: Registry | Callable[[], Registry] | None = None,
                  *, layout_name: str = "dagre", height: str = "460px",
@@ -102,6 +105,7 @@ class GraphWidget(RunsMixin, W.VBox):
             layout.update(directed=True, spacingFactor=1.1)
         self.pane.set_layout(**layout)
         self.cytoscape.on("node", "click", self._on_node_click)
+        self.cytoscape.on("edge", "click", self._on_edge_click)
 
         c = self.controls = Controls(len(graph))
         self.run_button, self.stop_button, self.progress = c.run, c.stop, c.progress
@@ -110,7 +114,11 @@ class GraphWidget(RunsMixin, W.VBox):
         self.message.add_class("cdw-message")
         self.inspector = W.HTML(EMPTY, layout=W.Layout(overflow="auto", max_height=height))
         self.inspector.add_class("cdw-inspector")
-        side = W.VBox([c.node_actions, self.inspector],
+        self.editor = GraphEditor(self)
+        self.edit_box = W.Accordion([self.editor], titles=("Edit the graph",),
+                                    selected_index=None if len(graph) else 0)
+        self.edit_box.add_class("cdw-edit-box")
+        side = W.VBox([c.node_actions, self.edit_box, self.inspector],
                       layout=W.Layout(width="40%", flex="0 0 40%", padding="0 0 0 8px"))
         self.timeline = W.HTML(timeline_html(RunResult(), {}, 0.0))
         self.timeline.add_class("cdw-timeline-view")
@@ -235,6 +243,7 @@ class GraphWidget(RunsMixin, W.VBox):
         """Every edit and run event of the graph (``Graph.watch``): in the editing thread or
         the run's scheduling thread. Fold it; the flusher thread talks to the page."""
         if isinstance(event, GraphEdited):
+            self.edited += 1
             self._edited()
             return
         if isinstance(event, RunStarted):
@@ -311,9 +320,15 @@ class GraphWidget(RunsMixin, W.VBox):
     # ---- selection, search, inspector, timeline -----------------------------------------------
 
     def _on_node_click(self, event: dict) -> None:
+        name = event.get("data", {}).get("id", "")
+        self.editor.node_clicked(name)
         self._clicked = True
-        self.selected = event.get("data", {}).get("id", "")
+        self.selected = name
         self._clicked = False
+
+    def _on_edge_click(self, event: dict) -> None:
+        data = event.get("data", {})
+        self.editor.edge_clicked(data.get("source", ""), data.get("target", ""))
 
     @observe("selected")
     def _selected_changed(self, change: dict) -> None:
@@ -373,6 +388,7 @@ class GraphWidget(RunsMixin, W.VBox):
     def close(self) -> None:
         """Stop following the graph and close every widget this one opened."""
         self._unwatch()
+        self.editor.close()
         with self._edit_lock:
             if self._timer is not None:
                 self._timer.cancel()

@@ -1,0 +1,364 @@
+"""GraphEditor: build and change a graph by hand beside its canvas.
+
+A palette of the registry's processes (grouped by image, filtered), a two-click connect mode
+offering only the type-compatible (output, input) pairs, typed editors for the selected node's
+literal inputs, rename, delete (button or the Delete key in the canvas), undo, and exports
+(YAML and PNG). Every edit goes through the ``Graph`` API, so the graph in the kernel, ``%dag
+spec`` and every widget showing the graph follow it; refusals are rendered from the same
+``Problem`` data validation gives.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as W
+from traitlets import Bool, Int, Unicode
+
+from ..editing import Undo, connect_choices, connection_problems, example_inputs, unique_name
+from ..errors import ContainerDagError
+from ..events import GraphEdited
+from ..node import Ref
+from ..ports import json_type, type_problem
+from .closing import close_tree
+from .html import esc, pre
+
+if TYPE_CHECKING:
+    from .graph_widget import GraphWidget
+
+__all__ = ["GraphEditor", "port_class"]
+
+
+def port_class(port: str) -> str:
+    """The CSS class of the editor of input ``port`` (for tests and styling)."""
+    return "cdw-port-" + "".join(c if c.isalnum() else "-" for c in port)
+
+
+class GraphEditor(W.VBox):
+    """The editing panel of a ``GraphWidget`` (``widget.editor``)."""
+
+    connecting = Bool(False, help="two-click connect mode: the next node clicked feeds the "
+                                  "one clicked after it")
+    source = Unicode("", help="in connect mode, the upstream node clicked first")
+    target = Unicode("", help="in connect mode, the downstream node clicked second")
+    edits = Int(0, help="edits made through this editor (observe it to react)")
+    yaml_text = Unicode("", help="the graph as YAML, kept current (what the YAML link offers)")
+
+    def __init__(self, widget: GraphWidget, **kwargs: Any):
+        self.widget, self.graph = widget, widget.graph
+        self.undo_stack = Undo()
+        #: The last PNG of the canvas the page sent back (bytes), after ``png()``.
+        self.png_bytes: bytes | None = None
+        button = W.Layout(width="auto")
+        self.filter = W.Text(placeholder="filter processes", continuous_update=True,
+                             layout=W.Layout(width="100%"))
+        self.palette = W.Select(options=[], rows=6, layout=W.Layout(width="100%"))
+        self.palette.add_class("cdw-palette")
+        self.add_button = W.Button(description="Add", icon="plus", layout=button,
+                                   tooltip="Add a node of the selected process")
+        self.connect_button = W.ToggleButton(description="Connect", icon="link", layout=button,
+                                             tooltip="Click the upstream node, then the "
+                                                     "downstream node")
+        self.pairs = W.Dropdown(options=[], layout=W.Layout(width="auto"))
+        self.pairs.add_class("cdw-connect-pairs")
+        self.connect_ok = W.Button(description="Connect these", layout=button, disabled=True)
+        self.undo_button = W.Button(description="Undo", icon="undo", layout=button,
+                                    disabled=True, tooltip="Undo the last edit made here")
+        self.png_button = W.Button(description="PNG", icon="image", layout=button,
+                                   tooltip="Download the canvas as a PNG")
+        self.yaml_link = W.HTML("")
+        self.message = W.HTML("")
+        self.message.add_class("cdw-edit-message")
+        self.node_panel = W.VBox([])
+        self.node_panel.add_class("cdw-node-editor")
+        self.add_button.on_click(lambda _: self.add(self.palette.value) if self.palette.value
+                                 else None)
+        self.connect_ok.on_click(lambda _: self._connect_chosen())
+        self.undo_button.on_click(lambda _: self.undo())
+        self.png_button.on_click(lambda _: self.png())
+        self.filter.observe(lambda _: self._fill_palette(), "value")
+        W.link((self.connect_button, "value"), (self, "connecting"))
+        self.connect_row = W.HBox([self.pairs, self.connect_ok])
+        self.connect_row.layout.display = "none"
+        #: The edge clicked last, (source, target), offered for deletion.
+        self.edge: tuple[str, str] | None = None
+        self.edge_label = W.Label("")
+        delete_edge = W.Button(description="Delete edge", icon="cut", layout=button)
+        delete_edge.on_click(lambda _: self.delete_edge(*self.edge) if self.edge else None)
+        self.edge_row = W.HBox([self.edge_label, delete_edge])
+        self.edge_row.add_class("cdw-edge-editor")
+        self.edge_row.layout.display = "none"
+        self.observe(self._on_connecting, "connecting")
+        super().__init__([
+            self.filter, self.palette,
+            W.HBox([self.add_button, self.connect_button, self.undo_button, self.png_button,
+                    self.yaml_link], layout=W.Layout(flex_flow="row wrap")),
+            self.connect_row, self.edge_row, self.message, self.node_panel], **kwargs)
+        self.add_class("cdw-editor")
+        self._fill_palette()
+        self._refresh()
+        widget.observe(self._selected_changed, "selected")
+        widget.pane.helper.on_msg(self._page_message)
+        self._unwatch = self.graph.watch(self._on_graph_event)
+
+    # ---- edits (each through the Graph API) ------------------------------------------------
+
+    def _edit(self, change: Any) -> bool:
+        """Run ``change()`` after a snapshot for undo; show a refusal instead of raising."""
+        self.undo_stack.record(self.graph)
+        try:
+            change()
+        except (ContainerDagError, KeyError, ValueError) as exc:
+            self.undo_stack.revert(self.graph)
+            self.say(str(exc), error=True)
+            return False
+        self.edits += 1
+        self.undo_button.disabled = False
+        return True
+
+    def add(self, process: str, name: str | None = None) -> str:
+        """Add a node of ``process`` with its example inputs; return its (unique) name."""
+        registry = self._registry()
+        name = name or unique_name(self.graph, process)
+        if self._edit(lambda: self.graph.add(name, process, example_inputs(registry, process))):
+            self.say(f"added {name!r}")
+            self.widget.selected = name
+        return name
+
+    def connect(self, up: str, output: str, down: str, port: str) -> bool:
+        """Feed input ``port`` of ``down`` from ``output`` of ``up`` (replacing what it had);
+        refused, with validation's message, when the types or the graph do not allow it."""
+        problems = connection_problems(self.graph, self._registry(), up, output, down, port)
+        if problems:
+            self.say("\n".join(p.message for p in problems), error=True)
+            return False
+        done = self._edit(lambda: self.graph.set_input(down, port, Ref(up, output)))
+        if done:
+            self.say(f"{up}.{output} -> {down}.{port}")
+        return done
+
+    def disconnect(self, down: str, port: str) -> None:
+        """Give input ``port`` of ``down`` its example value back (its edge goes)."""
+        example = self._registry().get(self.graph[down].process).inputs.get(port)
+        self._edit(lambda: self.graph.set_input(down, port, example))
+
+    def delete_edge(self, up: str, down: str) -> None:
+        """Remove every reference of ``down`` to ``up`` (the drawn edge between them)."""
+        ports = [p for p, v in self.graph[down].inputs.items()
+                 if isinstance(v, Ref) and v.node == up]
+        inputs = self._registry().get(self.graph[down].process).inputs
+
+        def change() -> None:
+            for port in ports:
+                self.graph.set_input(down, port, inputs.get(port))
+        if self._edit(change):
+            self.edge = None
+            self.edge_row.layout.display = "none"
+
+    def set_value(self, name: str, port: str, value: Any) -> bool:
+        """Set a literal input, refused (with validation's message) if its type does not fit."""
+        example = self._registry().get(self.graph[name].process).inputs.get(port)
+        problem = type_problem(name, self.graph[name].process, port, example, value)
+        if problem is not None:
+            self.say(problem.message, error=True)
+            return False
+        return self._edit(lambda: self.graph.set_input(name, port, value))
+
+    def rename(self, old: str, new: str) -> bool:
+        """Rename a node; references to it follow."""
+        if self._edit(lambda: self.graph.rename(old, new)):
+            self.widget.selected = new
+            return True
+        return False
+
+    def delete(self, name: str) -> None:
+        """Delete node ``name``; inputs that read from it get their example values back."""
+        registry = self._registry()
+
+        def change() -> None:
+            for other, node in list(self.graph.nodes.items()):
+                for port, value in node.inputs.items():
+                    if isinstance(value, Ref) and value.node == name:
+                        example = registry.get(node.process).inputs.get(port)
+                        self.graph.set_input(other, port, example)
+            self.graph.remove(name)
+        if self._edit(change):
+            self.say(f"deleted {name!r}")
+            if self.widget.selected == name:
+                self.widget.selected = ""
+
+    def undo(self) -> bool:
+        """Undo the last edit made here."""
+        done = self.undo_stack.undo(self.graph)
+        self.undo_button.disabled = not len(self.undo_stack)
+        if done:
+            self.edits += 1
+            self.say("undone")
+        return done
+
+    def png(self) -> None:
+        """Ask the page for a PNG of the canvas: it offers the file and sends it here."""
+        self.widget.pane.helper.command("png", filename="graph.png")
+
+    # ---- the page ---------------------------------------------------------------------------
+
+    def _page_message(self, _helper: Any, content: dict, _buffers: Any) -> None:
+        event = content.get("event")
+        if event == "delete" and self.widget.selected in self.graph:
+            self.delete(self.widget.selected)
+        elif event == "png" and isinstance(content.get("data"), str):
+            self.png_bytes = base64.b64decode(content["data"].split(",", 1)[-1])
+
+    def node_clicked(self, name: str) -> None:
+        """A node clicked on the canvas: in connect mode, the source and then the target."""
+        self.edge = None
+        self.edge_row.layout.display = "none"
+        if not self.connecting or name not in self.graph:
+            return
+        if not self.source or self.target:
+            self.source, self.target = name, ""
+            self.connect_row.layout.display = "none"
+            self.say(f"connect from {name!r}: now click the node it feeds")
+        elif name != self.source:
+            self.target = name
+            self._offer_pairs()
+
+    def edge_clicked(self, source: str, target: str) -> None:
+        """An edge clicked on the canvas: offer to delete it."""
+        if source in self.graph and target in self.graph:
+            self.edge = (source, target)
+            self.edge_label.value = f"{source} → {target}"
+            self.edge_row.layout.display = ""
+
+    def _on_connecting(self, change: dict) -> None:
+        self.source = self.target = ""
+        self.connect_row.layout.display = "none"
+        if change["new"]:
+            self.say("click the node whose output to use, then the node it feeds")
+
+    def _selected_changed(self, _change: dict) -> None:
+        self._refresh_node()
+
+    def _offer_pairs(self) -> None:
+        registry, up, down = self._registry(), self.source, self.target
+        pairs = connect_choices(self.graph, registry, up, down)
+        self.pairs.options = [(f"{out} -> {port}", (out, port)) for out, port in pairs]
+        self.connect_ok.disabled = not pairs
+        self.connect_row.layout.display = "" if pairs else "none"
+        if pairs:
+            self.say(f"{up!r} -> {down!r}: choose which output feeds which input")
+            return
+        outputs = registry.get(self.graph[up].process).outputs
+        inputs = registry.get(self.graph[down].process).inputs
+        why = [p.message for out in outputs for port in inputs
+               for p in connection_problems(self.graph, registry, up, out, down, port)][:3]
+        self.say(f"no output of {up!r} fits an input of {down!r}:\n" + "\n".join(why),
+                 error=True)
+
+    def _connect_chosen(self) -> None:
+        if self.pairs.value is None:
+            return
+        output, port = self.pairs.value
+        if self.connect(self.source, output, self.target, port):
+            self.connect_row.layout.display = "none"
+            self.source = self.target = ""
+            self.connecting = False
+
+    def _on_graph_event(self, event: Any) -> None:
+        if isinstance(event, GraphEdited):
+            self._refresh()
+
+    # ---- drawing the panel -----------------------------------------------------------------
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        """Show a line (or a refusal) above the node editor."""
+        self.message.value = pre(text, "cdw-error") if error else f"<i>{esc(text)}</i>"
+
+    def _registry(self) -> Any:
+        registry = self.widget.registry
+        if registry is None:
+            raise ContainerDagError("no registry: pass one to GraphWidget to edit the graph")
+        return registry
+
+    def _fill_palette(self) -> None:
+        registry = self.widget.registry
+        needle = self.filter.value.strip().lower()
+        options = []
+        for source, procs in ({} if registry is None else registry.by_source()).items():
+            where = "python" if source == "python" else source.rsplit("/", 1)[-1]
+            options += [(f"{p.name}  ({where})", p.name) for p in procs
+                        if not needle or needle in p.name.lower() or needle in source.lower()]
+        self.palette.options = options
+
+    def _refresh(self) -> None:
+        self.yaml_text = self.graph.to_yaml() if len(self.graph) else ""
+        data = base64.b64encode(self.yaml_text.encode()).decode()
+        self.yaml_link.value = (f'<a class="cdw-yaml-link" download="graph.yaml" '
+                                f'href="data:text/yaml;base64,{data}">YAML</a>')
+        self._refresh_node()
+
+    def _refresh_node(self) -> None:
+        name = self.widget.selected
+        if name not in self.graph:
+            self.node_panel.children = ()
+            return
+        node, registry = self.graph[name], self.widget.registry
+        examples = registry.get(node.process).inputs if registry and node.process in registry \
+            else {}
+        new_name = W.Text(value=name, continuous_update=False, layout=W.Layout(width="60%"))
+        new_name.add_class("cdw-rename")
+        rename = W.Button(description="Rename", layout=W.Layout(width="auto"))
+        rename.on_click(lambda _: self.rename(name, new_name.value.strip()))
+        delete = W.Button(description="Delete node", icon="trash", button_style="danger",
+                          layout=W.Layout(width="auto"))
+        delete.on_click(lambda _: self.delete(name))
+        rows = [W.HBox([new_name, rename, delete])]
+        for port, value in node.inputs.items():
+            rows.append(self._input_row(name, port, value, examples.get(port, value)))
+        self.node_panel.children = rows
+
+    def _input_row(self, name: str, port: str, value: Any, example: Any) -> W.Widget:
+        label = W.Label(port, layout=W.Layout(width="30%"))
+        if isinstance(value, Ref):
+            unlink = W.Button(description="disconnect", icon="unlink",
+                              layout=W.Layout(width="auto"))
+            unlink.on_click(lambda _: self.disconnect(name, port))
+            row = W.HBox([label, W.Label(f"\u2190 {value}"), unlink])
+        else:
+            editor = _value_editor(json_type(example), value)
+
+            def changed(change: dict) -> None:
+                new = change["new"]
+                if isinstance(editor, W.Textarea):
+                    try:
+                        new = json.loads(new)
+                    except ValueError as exc:
+                        self.say(f"node {name!r}: input {port!r} is not JSON: {exc} "
+                                 f"(got {change['new']!r:.60})", error=True)
+                        return
+                self.set_value(name, port, new)
+            editor.observe(changed, "value")
+            row = W.HBox([label, editor])
+        row.add_class(port_class(port))
+        return row
+
+    def close(self) -> None:
+        """Stop following the graph and close the widgets of this panel."""
+        self._unwatch()
+        close_tree(self)
+
+
+def _value_editor(kind: str, value: Any) -> W.Widget:
+    """An editor fitting the example's JSON type: number, integer, boolean, text or JSON."""
+    layout = W.Layout(width="65%")
+    if kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return W.FloatText(value=float(value), layout=layout)
+    if kind == "integer" and isinstance(value, int) and not isinstance(value, bool):
+        return W.IntText(value=value, layout=layout)
+    if kind == "boolean" and isinstance(value, bool):
+        return W.Checkbox(value=value, indent=False, layout=layout)
+    if kind == "string" and isinstance(value, str):
+        return W.Text(value=value, continuous_update=False, layout=layout)
+    return W.Textarea(value=json.dumps(value), continuous_update=False, rows=1, layout=layout)

@@ -1,0 +1,118 @@
+"""The canvas editor, driven through the methods its buttons call (the page: tests/browser)."""
+
+import html
+
+from containerdag_widgets import Graph, GraphWidget, Registry, process
+from containerdag_widgets.node import Ref
+from containerdag_widgets.widgets.editor import port_class
+
+from ..processes import add, divide
+
+
+@process(outputs={"text": "a"})
+def shout(words: str = "hi", times: int = 2, loud: bool = True, extra: list = [1]):  # noqa: B006
+    """Words, repeated."""
+    text = " ".join([words.upper() if loud else words] * times)
+    return {"text": text}
+
+
+def said(editor) -> str:
+    return html.unescape(editor.message.value)
+
+
+def make():
+    reg = Registry([add, divide, shout])
+    return GraphWidget(Graph(), reg), reg
+
+
+def test_build_a_graph_by_adding_connecting_and_editing():
+    w, reg = make()
+    e = w.editor
+    assert w.edit_box.selected_index == 0  # an empty graph opens the editor
+    assert [v for _, v in e.palette.options] == ["add", "divide", "shout"]
+    e.filter.value = "div"
+    assert [v for _, v in e.palette.options] == ["divide"]
+    assert e.add("add") == "add" and e.add("add") == "add 2" and e.add("divide") == "divide"
+    assert w.graph["add"].inputs == {"x": 1.0, "y": 1.0}
+    e.connecting = True
+    for name in ("add", "add 2"):
+        e.node_clicked(name)
+    assert e.pairs.options == (("z -> x", ("z", "x")), ("z -> y", ("z", "y")))
+    e.pairs.value = ("z", "y")
+    e._connect_chosen()
+    assert w.graph["add 2"].inputs["y"] == Ref("add", "z") and not e.connecting
+    assert e.connect("add 2", "z", "divide", "a") and e.connect("add", "z", "divide", "b")
+    assert e.set_value("add", "x", 5.0)
+    assert e.rename("add", "first")
+    assert w.graph["add 2"].inputs["y"] == Ref("first", "z")
+    assert w.run(timeout=30).outputs["divide"] == {"z": (1.0 + 6.0) / 6.0}
+    assert Graph.from_yaml(e.yaml_text) == w.graph and "first" in e.yaml_text
+    assert w.edited == e.edits == 8  # 3 adds, 3 connections, a value, a rename
+    w.close()
+
+
+def test_refusals_show_validation_messages_and_change_nothing():
+    w, reg = make()
+    e = w.editor
+    e.add("add")
+    e.add("shout")
+    before = w.graph.to_spec()
+    assert not e.connect("add", "z", "shout", "words")
+    assert "node 'shout': input 'words' of process 'shout' is string, but add.z is number" \
+        in said(e)
+    e.connecting = True
+    e.node_clicked("add")
+    e.node_clicked("shout")  # a number fits none of shout's inputs
+    assert e.pairs.options == () and "no output of 'add' fits an input of 'shout'" in said(e)
+    assert not e.set_value("shout", "times", "three")
+    assert "input 'times' of process 'shout' is string 'three'" in said(e)
+    assert not e.rename("add", "shout")
+    assert "exists already" in said(e)
+    assert not e.connect("add", "z", "add", "x")  # a cycle
+    assert "cycle" in said(e)
+    assert w.graph.to_spec() == before and len(e.undo_stack) == 2  # the two adds only
+    w.close()
+
+
+def test_typed_input_editors_delete_edges_and_nodes_and_undo():
+    w, reg = make()
+    e = w.editor
+    e.add("shout")
+    w.selected = "shout"
+    rows = {port: row for row in e.node_panel.children[1:] for port in ("words", "times",
+                                                                        "loud", "extra")
+            if port_class(port) in row._dom_classes}
+    kinds = {p: type(r.children[1]).__name__ for p, r in rows.items()}
+    assert kinds == {"words": "Text", "times": "IntText", "loud": "Checkbox",
+                     "extra": "Textarea"}
+    rows["times"].children[1].value = 3
+    rows = e.node_panel.children  # redrawn after the edit
+    extra = next(r for r in rows if port_class("extra") in r._dom_classes).children[1]
+    extra.value = "[1, 2"
+    assert "input 'extra' is not JSON" in said(e)
+    extra.value = "[1, 2]"
+    assert w.graph["shout"].inputs == {"words": "hi", "times": 3, "loud": True, "extra": [1, 2]}
+    e.add("add")
+    e.add("add")
+    e.connect("add", "z", "add 2", "x")
+    e.edge_clicked("add", "add 2")
+    e.delete_edge(*e.edge)
+    assert w.graph["add 2"].inputs["x"] == 1.0  # the example back
+    e.connect("add", "z", "add 2", "x")
+    w.selected = "add"
+    e._page_message(None, {"event": "delete"}, [])  # the Delete key in the canvas
+    assert "add" not in w.graph and w.graph["add 2"].inputs["x"] == 1.0
+    assert e.undo() and w.graph["add 2"].inputs["x"] == Ref("add", "z")
+    assert list(w.pane.nodes) == ["shout", "add", "add 2"] or w._graph_dirty
+    w.close()
+
+
+def test_every_widget_of_the_graph_follows_an_edit_made_in_one():
+    reg = Registry([add])
+    g = Graph()
+    one, two = GraphWidget(g, reg), GraphWidget(g, reg)
+    one.editor.add("add")
+    two.redraw()
+    assert list(two.pane.nodes) == ["add"] and two.edited == 1
+    one.close()
+    two.close()
