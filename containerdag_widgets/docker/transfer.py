@@ -187,23 +187,11 @@ class CallFiles:
                                  what="resolving the output files").split(b"\0")
 
         pending: dict[str, Incoming] = {}
-        try:
-            if self.small_first or self._bulk is None:  # cheap commands: one after the other
-                real = self._inside(named, resolve())
-                for port, path in named:
-                    if path not in pending:
-                        pending[path] = self._fetch(port, path, real[path])
-            else:  # an exec each: resolve while the bytes come; kept only if inside
-                with ThreadPoolExecutor(1, thread_name_prefix="containerdag resolve") as side:
-                    resolving = side.submit(resolve)
-                    try:
-                        for (port, path), joined in zip(named, full, strict=True):
-                            if path not in pending:
-                                pending[path] = self._fetch(port, path, joined)
-                    except FileError:
-                        self._inside(named, resolving.result())  # outside says more
-                        raise
-                    self._inside(named, resolving.result())
+        try:  # resolved first, then copied (an exec each beside one another was not faster)
+            real = self._inside(named, resolve())
+            for port, path in named:
+                if path not in pending:
+                    pending[path] = self._fetch(port, path, real[path])
         except BaseException:
             for incoming in pending.values():
                 incoming.abort()
