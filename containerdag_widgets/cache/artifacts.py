@@ -152,16 +152,19 @@ class Incoming:
         self._digest = hashlib.sha256()
         fd, self._tmp = tempfile.mkstemp(dir=store.root, prefix=".incoming-")
         self._handle = os.fdopen(fd, "wb")
-        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
+        self._batch: list[bytes] = []  # handed to the thread a MiB at a time
+        self._batched = 0
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._drain, daemon=True,
                                         name="containerdag incoming file")
         self._thread.start()
 
     def _drain(self) -> None:
-        while (chunk := self._queue.get()) is not None:
+        while (batch := self._queue.get()) is not None:
             if self._error is None:
                 try:
+                    chunk = b"".join(batch)
                     self._digest.update(chunk)
                     self._handle.write(chunk)
                 except BaseException as exc:  # noqa: BLE001 - raised by finish()
@@ -173,10 +176,17 @@ class Incoming:
         if self.size > size_limit():
             raise FileTooLarge(f"file {self.name!r} is over the limit of {size_limit()} bytes "
                                "(CONTAINERDAG_FILE_LIMIT)")
-        self._queue.put(chunk)
+        self._batch.append(chunk)
+        self._batched += len(chunk)
+        if self._batched >= _CHUNK:
+            self._queue.put(self._batch)
+            self._batch, self._batched = [], 0
 
     def _stop(self) -> None:
         if self._thread.is_alive():
+            if self._batch:
+                self._queue.put(self._batch)
+                self._batch, self._batched = [], 0
             self._queue.put(None)
             self._thread.join()
         self._handle.close()
