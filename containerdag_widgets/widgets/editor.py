@@ -49,6 +49,9 @@ class GraphEditor(W.VBox):
     def __init__(self, widget: GraphWidget, **kwargs: Any):
         self.widget, self.graph = widget, widget.graph
         self.undo_stack = Undo()
+        self._shape: tuple | None = None  # what the node panel was built for
+        self._editors: dict[str, W.Widget] = {}  # port -> the editor of its literal value
+        self._updating = False
         #: The last PNG of the canvas the page sent back (bytes), after ``png()``.
         self.png_bytes: bytes | None = None
         button = W.Layout(width="auto")
@@ -124,7 +127,7 @@ class GraphEditor(W.VBox):
         name = name or unique_name(self.graph, process)
         if self._edit(lambda: self.graph.add(name, process, example_inputs(registry, process))):
             self.say(f"added {name!r}")
-            self.widget.selected = name
+            self.widget.select(name, center=False)  # the new layout shows it already
         return name
 
     def connect(self, up: str, output: str, down: str, port: str) -> bool:
@@ -159,6 +162,9 @@ class GraphEditor(W.VBox):
 
     def set_value(self, name: str, port: str, value: Any) -> bool:
         """Set a literal input, refused (with validation's message) if its type does not fit."""
+        if self.graph[name].inputs.get(port) == value and type(
+                self.graph[name].inputs.get(port)) is type(value):
+            return True
         example = self._registry().get(self.graph[name].process).inputs.get(port)
         problem = type_problem(name, self.graph[name].process, port, example, value)
         if problem is not None:
@@ -169,7 +175,7 @@ class GraphEditor(W.VBox):
     def rename(self, old: str, new: str) -> bool:
         """Rename a node; references to it follow."""
         if self._edit(lambda: self.graph.rename(old, new)):
-            self.widget.selected = new
+            self.widget.select(new, center=False)
             return True
         return False
 
@@ -301,13 +307,23 @@ class GraphEditor(W.VBox):
 
     def _refresh_node(self) -> None:
         name = self.widget.selected
-        if name not in self.graph:
-            self.node_panel.children = ()
+        node = self.graph.nodes.get(name)
+        shape = None if node is None else (
+            name, node.process, tuple((p, str(v) if isinstance(v, Ref) else json_type(v))
+                                      for p, v in node.inputs.items()))
+        if shape is not None and shape == self._shape:
+            self._update_values(node.inputs)  # same editors: no lost focus or typing
             return
-        node, registry = self.graph[name], self.widget.registry
+        old, self._shape, self._editors = self.node_panel.children, shape, {}
+        self.node_panel.children = ()
+        for row in old:
+            close_tree(row)
+        if node is None:
+            return
+        registry = self.widget.registry
         examples = registry.get(node.process).inputs if registry and node.process in registry \
             else {}
-        new_name = W.Text(value=name, continuous_update=False, layout=W.Layout(width="60%"))
+        new_name = W.Text(value=name, continuous_update=False, layout=W.Layout(width="40%"))
         new_name.add_class("cdw-rename")
         rename = W.Button(description="Rename", layout=W.Layout(width="auto"))
         rename.on_click(lambda _: self.rename(name, new_name.value.strip()))
@@ -327,9 +343,11 @@ class GraphEditor(W.VBox):
             unlink.on_click(lambda _: self.disconnect(name, port))
             row = W.HBox([label, W.Label(f"\u2190 {value}"), unlink])
         else:
-            editor = _value_editor(json_type(example), value)
+            editor = self._editors[port] = _value_editor(json_type(example), value)
 
             def changed(change: dict) -> None:
+                if self._updating:
+                    return
                 new = change["new"]
                 if isinstance(editor, W.Textarea):
                     try:
@@ -343,6 +361,17 @@ class GraphEditor(W.VBox):
             row = W.HBox([label, editor])
         row.add_class(port_class(port))
         return row
+
+    def _update_values(self, inputs: dict[str, Any]) -> None:
+        self._updating = True
+        try:
+            for port, editor in self._editors.items():
+                value = inputs.get(port)
+                shown = json.dumps(value) if isinstance(editor, W.Textarea) else value
+                if editor.value != shown:
+                    editor.value = shown
+        finally:
+            self._updating = False
 
     def close(self) -> None:
         """Stop following the graph and close the widgets of this panel."""

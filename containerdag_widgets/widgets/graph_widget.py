@@ -319,12 +319,18 @@ class GraphWidget(RunsMixin, W.VBox):
 
     # ---- selection, search, inspector, timeline -----------------------------------------------
 
+    def select(self, name: str, *, center: bool = True) -> None:
+        """Select node ``name`` (inspector, highlight); ``center`` also moves the view to it."""
+        self._clicked = not center
+        try:
+            self.selected = name
+        finally:
+            self._clicked = False
+
     def _on_node_click(self, event: dict) -> None:
         name = event.get("data", {}).get("id", "")
         self.editor.node_clicked(name)
-        self._clicked = True
-        self.selected = name
-        self._clicked = False
+        self.select(name, center=False)
 
     def _on_edge_click(self, event: dict) -> None:
         data = event.get("data", {})

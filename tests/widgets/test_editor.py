@@ -85,8 +85,11 @@ def test_typed_input_editors_delete_edges_and_nodes_and_undo():
     kinds = {p: type(r.children[1]).__name__ for p, r in rows.items()}
     assert kinds == {"words": "Text", "times": "IntText", "loud": "Checkbox",
                      "extra": "Textarea"}
-    rows["times"].children[1].value = 3
-    rows = e.node_panel.children  # redrawn after the edit
+    times = rows["times"].children[1]
+    times.value = 3
+    rows = e.node_panel.children
+    assert times in next(r for r in rows if port_class("times") in r._dom_classes).children
+    # (the same editors after a value edit: the page keeps focus and what is being typed)
     extra = next(r for r in rows if port_class("extra") in r._dom_classes).children[1]
     extra.value = "[1, 2"
     assert "input 'extra' is not JSON" in said(e)
