@@ -70,9 +70,13 @@ def add_node(lab, process: str, name: str, values: dict[str, str]) -> None:
         "(p) => { const i = document.querySelector('.cdw-editor .cdw-rename input');"
         " return i && i.value.startsWith(p); }", arg=process, timeout=20_000)
     rename.fill(name)
+    lab.evaluate("() => { window.__cdwPanel = document.querySelector("
+                 "'.cdw-editor .cdw-rename input'); }")
     lab.click_button("Rename")
-    lab.wait_for_js("(n) => document.querySelector('.cdw-editor .cdw-rename input')?.value"
-                    " === n", name, timeout=20_000)
+    # The panel of the renamed node is a new one (the old input shows the typed name too).
+    lab.wait_for_js("(n) => { const i = document.querySelector('.cdw-editor .cdw-rename input');"
+                    " return i && i !== window.__cdwPanel && i.value === n; }", name,
+                    timeout=20_000)
     for port, text in values.items():
         box = editor(lab, f".cdw-port-{port} input, .cdw-editor .cdw-port-{port} textarea")
         box.fill(text)
