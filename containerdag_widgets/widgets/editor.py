@@ -323,12 +323,13 @@ class GraphEditor(W.VBox):
         registry = self.widget.registry
         examples = registry.get(node.process).inputs if registry and node.process in registry \
             else {}
-        new_name = W.Text(value=name, continuous_update=False, layout=W.Layout(width="40%"))
+        new_name = W.Text(value=name, continuous_update=False,
+                          layout=W.Layout(flex="1 1 auto", width="auto", min_width="80px"))
         new_name.add_class("cdw-rename")
         rename = W.Button(description="Rename", layout=W.Layout(width="auto"))
         rename.on_click(lambda _: self.rename(name, new_name.value.strip()))
-        delete = W.Button(description="Delete node", icon="trash", button_style="danger",
-                          layout=W.Layout(width="auto"))
+        delete = W.Button(description="Delete", icon="trash", button_style="danger",
+                          layout=W.Layout(width="auto"), tooltip=f"Delete node {name!r}")
         delete.on_click(lambda _: self.delete(name))
         rows = [W.HBox([new_name, rename, delete])]
         for port, value in node.inputs.items():

@@ -36,6 +36,8 @@ print("CHECK=" + json.dumps(out))""",
     "%dag spec --yaml",  # 2: after the delete
     # 3: the exported YAML loads back into an equal graph
     "g = %dag graph\nprint('ROUNDTRIP=' + str(Graph.from_yaml(w.editor.yaml_text) == g))",
+    # 4: the PNG the page sent back
+    "print('PNG=' + repr(w.editor.png_bytes[:8]) + ' ' + str(len(w.editor.png_bytes)))",
 ]
 SETUP_SEED = f"SEED = {SEED_GRAPH!r}\n"
 #: The seed names processes by their aliases (process.python_add): compare without them.
@@ -154,6 +156,11 @@ def test_build_the_seed_graph_by_clicks_run_rename_delete_export(lab, docker_cli
             {k: v for k, v in SEED_GRAPH.items() if k != "node c"}))
         assert "ROUNDTRIP=True" in nb.run(3)
         lab.screenshot("issue13-edited.png", selector=".cdw-graph-widget")
+        with lab.page.expect_download() as download:
+            lab.click_button("PNG")
+        assert download.value.suggested_filename == "graph.png"
+        png = nb.run(4)  # (the page sent the PNG before this cell's request: same channel)
+        assert "PNG=b'\\x89PNG\\r\\n\\x1a\\n'" in png, png
         nb.finished = True  # the checks above ran their cells; close the registry only
         lab.run_cell(-1)
     assert toolkit_console_problems(lab.console) == []
