@@ -45,6 +45,7 @@ class GraphEditor(W.VBox):
     target = Unicode("", help="in connect mode, the downstream node clicked second")
     edits = Int(0, help="edits made through this editor (observe it to react)")
     yaml_text = Unicode("", help="the graph as YAML, kept current (what the YAML link offers)")
+    said = Unicode("", help="the editor's last message (a refusal's reason), as text")
 
     def __init__(self, widget: GraphWidget, **kwargs: Any):
         self.widget, self.graph = widget, widget.graph
@@ -279,7 +280,8 @@ class GraphEditor(W.VBox):
     # ---- drawing the panel -----------------------------------------------------------------
 
     def say(self, text: str, *, error: bool = False) -> None:
-        """Show a line (or a refusal) above the node editor."""
+        """Show a line (or a refusal) above the node editor (``said`` keeps it as text)."""
+        self.said = text
         self.message.value = pre(text, "cdw-error") if error else f"<i>{esc(text)}</i>"
 
     def _registry(self) -> Any:

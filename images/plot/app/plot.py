@@ -65,7 +65,9 @@ def header(path):
 
 
 def script(path, out, title, x, y, sep, fields, named):
-    label = (lambda n: fields[n - 1] if named and n else ("row" if n == 0 else f"column {n}"))
+    def label(n):
+        return fields[n - 1] if named and n else ("row" if n == 0 else f"column {n}")
+
     return "\n".join([
         f"set terminal pngcairo noenhanced size {WIDTH},{HEIGHT} font 'DejaVu Sans,10'",
         f"set output {quoted(out)}",
