@@ -5,25 +5,7 @@ import pytest
 from containerdag_widgets import Graph, OptionError, Registry, process
 from containerdag_widgets.cache import SafeStore
 
-from .processes import add
-
-
-class CallLog:
-    """Records calls. An opaque object: a process's code hash counts its type, not its
-    contents (a JSON-like global that a process reads is part of its code's hash)."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def append(self, name: str) -> None:
-        self.names.append(name)
-
-    def clear(self) -> None:
-        self.names.clear()
-
-    def __eq__(self, other: object) -> bool:
-        return self.names == other
-
+from .processes import CallLog, add
 
 calls = CallLog()
 

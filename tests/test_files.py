@@ -15,6 +15,8 @@ from containerdag_widgets.cache.keys import with_inputs
 from containerdag_widgets.cli import main
 from containerdag_widgets.files import file_of, is_file_json, key_form
 
+from .processes import CallLog
+
 NAME = "mesures d'été ✓.csv"
 
 
@@ -41,23 +43,7 @@ def wire(text: str = "x"):
     return {"out": {"$file": path}}
 
 
-class Calls:
-    """The names the processes saw; opaque to the code hash (a list global would count)."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def append(self, name: str) -> None:
-        self.names.append(name)
-
-    def clear(self) -> None:
-        self.names.clear()
-
-    def __eq__(self, other: object) -> bool:
-        return self.names == other
-
-
-calls = Calls()
+calls = CallLog()
 
 
 @pytest.fixture
