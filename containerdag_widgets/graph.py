@@ -170,6 +170,7 @@ class Graph:
         return {name: node.to_spec() for name, node in self.nodes.items()}
 
     def to_yaml(self) -> str:
+        """The spec as YAML; ``Graph.from_yaml(g.to_yaml()) == g``."""
         return yaml.safe_dump(self.to_spec(), sort_keys=False, allow_unicode=True)
 
     def to_cwl(self, registry: Registry, path: str | Path, *,

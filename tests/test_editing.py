@@ -96,3 +96,16 @@ def test_a_refused_connection_has_the_message_validation_gives():
     assert [p.kind for p in connection_problems(g, REG, "c", "z", "a", "x")] == ["cycle"]
     assert connection_problems(g, REG, "a", "z", "c", "b") == []
     assert g["l"].inputs["name"] == "abc"  # nothing changed
+
+
+def test_the_yaml_export_loads_back_into_an_equal_graph_literals_keep_their_types():
+    from .seed import SEED_GRAPH
+
+    g = Graph.from_spec(SEED_GRAPH)
+    g.add("odd", "add", {"x": "yes", "y": "null", "s": "1e3", "t": "node a.z", "e": "",
+                         "f": 1.0, "i": 3, "b": True, "l": [["a", "z"]], "o": {"k": None}},
+          timeout=2.5)
+    back = Graph.from_yaml(g.to_yaml())
+    assert back == g and list(back) == list(g)
+    assert {p: type(v) for p, v in back["odd"].inputs.items()} == \
+        {p: type(v) for p, v in g["odd"].inputs.items()}

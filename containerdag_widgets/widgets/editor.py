@@ -57,8 +57,8 @@ class GraphEditor(W.VBox):
         self.png_bytes: bytes | None = None
         button = W.Layout(width="auto")
         self.filter = W.Text(placeholder="filter processes", continuous_update=True,
-                             layout=W.Layout(width="100%"))
-        self.palette = W.Select(options=[], rows=6, layout=W.Layout(width="100%"))
+                             layout=W.Layout(width="auto"))  # stretched, margins inside
+        self.palette = W.Select(options=[], rows=6, layout=W.Layout(width="auto"))
         self.palette.add_class("cdw-palette")
         self.add_button = W.Button(description="Add", icon="plus", layout=button,
                                    tooltip="Add a node of the selected process")
@@ -304,6 +304,9 @@ class GraphEditor(W.VBox):
         self.yaml_text = self.graph.to_yaml() if len(self.graph) else ""
         data = base64.b64encode(self.yaml_text.encode()).decode()
         self.yaml_link.value = (f'<a class="cdw-yaml-link" download="graph.yaml" '
+                                f'title="Download the graph as YAML" '
+                                f'style="color: var(--jp-content-link-color, #1976d2); '
+                                f'text-decoration: underline; padding: 0 6px" '
                                 f'href="data:text/yaml;base64,{data}">YAML</a>')
         self._refresh_node()
 
@@ -328,10 +331,11 @@ class GraphEditor(W.VBox):
         new_name = W.Text(value=name, continuous_update=False,
                           layout=W.Layout(flex="1 1 auto", width="auto", min_width="80px"))
         new_name.add_class("cdw-rename")
-        rename = W.Button(description="Rename", layout=W.Layout(width="auto"))
+        fixed = W.Layout(width="auto", flex="0 0 auto")  # the name box shrinks, not these
+        rename = W.Button(description="Rename", layout=fixed)
         rename.on_click(lambda _: self.rename(name, new_name.value.strip()))
         delete = W.Button(description="Delete", icon="trash", button_style="danger",
-                          layout=W.Layout(width="auto"), tooltip=f"Delete node {name!r}")
+                          layout=fixed, tooltip=f"Delete node {name!r}")
         delete.on_click(lambda _: self.delete(name))
         rows = [W.HBox([new_name, rename, delete])]
         for port, value in node.inputs.items():
