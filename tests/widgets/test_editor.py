@@ -119,3 +119,23 @@ def test_every_widget_of_the_graph_follows_an_edit_made_in_one():
     assert list(two.pane.nodes) == ["add"] and two.edited == 1
     one.close()
     two.close()
+
+
+def drawn_edges(w) -> list[tuple[str, str]]:
+    return [(d["data"]["source"], d["data"]["target"]) for d in w.pane.edges]
+
+
+def test_connecting_an_input_that_has_a_reference_replaces_it_and_its_edge():
+    w, reg = make()
+    e = w.editor
+    for name in ("add", "add", "divide"):
+        e.add(name)
+    assert e.connect("add", "z", "divide", "a")
+    w.redraw()
+    assert drawn_edges(w) == [("add", "divide")]
+    assert e.connect("add 2", "z", "divide", "a")  # the same input, from another node
+    assert w.graph["divide"].inputs["a"] == Ref("add 2", "z")
+    w.redraw()
+    assert drawn_edges(w) == [("add 2", "divide")]
+    assert e.undo() and w.graph["divide"].inputs["a"] == Ref("add", "z")
+    w.close()
