@@ -224,6 +224,8 @@ def _kill(api: docker.APIClient, exec_id: str, container_id: str,
     while time.monotonic() < deadline:  # a just-started exec may not have its PID yet
         info = api.exec_inspect(exec_id)
         pid = info.get("Pid") or 0
+        if pid > 0 and not info.get("Running"):
+            return "pid"  # it ran and ended (its exit code may not be recorded yet)
         if pid > 0 and _pid_in_container(pid, container_id):
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -235,6 +237,8 @@ def _kill(api: docker.APIClient, exec_id: str, container_id: str,
         if not info.get("Running") and info.get("ExitCode") is not None:
             return "pid"  # already ended: nothing to kill
         if pid > 0:
+            if not api.exec_inspect(exec_id).get("Running"):
+                return "pid"  # it ended between the two looks
             break  # a PID we cannot reach (remote engine)
         time.sleep(0.02)
     if before_container_kill is not None:

@@ -41,3 +41,23 @@ def test_killing_the_container_to_stop_one_call_reruns_its_siblings(registry, mo
     assert "timed out after 2 s" in str(result.errors["stopped"])
     assert result.outputs["sibling"]["tag"] == "b"
     assert threading.active_count() < 50
+
+
+def test_stopping_an_exec_that_has_ended_never_kills_its_container(docker_client, monkeypatch):
+    # Also as on a remote engine (host PIDs out of reach): an exec that ran and ended has
+    # nothing to stop, whether or not the engine has recorded its exit code yet.
+    container = docker_client.containers.run("containerdag/testkit:latest",
+                                             ["sleep", "infinity"], detach=True, remove=True)
+    try:
+        api = docker_client.api
+        for remote in (False, True):
+            if remote:
+                monkeypatch.setattr(exec_module, "_pid_in_container", lambda pid, cid: False)
+            for _ in range(10):
+                exec_id = api.exec_create(container.id, ["true"])["Id"]
+                api.exec_start(exec_id)
+                assert exec_module._kill(api, exec_id, container.id) == "pid"
+            container.reload()
+            assert container.status == "running"
+    finally:
+        container.kill()
