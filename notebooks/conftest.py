@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+import time
 
 import pytest
 
@@ -32,3 +33,24 @@ def _engine_for_notebooks():
     from tests.conftest import require_engine
 
     require_engine().close()
+
+
+def pytest_sessionfinish(session):
+    """nbval stops each notebook's kernel with a kill (no atexit), so the warm containers of a
+    registry a notebook leaves open for its widgets (01, 03, 06) outlive it: remove them as
+    ``containerdag cleanup`` would after a crash (owners gone; live sessions are kept)."""
+    if not os.environ.get("_CONTAINERDAG_NOTEBOOK"):
+        return  # no notebook ran
+    import docker
+
+    from containerdag_widgets.docker.cleanup import cleanup, leftovers
+
+    client = docker.from_env()
+    try:
+        deadline = time.monotonic() + 10  # the last kernel may take a moment to die
+        while time.monotonic() < deadline and any(
+                x.owner_alive and x.pid != os.getpid() for x in leftovers(client)):
+            time.sleep(0.2)
+        cleanup(client)
+    finally:
+        client.close()

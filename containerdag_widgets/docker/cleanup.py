@@ -39,7 +39,11 @@ def _alive(pid: int | None, host: str | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a zombie (killed, not yet reaped by its parent) owns nothing any more
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def leftovers(client: docker.DockerClient, session: str | None = None) -> list[Leftover]:
