@@ -28,3 +28,21 @@ def test_plain_cleanup_leaves_other_hosts_containers(docker_client):
     finally:
         if leftovers(docker_client, "otherhost-session"):
             other.remove(force=True)
+
+
+def test_a_killed_owner_not_yet_reaped_counts_as_gone():
+    import socket
+    import subprocess
+    import time
+
+    from containerdag_widgets.docker.cleanup import _alive
+
+    owner = subprocess.Popen(["sleep", "30"])
+    host = socket.gethostname()
+    assert _alive(owner.pid, host)
+    owner.kill()  # a zombie until waited for, as a kernel killed by its manager
+    deadline = time.monotonic() + 5
+    while _alive(owner.pid, host) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _alive(owner.pid, host)
+    assert owner.poll() is not None  # reaped only now
