@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import socket
 import sqlite3
 import threading
@@ -20,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..files import File, files_in, json_default, json_hook
+from ..files import files_in, json_default, json_hook
 from .failures import (
     CacheError,
     CacheUnavailable,
@@ -31,54 +30,22 @@ from .failures import (
 )
 from .paths import database_path
 from .records import CachedResult, NodeRecord, RunRecord, RunSummary
+from .rows import (
+    NODE_COLUMNS,
+    SHA256,
+    UPSERT_NODE,
+    UPSERT_RESULT,
+    dump,
+    load,
+    node_record,
+    node_row,
+)
 from .schema import MIGRATIONS, SchemaError, migrate
 
 __all__ = ["CacheError", "CacheUnavailable", "CacheWarning", "RunNotFound", "Store",
            "UnstorableValue", "describe_failure"]
 
 _TOUCH_BATCH = 256  # lookups remembered before their last_used is written
-_NODE_COLUMNS = ("node", "process", "status", "key", "key_parts", "inputs", "outputs", "error",
-                 "error_type", "log", "duration", "started", "ended", "image_id", "worker",
-                 "reason")
-_JSON_COLUMNS = frozenset({"key_parts", "inputs", "outputs"})
-_UPSERT_RESULT = (
-    "INSERT INTO results (key, outputs, run_id, node, created, last_used, size) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET outputs = excluded.outputs, "
-    "run_id = excluded.run_id, node = excluded.node, created = excluded.created, "
-    "last_used = excluded.last_used, size = excluded.size"
-)
-_UPSERT_NODE = (  # an update keeps the row (and so the node's place in the run's order)
-    f"INSERT INTO node_runs (run_id, {', '.join(_NODE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * (len(_NODE_COLUMNS) + 1))}) ON CONFLICT (run_id, node) DO UPDATE "
-    f"SET {', '.join(f'{c} = excluded.{c}' for c in _NODE_COLUMNS[1:])}"
-)
-
-
-def _dump(value: Any) -> str | None:
-    """JSON for the history: never fails (non-JSON values become their repr)."""
-    if value is None:
-        return None
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_file_or_repr)
-
-
-#: A file's hash in its stored JSON form (``json_default``: keys sorted, no spaces).
-_SHA256 = re.compile(r'"sha256":"([0-9a-f]{64})"')
-
-
-def _file_or_repr(value: Any) -> Any:
-    return json_default(value) if isinstance(value, File) else repr(value)
-
-
-def _load(text: str | None) -> Any:
-    """The value of a history JSON column (None when absent or unreadable)."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text, object_hook=json_hook)
-    except ValueError:
-        return None
-
-
 class Store:
     """The result cache and run history in one SQLite file. Thread- and process-safe."""
 
@@ -249,7 +216,7 @@ class Store:
             with self._write() as conn:
                 for row in rows:
                     self._touched.pop(row[0], None)
-                conn.executemany(_UPSERT_RESULT, rows)
+                conn.executemany(UPSERT_RESULT, rows)
         if refused:
             raise UnstorableValue("; ".join(refused))
 
@@ -302,7 +269,7 @@ class Store:
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT INTO runs (started, spec, pid, host) VALUES (?, ?, ?, ?)",
-                (started, _dump(dict(spec)), os.getpid(), socket.gethostname()))
+                (started, dump(dict(spec)), os.getpid(), socket.gethostname()))
             run_id = int(cursor.lastrowid)
         if run_id % 100 == 0:
             self.prune_runs(self.keep_runs)
@@ -327,15 +294,11 @@ class Store:
 
     def record_nodes(self, run_id: int, records: Iterable[NodeRecord]) -> None:
         """Record (or update) several nodes of run ``run_id`` in one transaction."""
-        rows = []
-        for record in records:
-            values = [getattr(record, name) for name in _NODE_COLUMNS]
-            rows.append([run_id] + [_dump(v) if name in _JSON_COLUMNS else v
-                                    for name, v in zip(_NODE_COLUMNS, values, strict=True)])
+        rows = [node_row(run_id, record) for record in records]
         if not rows:
             return
         with self._write() as conn:
-            conn.executemany(_UPSERT_NODE, rows)
+            conn.executemany(UPSERT_NODE, rows)
 
     def finish_run(self, run_id: int, ended: float | None = None,
                    summary: Mapping[str, Any] | None = None) -> None:
@@ -343,7 +306,7 @@ class Store:
         ended = self._clock() if ended is None else ended
         with self._write() as conn:
             conn.execute("UPDATE runs SET ended = ?, summary = ? WHERE id = ?",
-                         (ended, _dump(dict(summary or {})), run_id))
+                         (ended, dump(dict(summary or {})), run_id))
 
     def last_node_run(self, node: str, *, before_run: int | None = None,
                       with_parts: bool = True) -> NodeRecord | None:
@@ -351,7 +314,7 @@ class Store:
 
         ``before_run`` ignores that run and later ones, e.g. the run now in progress.
         """
-        sql = f"SELECT run_id, {', '.join(_NODE_COLUMNS)} FROM node_runs WHERE node = ?"
+        sql = f"SELECT run_id, {', '.join(NODE_COLUMNS)} FROM node_runs WHERE node = ?"
         args: list[Any] = [node]
         if with_parts:
             sql += " AND key_parts IS NOT NULL"
@@ -360,7 +323,7 @@ class Store:
             args.append(before_run)
         with self._read() as conn:
             row = conn.execute(sql + " ORDER BY run_id DESC LIMIT 1", args).fetchone()
-        return None if row is None else _node_record(row)
+        return None if row is None else node_record(row)
 
     def runs(self, limit: int = 20) -> list[RunSummary]:
         """The latest ``limit`` runs, newest first, with their node counts per status."""
@@ -375,7 +338,7 @@ class Store:
                         "AND ? GROUP BY run_id, status", (low, high)):
                     if run_id in counts:
                         counts[run_id][status] = n
-        return [RunSummary(run_id=r[0], started=r[1], ended=r[2], summary=_load(r[3]) or {},
+        return [RunSummary(run_id=r[0], started=r[1], ended=r[2], summary=load(r[3]) or {},
                            statuses=counts[r[0]], pid=r[4], host=r[5]) for r in rows]
 
     def load_run(self, run_id: int) -> RunRecord:
@@ -385,15 +348,15 @@ class Store:
             try:
                 run = conn.execute("SELECT id, started, ended, spec, summary, pid, host "
                                    "FROM runs WHERE id = ?", (run_id,)).fetchone()
-                rows = conn.execute(f"SELECT run_id, {', '.join(_NODE_COLUMNS)} FROM node_runs "
+                rows = conn.execute(f"SELECT run_id, {', '.join(NODE_COLUMNS)} FROM node_runs "
                                     "WHERE run_id = ? ORDER BY rowid", (run_id,)).fetchall()
             finally:
                 conn.execute("COMMIT")
         if run is None:
             raise RunNotFound(self.path, run_id)
-        nodes = {row[1]: _node_record(row) for row in rows}
-        return RunRecord(run_id=run[0], started=run[1], ended=run[2], spec=_load(run[3]) or {},
-                         summary=_load(run[4]) or {}, nodes=nodes, pid=run[5], host=run[6])
+        nodes = {row[1]: node_record(row) for row in rows}
+        return RunRecord(run_id=run[0], started=run[1], ended=run[2], spec=load(run[3]) or {},
+                         summary=load(run[4]) or {}, nodes=nodes, pid=run[5], host=run[6])
 
     def file_hashes(self) -> set[str]:
         """The content hashes of the files that cached results and recorded runs name (what
@@ -404,7 +367,7 @@ class Store:
                           "SELECT inputs FROM node_runs WHERE inputs LIKE '%\"$file\"%'",
                           "SELECT outputs FROM node_runs WHERE outputs LIKE '%\"$file\"%'"):
                 for (text,) in conn.execute(query):
-                    found.update(_SHA256.findall(text or ""))
+                    found.update(SHA256.findall(text or ""))
         return found
 
     def info(self) -> dict[str, Any]:
@@ -429,11 +392,3 @@ class Store:
             "runs": runs[0], "oldest_run": runs[1], "newest_run": runs[2],
             "node_runs": node_runs,
         }
-
-
-def _node_record(row: Sequence[Any]) -> NodeRecord:
-    """A NodeRecord from ``run_id`` followed by the ``_NODE_COLUMNS`` of a node_runs row."""
-    values = {name: _load(v) if name in _JSON_COLUMNS else v
-              for name, v in zip(_NODE_COLUMNS, row[1:], strict=True)}
-    values["log"] = values["log"] or ""
-    return NodeRecord(run_id=row[0], **values)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 CACHE = Path(__file__).resolve().parents[2] / "containerdag_widgets" / "cache"
 MODULES = ["__init__", "failures", "keys", "paths", "reasons", "records", "safe", "schema",
-           "store", "artifacts"]
+           "store", "artifacts", "rows"]
 ALLOWED_RELATIVE = {"..errors", "..files"} | {f".{m}" for m in MODULES}
 
 
