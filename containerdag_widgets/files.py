@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["FILE_KEY", "DEFAULT_SIZE_LIMIT", "File", "is_file_json", "file_of", "size_limit",
-           "map_files", "files_in", "sha256_of", "file_hint", "key_form", "json_default",
-           "json_hook"]
+           "map_leaves", "map_files", "files_in", "sha256_of", "file_hint", "key_form",
+           "json_default", "json_hook"]
 
 #: The key of a file's JSON form: ``{"$file": PATH}``.
 FILE_KEY = "$file"
@@ -176,15 +176,21 @@ def file_of(value: Any) -> File | None:
     return None
 
 
-def map_files(value: Any, change: Callable[[Any], Any], *, json_form: bool = True) -> Any:
-    """``value`` with every file (``File``, and ``{"$file": ...}`` if ``json_form``) changed."""
-    if isinstance(value, File) or (json_form and is_file_json(value)):
+def map_leaves(value: Any, match: Callable[[Any], bool], change: Callable[[Any], Any]) -> Any:
+    """``value`` with every part that ``match``es, inside dicts, lists and tuples, changed."""
+    if match(value):
         return change(value)
     if isinstance(value, dict):
-        return {k: map_files(v, change, json_form=json_form) for k, v in value.items()}
+        return {k: map_leaves(v, match, change) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [map_files(v, change, json_form=json_form) for v in value]
+        return [map_leaves(v, match, change) for v in value]
     return value
+
+
+def map_files(value: Any, change: Callable[[Any], Any], *, json_form: bool = True) -> Any:
+    """``value`` with every file (``File``, and ``{"$file": ...}`` if ``json_form``) changed."""
+    return map_leaves(value, lambda v: isinstance(v, File) or (json_form and is_file_json(v)),
+                      change)
 
 
 def files_in(value: Any, *, json_form: bool = True) -> list[Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..cache.artifacts import ArtifactStore
 from ..errors import FileError
-from ..files import File, map_files
+from ..files import File, map_files, map_leaves
 
 __all__ = ["Carried", "pack_files", "unpack_files"]
 
@@ -39,15 +39,12 @@ def pack_files(value: Any) -> Any:
 def unpack_files(value: Any, store: ArtifactStore, *, process: str = "?") -> Any:
     """``value`` with each ``Carried`` stored in ``store`` (a ``File`` there); ``FileError``
     when the bytes do not have the hash they were sent with."""
-    if isinstance(value, Carried):
-        got = hashlib.sha256(value.data).hexdigest()
-        if got != value.sha256:
-            raise FileError(f"file {value.name!r} arrived with sha256 {got[:12]}, sent with "
-                            f"{value.sha256[:12]}", process=process, reason="transfer",
-                            path=value.name)
-        return store.put_bytes(value.data, value.name)
-    if isinstance(value, dict):
-        return {k: unpack_files(v, store, process=process) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [unpack_files(v, store, process=process) for v in value]
-    return value
+    def store_one(carried: Carried) -> File:
+        got = hashlib.sha256(carried.data).hexdigest()
+        if got != carried.sha256:
+            raise FileError(f"file {carried.name!r} arrived with sha256 {got[:12]}, sent with "
+                            f"{carried.sha256[:12]}", process=process, reason="transfer",
+                            path=carried.name)
+        return store.put_bytes(carried.data, carried.name)
+
+    return map_leaves(value, lambda v: isinstance(v, Carried), store_one)
