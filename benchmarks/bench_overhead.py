@@ -28,7 +28,6 @@ import select
 import signal
 import socket
 import statistics
-import struct
 import sys
 import time
 import uuid
@@ -37,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 import docker
 
 from containerdag_widgets import Graph, Registry
+from containerdag_widgets.docker.exec import demultiplex  # the frame parser, no more
 
 IMAGE = "containerdag/add_subtract:latest"
 PROCESS = "python_add"
@@ -46,8 +46,7 @@ THROUGHPUT_CALLS = 32
 LATENCY_TARGET = 1.10  # toolkit median / raw median, at most
 THROUGHPUT_TARGET = 0.90  # toolkit calls/s / raw calls/s, at least
 
-_HEADER = struct.Struct(">BxxxL")  # the Engine API's multiplexed stream frame header
-_STDOUT, _STDERR = 1, 2
+_STDOUT, _STDERR = 1, 2  # the streams of the Engine API's multiplexed frames
 
 
 # ---- the raw baseline ----------------------------------------------------------------------
@@ -115,12 +114,7 @@ class RawBaseline:
                     if not chunk:
                         break
                     buf += chunk
-                    while len(buf) >= _HEADER.size:
-                        stream, size = _HEADER.unpack_from(buf)
-                        if len(buf) < _HEADER.size + size:
-                            break
-                        payload = bytes(buf[_HEADER.size:_HEADER.size + size])
-                        del buf[:_HEADER.size + size]
+                    for stream, payload in demultiplex(buf):
                         if stream == _STDOUT:
                             out += payload
                         elif stream == _STDERR:
@@ -172,7 +166,7 @@ def measure_latency(reg: Registry, raw: RawBaseline, samples: int, warmup: int) 
     graph = Graph.from_spec({"add": {"process": PROCESS, "inputs": {"x": 1.0, "y": 2.0}}})
 
     def graph_node() -> None:
-        result = graph.run(reg)
+        result = graph.run(reg, cache=False)
         if result.status["add"] != "done":
             raise RuntimeError(f"graph node {result.status['add']}: {result.errors.get('add')}")
         _check(result.outputs["add"]["z"], 1.0, 2.0, "graph")
@@ -209,7 +203,7 @@ def measure_throughput(reg: Registry, raw: RawBaseline, rounds: int, workers: in
 
     def toolkit_round() -> float:
         t0 = time.perf_counter()
-        result = graph.run(reg, max_workers=workers)
+        result = graph.run(reg, max_workers=workers, cache=False)
         elapsed = time.perf_counter() - t0
         bad = {n: s for n, s in result.status.items() if s != "done"}
         if bad:
@@ -231,7 +225,8 @@ def measure_throughput(reg: Registry, raw: RawBaseline, rounds: int, workers: in
     # Warm-up: a short parallel burst each (threads, connection pools, engine exec paths).
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(lambda _: raw.call({"x": 1.0, "y": 1.0}), range(workers)))
-    Graph.from_spec({k: spec[k] for k in list(spec)[:workers]}).run(reg, max_workers=workers)
+    Graph.from_spec({k: spec[k] for k in list(spec)[:workers]}).run(reg, max_workers=workers,
+                                                                    cache=False)
 
     rates: dict[str, list[float]] = {"graph": [], "raw": []}
     for r in range(rounds):
