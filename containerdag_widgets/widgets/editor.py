@@ -19,7 +19,6 @@ from traitlets import Bool, Int, Unicode
 
 from ..editing import Undo, connect_choices, connection_problems, example_inputs, unique_name
 from ..errors import ContainerDagError
-from ..events import GraphEdited
 from ..node import Ref
 from ..ports import json_type, type_problem
 from .closing import close_tree
@@ -102,10 +101,9 @@ class GraphEditor(W.VBox):
             self.connect_row, self.edge_row, self.message, self.node_panel], **kwargs)
         self.add_class("cdw-editor")
         self._fill_palette()
-        self._refresh()
+        self.refresh()
         widget.observe(self._selected_changed, "selected")
         widget.pane.helper.on_msg(self._page_message)
-        self._unwatch = self.graph.watch(self._on_graph_event)
 
     # ---- edits (each through the Graph API) ------------------------------------------------
 
@@ -273,10 +271,6 @@ class GraphEditor(W.VBox):
             self.source = self.target = ""
             self.connecting = False
 
-    def _on_graph_event(self, event: Any) -> None:
-        if isinstance(event, GraphEdited):
-            self._refresh()
-
     # ---- drawing the panel -----------------------------------------------------------------
 
     def say(self, text: str, *, error: bool = False) -> None:
@@ -300,7 +294,9 @@ class GraphEditor(W.VBox):
                         if not needle or needle in p.name.lower() or needle in source.lower()]
         self.palette.options = options
 
-    def _refresh(self) -> None:
+    def refresh(self) -> None:
+        """The YAML and the node panel after the graph changed. The widget calls it when it
+        redraws, so a burst of edits (a loop in code) costs one refresh, not one per edit."""
         self.yaml_text = self.graph.to_yaml() if len(self.graph) else ""
         data = base64.b64encode(self.yaml_text.encode()).decode()
         self.yaml_link.value = (f'<a class="cdw-yaml-link" download="graph.yaml" '
@@ -379,11 +375,6 @@ class GraphEditor(W.VBox):
                     editor.value = shown
         finally:
             self._updating = False
-
-    def close(self) -> None:
-        """Stop following the graph and close the widgets of this panel."""
-        self._unwatch()
-        close_tree(self)
 
 
 def _value_editor(kind: str, value: Any) -> W.Widget:

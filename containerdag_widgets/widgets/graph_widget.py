@@ -199,6 +199,7 @@ class GraphWidget(RunsMixin, W.VBox):
             self.stale = [n for n in self._names if n in self.stale or n in new]
             self._fold.reset(self._names)
             self._draw()
+            self.editor.refresh()
         self._flush()
         self._render_inspector()
 
@@ -394,7 +395,6 @@ class GraphWidget(RunsMixin, W.VBox):
     def close(self) -> None:
         """Stop following the graph and close every widget this one opened."""
         self._unwatch()
-        self.editor.close()
         with self._edit_lock:
             if self._timer is not None:
                 self._timer.cancel()

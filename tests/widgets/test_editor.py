@@ -1,6 +1,7 @@
 """The canvas editor, driven through the methods its buttons call (the page: tests/browser)."""
 
 import html
+import time
 
 from containerdag_widgets import Graph, GraphWidget, Registry, process
 from containerdag_widgets.node import Ref
@@ -138,4 +139,18 @@ def test_connecting_an_input_that_has_a_reference_replaces_it_and_its_edge():
     w.redraw()
     assert drawn_edges(w) == [("add 2", "divide")]
     assert e.undo() and w.graph["divide"].inputs["a"] == Ref("add", "z")
+    w.close()
+
+
+def test_a_burst_of_edits_in_code_refreshes_the_editor_once_not_per_edit():
+    w, reg = make()
+    refreshes = []
+    w.editor.observe(refreshes.append, "yaml_text")
+    for i in range(200):  # a loop in code: each edit within the widget's redraw_delay
+        w.graph.add(f"n{i}", "add", {"x": float(i), "y": 1.0})
+    deadline = time.monotonic() + 10
+    while len(Graph.from_yaml(w.editor.yaml_text or "{}")) < 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert Graph.from_yaml(w.editor.yaml_text) == w.graph
+    assert len(refreshes) <= 3  # the first edit, then once after the burst
     w.close()
