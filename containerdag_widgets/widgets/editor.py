@@ -143,26 +143,18 @@ class GraphEditor(W.VBox):
 
     def disconnect(self, down: str, port: str) -> None:
         """Give input ``port`` of ``down`` its example value back (its edge goes)."""
-        example = self._registry().get(self.graph[down].process).inputs.get(port)
-        self._edit(lambda: self.graph.set_input(down, port, example))
+        self._edit(lambda: self._to_examples([(down, port)]))
 
     def delete_edge(self, up: str, down: str) -> None:
         """Remove every reference of ``down`` to ``up`` (the drawn edge between them)."""
-        ports = [p for p, v in self.graph[down].inputs.items()
-                 if isinstance(v, Ref) and v.node == up]
-        inputs = self._registry().get(self.graph[down].process).inputs
-
-        def change() -> None:
-            for port in ports:
-                self.graph.set_input(down, port, inputs.get(port))
-        if self._edit(change):
+        if self._edit(lambda: self._to_examples(self._readers(up, only=down))):
             self.edge = None
             self.edge_row.layout.display = "none"
 
     def set_value(self, name: str, port: str, value: Any) -> bool:
         """Set a literal input, refused (with validation's message) if its type does not fit."""
-        if self.graph[name].inputs.get(port) == value and type(
-                self.graph[name].inputs.get(port)) is type(value):
+        current = self.graph[name].inputs.get(port)
+        if current == value and type(current) is type(value):
             return True
         example = self._registry().get(self.graph[name].process).inputs.get(port)
         problem = type_problem(name, self.graph[name].process, port, example, value)
@@ -180,19 +172,27 @@ class GraphEditor(W.VBox):
 
     def delete(self, name: str) -> None:
         """Delete node ``name``; inputs that read from it get their example values back."""
-        registry = self._registry()
-
         def change() -> None:
-            for other, node in list(self.graph.nodes.items()):
-                for port, value in node.inputs.items():
-                    if isinstance(value, Ref) and value.node == name:
-                        example = registry.get(node.process).inputs.get(port)
-                        self.graph.set_input(other, port, example)
+            self._to_examples(self._readers(name))
             self.graph.remove(name)
         if self._edit(change):
             self.say(f"deleted {name!r}")
             if self.widget.selected == name:
                 self.widget.selected = ""
+
+    def _readers(self, up: str, *, only: str | None = None) -> list[tuple[str, str]]:
+        """(node, input) pairs that read an output of ``up`` (in node ``only``, if given)."""
+        return [(name, port) for name, node in self.graph.nodes.items()
+                if only is None or name == only
+                for port, value in node.inputs.items()
+                if isinstance(value, Ref) and value.node == up]
+
+    def _to_examples(self, inputs: list[tuple[str, str]]) -> None:
+        """Set each (node, input) to its process's example value."""
+        registry = self._registry()
+        for name, port in inputs:
+            example = registry.get(self.graph[name].process).inputs.get(port)
+            self.graph.set_input(name, port, example)
 
     def undo(self) -> bool:
         """Undo the last edit made here."""
