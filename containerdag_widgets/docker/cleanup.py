@@ -7,9 +7,8 @@ import socket
 from dataclasses import dataclass
 
 import docker
-import docker.errors
 
-from .pool import LABEL_HOST, LABEL_MANAGED, LABEL_PID, LABEL_SESSION
+from .pool import LABEL_HOST, LABEL_MANAGED, LABEL_PID, LABEL_SESSION, remove_container
 
 __all__ = ["Leftover", "leftovers", "cleanup"]
 
@@ -72,9 +71,6 @@ def cleanup(client: docker.DockerClient, *, include_live: bool = False,
     for item in leftovers(client, session):
         if session is None and not include_live and (item.owner_alive or not item.on_this_host):
             continue
-        try:
-            client.api.remove_container(item.id, force=True)
-        except docker.errors.NotFound:
-            continue
-        removed.append(item)
+        if remove_container(client, item.id):
+            removed.append(item)
     return removed

@@ -154,18 +154,10 @@ class ContainerPool:
             return container
 
     def _free_name(self, name: str, wait: float = 10.0) -> None:
-        """Remove our leftover container called ``name``, and wait until it is gone: another
-        thread may be removing it already (a container dropped by ``forget``), and the engine
-        refuses the name until that removal ends."""
-        deadline = time.monotonic() + wait
-        with contextlib.suppress(docker.errors.APIError):  # 409: removal already in progress
-            self.client.api.remove_container(name, force=True)
-        while time.monotonic() < deadline:
-            try:
-                self.client.api.inspect_container(name)
-            except docker.errors.NotFound:
-                return
-            time.sleep(0.05)
+        """Remove our leftover container called ``name``: the engine refuses the name until
+        that removal ends (another thread may be removing it already)."""
+        with contextlib.suppress(docker.errors.APIError):  # the retried create says why
+            remove_container(self.client, name, wait)
 
     def _run(self, image_id: str, tag: str, name: str, settings: ContainerSettings) -> Any:
         # create + start, not containers.run: run() would try to pull a missing image.
@@ -325,6 +317,30 @@ class ContainerPool:
 
     def __len__(self) -> int:
         return len(self._containers)
+
+
+def remove_container(client: docker.DockerClient, ref: str, wait: float = 10.0) -> bool:
+    """Force-remove container ``ref`` and wait until the engine no longer knows it.
+
+    A removal already in progress (409, started by another thread or by a client whose
+    socket was cut mid-request) is waited out rather than raised. False if it is still
+    there after ``wait`` seconds.
+    """
+    with contextlib.suppress(docker.errors.NotFound):
+        try:
+            client.api.remove_container(ref, force=True)
+            return True
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:
+                raise
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            client.api.inspect_container(ref)
+        except docker.errors.NotFound:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _remove(container: Any) -> None:

@@ -46,3 +46,32 @@ def test_a_killed_owner_not_yet_reaped_counts_as_gone():
         time.sleep(0.02)
     assert not _alive(owner.pid, host)
     assert owner.poll() is not None  # reaped only now
+
+
+def test_cleanup_racing_another_removal_waits_it_out(docker_client):
+    """A removal already in progress (the engine's 409) is waited out, not raised: after a
+    client's socket is cut mid-request the engine may still be removing its containers."""
+    import threading
+
+    from containerdag_widgets.docker.pool import remove_container
+
+    items = [_labelled(docker_client, "racing-session", "some-other-machine", 999_999)
+             for _ in range(4)]
+    for c in items:
+        c.start()  # a running container takes a moment to stop, so the removals overlap
+    errors: list[BaseException] = []
+
+    def remove_all():
+        try:
+            for c in items:
+                assert remove_container(docker_client, c.id)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    racer = threading.Thread(target=remove_all)
+    racer.start()
+    removed = cleanup(docker_client, session="racing-session")
+    racer.join()
+    assert errors == []
+    assert leftovers(docker_client, "racing-session") == []
+    assert len(removed) == 4  # every one is gone, whichever call removed it
