@@ -5,7 +5,7 @@ the widget makes is serialised and sent over the kernel's IOPub socket as in a n
 Prints median wall times, the ratio widget / headless (target for container nodes: <= 1.05)
 and the absolute cost per node (what matters for graphs of very fast in-process nodes).
 
-    .venv/bin/python benchmarks/bench_widget.py [--rounds 5] [--nodes 300] [--container-nodes 32]
+    .venv/bin/python benchmarks/bench_widget.py [--rounds 10] [--nodes 300] [--container-nodes 32]
 """
 
 from __future__ import annotations
@@ -42,31 +42,36 @@ def container_graph(n):
                                           "inputs": {{"x": float(i), "y": 1.0}}}}
                              for i in range(n)}})
 
-def measure(graph, reg, rounds, workers):
-    headless, widget = [], []
-    graph.run(reg, max_workers=workers)  # warm-up: containers started, caches filled
+def measure(make, reg, rounds, workers):
+    # Two copies of one graph: one shown in a widget (built and displayed once, as a user has
+    # it), one with none. Each run computes every node (cache=False).
+    graph, twin = make(), make()
+    w = GraphWidget(graph, reg)
+    display(w)
+    for g in (graph, twin):  # warm-up: containers and runners started
+        g.run(reg, max_workers=workers, cache=False)
+    w.wait_idle(600)
+    headless, widget, shown = [], [], []
     for r in range(rounds):
         for mode in (("headless", "widget") if r % 2 == 0 else ("widget", "headless")):
+            t = time.perf_counter()
             if mode == "headless":
-                t = time.perf_counter()
-                res = graph.run(reg, max_workers=workers)
+                res = twin.run(reg, max_workers=workers, cache=False)
                 headless.append(time.perf_counter() - t)
             else:
-                w = GraphWidget(graph, reg)
-                w.max_workers = workers
-                display(w)
-                t = time.perf_counter()
-                res = w.run(timeout=600)
+                res = graph.run(reg, max_workers=workers, cache=False)
                 widget.append(time.perf_counter() - t)
-                w.close()
+                w.wait_idle(600)  # the widget's last update of the run has gone out
+                shown.append(time.perf_counter() - t)
             assert res.ok, res.table()
-    return statistics.median(headless), statistics.median(widget)
+    w.close()
+    return [statistics.median(x) for x in (headless, widget, shown)]
 
 reg = standard_registry(["containerdag/add_subtract:latest"])
 reg.add(inc)
 out = {{}}
-out["python"] = measure(python_graph({nodes}), reg, {rounds}, 4)
-out["container"] = measure(container_graph({container_nodes}), reg, {rounds}, 8)
+out["python"] = measure(lambda: python_graph({nodes}), reg, {rounds}, 4)
+out["container"] = measure(lambda: container_graph({container_nodes}), reg, {rounds} * 30, 8)
 reg.close()
 print("RESULT " + json.dumps(out))
 """
@@ -74,7 +79,7 @@ print("RESULT " + json.dumps(out))
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--nodes", type=int, default=300)
     parser.add_argument("--container-nodes", type=int, default=32)
     parser.add_argument("--json", action="store_true")
@@ -106,18 +111,21 @@ def main() -> int:
 
     result = json.loads(next(x for x in lines if x.startswith("RESULT "))[len("RESULT "):])
     rows = []
-    for name, (headless, widget) in result.items():
+    for name, (headless, widget, shown) in result.items():
         rows.append({"graph": name, "headless_s": headless, "widget_s": widget,
-                     "ratio": widget / headless})
+                     "ratio": widget / headless, "shown_s": shown})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'graph':<10} {'headless s':>11} {'widget s':>9} {'ratio':>6}")
+    print(f"{'graph':<10} {'headless ms':>12} {'widget ms':>10} {'ratio':>6} "
+          f"{'shown ms':>9}")
     for r in rows:
-        print(f"{r['graph']:<10} {r['headless_s']:>11.3f} {r['widget_s']:>9.3f} "
-              f"{r['ratio']:>6.3f}")
-    print(f"python graph: {args.nodes} in-process nodes in chains of 10; container graph: "
-          f"{args.container_nodes} independent python_add nodes; medians of {args.rounds}.")
+        print(f"{r['graph']:<10} {r['headless_s'] * 1000:>12.2f} {r['widget_s'] * 1000:>10.2f} "
+              f"{r['ratio']:>6.3f} {r['shown_s'] * 1000:>9.2f}")
+    print(f"python graph: {args.nodes} in-process nodes in chains of 10, medians of "
+          f"{args.rounds}; container graph: {args.container_nodes} independent python_add "
+          f"nodes, medians of {args.rounds * 30}; no cache. 'widget': the run with a displayed "
+          "widget watching it; 'shown': until the widget's last update of it went out.")
     sizes = {"python": args.nodes, "container": args.container_nodes}
     for r in rows:
         extra = (r["widget_s"] - r["headless_s"]) * 1000 / sizes[r["graph"]]

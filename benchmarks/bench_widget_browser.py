@@ -9,7 +9,7 @@ Measures
   3. run cost: a graph of 16 container nodes (python_add, 8 workers, no cache) run with a
      displayed widget watching it against the same graph run headless; median of rounds.
 
-    .venv/bin/python benchmarks/bench_widget_browser.py [--rounds 5]
+    .venv/bin/python benchmarks/bench_widget_browser.py [--rounds 300]
 
 Needs Docker with the example images, and Chromium (./scripts/setup.sh).
 """
@@ -133,7 +133,7 @@ def printed(lab: Lab, index: int, key: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=300)
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -181,9 +181,9 @@ def main() -> None:
           f" ms, p90 {p90:.0f} ms, max {lat[-1]:.0f} ms ({len(lat)} of {len(events)} changes "
           "seen; the widget pushes every update_interval = 100 ms)")
     h, w = statistics.median(headless), statistics.median(widget)
-    print(f"16 container nodes, 8 workers, {args.rounds} rounds: headless {h:.3f} s, with a "
-          f"displayed widget {w:.3f} s, ratio {w / h:.3f} (until the widget's last update: "
-          f"{statistics.median(idle):.3f} s)")
+    print(f"16 container nodes, 8 workers, {args.rounds} rounds: headless {h * 1000:.2f} ms, "
+          f"with a displayed widget {w * 1000:.2f} ms, ratio {w / h:.3f} (until the widget's "
+          f"last update: {statistics.median(idle) * 1000:.2f} ms)")
 
 
 if __name__ == "__main__":

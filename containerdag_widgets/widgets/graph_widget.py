@@ -11,7 +11,7 @@ from typing import Any
 import ipywidgets as W
 from traitlets import Bool, Dict, Float, Int, List, Unicode, observe
 
-from ..events import GraphEdited, NodeStarted, RunFinished, RunStarted
+from ..events import GraphEdited, RunFinished, RunStarted
 from ..execution import Executor
 from ..graph import Graph
 from ..registry import Registry
@@ -83,9 +83,7 @@ class GraphWidget(RunsMixin, W.VBox):
         self._lock = self._fold.lock
         self._draw_lock = threading.RLock()
         self._edit_lock = threading.RLock()  # the flusher flushes (observers run) under it
-        self._flusher: threading.Thread | None = None
-        self._wake = threading.Event()
-        self._expecting = False
+        self._init_runs()
         self._clicked = False
         self._last_edit = 0.0
         self._timer: threading.Timer | None = None
@@ -195,7 +193,7 @@ class GraphWidget(RunsMixin, W.VBox):
             # Stale until the next run: what earlier edits made stale stays so.
             had_results = any(s in SUCCESS for s in last.status.values())
             new = (stale_nodes(self.graph, self.registry, last.status)
-                   if had_results and not self.running else [])
+                   if had_results and not self._fold.active else [])
             self.stale = [n for n in self._names if n in self.stale or n in new]
             self._fold.reset(self._names)
             self._draw()
@@ -252,13 +250,12 @@ class GraphWidget(RunsMixin, W.VBox):
                 self.redraw()
             self.stale = []
             self._expecting = False
-            self.running = True
         self._fold.apply(event)
         if isinstance(event, RunFinished):
             self.result = event.result
-            self._wake.set()  # the last update goes out now, not at the next tick
-        if isinstance(event, (RunStarted, NodeStarted)) or self._flusher is None:
-            self._ensure_flusher()
+            self._push_now()
+        elif isinstance(event, RunStarted) or self._flusher is None:
+            self._run_begins()
 
     def _edited(self) -> None:
         now = time.monotonic()
@@ -313,7 +310,7 @@ class GraphWidget(RunsMixin, W.VBox):
         selected = {self.selected, view.shown_as.get(self.selected)}
         if selected & (touched | update.logs | ({self.selected} if running else set())):
             self.inspector.value = self._inspector_html(self.selected, state, update.started)
-        if update.run_changed or self.tabs.selected_index == 1:
+        if self.tabs.selected_index == 1:  # hidden, it is drawn when its tab is chosen
             self._render_timeline(state, update.started, update.origin)
         if update.run_changed and not running and update.finished is not None:
             self._report(update.finished)
@@ -390,11 +387,12 @@ class GraphWidget(RunsMixin, W.VBox):
     @property
     def _state(self) -> RunResult:
         """The runs as this widget folded them from events."""
-        return self._fold.result
+        return self._fold.current()
 
     def close(self) -> None:
         """Stop following the graph and close every widget this one opened."""
         self._unwatch()
+        self._stop_flusher()
         with self._edit_lock:
             if self._timer is not None:
                 self._timer.cancel()

@@ -18,6 +18,8 @@ from .html import esc, pre
 __all__ = ["RunsMixin"]
 
 _RERUN = ("failed", "skipped", "cancelled")
+#: Seconds an idle flusher thread waits for the next run before it ends.
+FLUSHER_LINGER = 5.0
 
 
 class RunsMixin:
@@ -44,14 +46,17 @@ class RunsMixin:
             options["force"] = list(force)
         self.message.value = ""
         self._expecting = True
+        self._run_begins()
+        self.running = True
         try:
             self.handle = self.graph.start(registry, **options)
         except ContainerDagError as exc:
             self._expecting = False
+            self.running = False
+            self._push_now()
             self.message.value = pre(str(exc), "cdw-error")
             return None
         self.controls.set_running(True, True, False, False)
-        self._ensure_flusher()
         return self.handle
 
     def run(self, timeout: float | None = None) -> RunResult:
@@ -89,24 +94,65 @@ class RunsMixin:
 
     def wait_idle(self, timeout: float | None = None) -> None:
         """Block until the last update of the runs reached the traits."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while (flusher := self._flusher) is not None:
-            flusher.join(None if deadline is None else max(deadline - time.monotonic(), 0))
-            if flusher.is_alive():
-                raise TimeoutError("the run's updates did not finish in time")
+        if not self._idle.wait(timeout):
+            raise TimeoutError("the run's updates did not finish in time")
 
-    def _ensure_flusher(self) -> None:
-        with self._edit_lock:
+    # ---- the flusher: one thread that pushes what the runs' events changed -----------------
+    # It lingers between runs, so a run pays no thread start nor wake-up; it pushes at its ticks
+    # while a run goes on (a run shorter than a tick mostly costs one push, at its end); its
+    # condition is its own, so an event never waits for a push in progress.
+
+    def _init_runs(self) -> None:
+        self._flusher: threading.Thread | None = None
+        self._cv = threading.Condition(threading.Lock())
+        self._push = self._closing = self._expecting = False
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def _busy(self) -> bool:
+        return bool(self._fold.active) or self._expecting
+
+    def _run_begins(self) -> None:
+        """A run began (an event) or is about to (``start``): the flusher follows it (a
+        lingering one sees it at its next tick, so the run does not wait for a thread switch)."""
+        with self._cv:
+            self._idle.clear()
             if self._flusher is None:
                 self._flusher = threading.Thread(target=self._flush_loop, daemon=True,
                                                  name="GraphWidget updates")
                 self._flusher.start()
 
+    def _push_now(self) -> None:
+        """The last update of a run goes out now, not at the next tick."""
+        with self._cv:
+            self._push = True
+            self._cv.notify()
+
+    def _stop_flusher(self) -> None:
+        with self._cv:
+            self._closing = True
+            self._cv.notify()
+
+    def _next_push(self) -> bool:
+        """Wait for the next push: a tick (every ``update_interval``) while a run goes on, or
+        ``_push_now``. False when the thread should end: closing, or idle ``FLUSHER_LINGER`` s."""
+        with self._cv:
+            idle_until = time.monotonic() + FLUSHER_LINGER
+            ending = False
+            while not (self._push or self._closing or ending):
+                if not self._cv.wait(self.update_interval):
+                    if self._busy():
+                        break
+                    ending = time.monotonic() > idle_until
+            if self._closing or ending:
+                self._flusher = None
+                self._idle.set()
+                return False
+            self._push = False
+            return True
+
     def _flush_loop(self) -> None:
-        while True:
-            # Every update_interval, or at once when a run ends.
-            if self._wake.wait(self.update_interval):
-                self._wake.clear()
+        while self._next_push():
             if self._expecting and self.handle is not None and self.handle.done:
                 self._expecting = False  # the run ended before it began: say why
                 try:
@@ -114,14 +160,12 @@ class RunsMixin:
                 except BaseException as exc:  # noqa: BLE001 - shown, not raised
                     self.message.value = pre(f"the run failed: {exc}", "cdw-error")
             self._flush()
-            with self._edit_lock:  # a run starting now waits, then starts a new flusher
-                if not self._fold.active and not self._expecting:
-                    # The last update before wait_idle() may return (it waits for None).
-                    self._flush()
+            if not self._busy():
+                with self._edit_lock:
                     self._buttons(self.registry is not None)
-                    if not self._fold.active and not self._expecting:  # no observer started one
-                        self._flusher = None
-                        return
+                with self._cv:  # a run that began meanwhile keeps it busy
+                    if not self._busy() and not self._push:
+                        self._idle.set()
 
     def _report(self, result: RunResult) -> None:
         counts: dict[str, int] = {}

@@ -1,12 +1,15 @@
 """The runs of a graph as one widget sees them: folded from events, under one lock.
 
-Events arrive in the run's scheduling thread; the widget's flusher thread takes what changed
-(``take``) and pushes it to the page. Neither reads a runner's live result.
+Events arrive in the run's scheduling thread, which only queues them (and counts runs begun
+and ended): folding them is left to the reader, the widget's flusher thread, which takes what
+changed (``take``) and pushes it to the page, so a run is not slowed by the widget watching it.
+Neither reads a runner's live result.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -48,6 +51,7 @@ class Fold:
     origin: float | None = None
     run_nodes: tuple[str, ...] = ()
     finished: RunResult | None = None
+    _pending: deque[Event] = field(default_factory=deque)
     _nodes: set[str] = field(default_factory=set)
     _logs: set[str] = field(default_factory=set)
     _run_changed: bool = False
@@ -55,6 +59,7 @@ class Fold:
     def reset(self, nodes: Iterable[str]) -> None:
         """Every node pending, nothing run: after the graph changed."""
         with self.lock:
+            self._fold()
             nodes = list(nodes)
             self.result = RunResult.pending(nodes)
             self.started = {}
@@ -64,15 +69,29 @@ class Fold:
             self._run_changed = True
 
     def apply(self, event: Event) -> None:
-        with self.lock:
-            res = self.result
+        """Take an event: runs begun and ended count at once (``active``, ``cancels``); the
+        rest is folded at the next read."""
+        self._pending.append(event)  # deque appends and pops are atomic: no lock needed
+        if isinstance(event, RunStarted):
+            with self.lock:
+                self.active += 1
+                self.cancels.append(event.cancel)
+        elif isinstance(event, RunFinished):
+            with self.lock:
+                self.active = max(self.active - 1, 0)
+                if not self.active:
+                    self.cancels = []
+
+    def _fold(self) -> None:
+        """Fold the queued events, in order (under ``lock``)."""
+        res, pending = self.result, self._pending
+        while pending:
+            event = pending.popleft()
             if isinstance(event, RunStarted):
                 for name in event.nodes:  # what this run redoes starts afresh
                     for attr in _PER_NODE:
                         getattr(res, attr).pop(name, None)
                     self.started.pop(name, None)
-                self.active += 1
-                self.cancels.append(event.cancel)
                 self.origin, self.run_nodes = event.time, tuple(event.nodes)
                 self._nodes.update(event.nodes)
                 self._run_changed = True
@@ -84,9 +103,6 @@ class Fold:
             elif isinstance(event, NodeLog):
                 self._logs.add(event.node)
             elif isinstance(event, RunFinished):
-                self.active = max(self.active - 1, 0)
-                if not self.active:
-                    self.cancels = []
                 self.finished = event.result
                 self._run_changed = True
             res.apply(event)
@@ -102,6 +118,7 @@ class Fold:
     def take(self) -> Update | None:
         """What changed since the last call (None: nothing), and a snapshot."""
         with self.lock:
+            self._fold()
             if not (self._nodes or self._logs or self._run_changed):
                 return None
             update = Update(self._nodes, self._logs, self._run_changed, self.result.snapshot(),
@@ -112,4 +129,11 @@ class Fold:
 
     def snapshot(self) -> tuple[RunResult, dict[str, float]]:
         with self.lock:
+            self._fold()
             return self.result.snapshot(), dict(self.started)
+
+    def current(self) -> RunResult:
+        """``result`` with every event so far folded in (not a copy)."""
+        with self.lock:
+            self._fold()
+            return self.result

@@ -52,15 +52,17 @@ def click_first_run(lab) -> None:
         const b = [...document.querySelectorAll('.cdw-graph-widget button')]
             .find(b => b.innerText.trim() === 'Run' && !b.disabled);
         b.scrollIntoView({block: 'center'});
-        const w = window.__cdwRun = b.closest('.cdw-graph-widget');
-        // The timeline is drawn again when a run ends, with that run's times.
-        window.__cdwTimeline = w.querySelector('.cdw-timeline').outerHTML;
+        window.__cdwRun = b.closest('.cdw-graph-widget');
+        // Run is disabled while the run goes on: seen however short the run (no polling).
+        window.__cdwBusy = false;
+        new MutationObserver(() => { if (b.disabled) window.__cdwBusy = true; })
+            .observe(b, {attributes: true, attributeFilter: ['disabled']});
         b.click();
     }""")
     # (A notebook may hide the cell while it scrolls: its button then reads as no text.)
     lab.wait_for_js("""() => { const w = window.__cdwRun;
         const t = w.querySelector('.cdw-progress').innerText;
-        return w.querySelector('.cdw-timeline').outerHTML !== window.__cdwTimeline
+        return window.__cdwBusy
             && [...w.querySelectorAll('button')].find(b => b.innerText.trim() === 'Run')
                 ?.disabled === false && /(\\d+)\\/\\1 done|of \\d+/.test(t) && t; }""",
                     timeout=60_000)

@@ -110,6 +110,7 @@ def test_widget_reports_a_bad_option_without_running(option):
         return
     assert w.start() is None
     assert "option timeout=-1" in w.message.value and not w.running
+    w.wait_idle(5)  # nothing left to push
 
 
 def test_an_edit_marks_stale_the_nodes_a_run_would_not_reuse():
@@ -127,3 +128,53 @@ def test_an_edit_marks_stale_the_nodes_a_run_would_not_reuse():
     assert "stale" in classes["a"] and "stale" not in classes["other"]
     result = w.run(timeout=30)
     assert w.stale == [] and result.status == {"a": "done", "b": "done", "other": "cached"}
+
+
+def test_runs_are_counted_at_once_and_folded_in_order_at_the_read():
+    from containerdag_widgets.events import NodeFinished, NodeStarted, RunFinished, RunStarted
+    from containerdag_widgets.widgets.state import Fold
+
+    fold = Fold()
+    fold.reset(["a", "b"])
+    fold.apply(RunStarted("r1", ("a", "b"), 1.0))
+    fold.apply(NodeStarted("a", {"x": 1.0}, 1.1))
+    assert fold.active == 1  # what Stop and "already running" read, before any fold
+    fold.apply(NodeFinished("a", "done", 0.1, {"z": 2.0}, None, "", 1.2))
+    fold.apply(RunFinished(RunResult(), 1.3))
+    assert fold.active == 0 and fold.cancels == []
+    fold.apply(RunStarted("r2", ("a",), 2.0))  # a runs again: its old outcome goes
+    state, started = fold.snapshot()
+    assert state.status == {"a": "pending", "b": "pending"} and state.outputs == {}
+    assert started == {} and fold.active == 1
+    update = fold.take()
+    assert update is not None and update.run_nodes == ("a",) and update.nodes >= {"a", "b"}
+    assert fold.take() is None  # nothing new since
+
+
+def test_one_flusher_thread_follows_run_after_run_then_ends(monkeypatch):
+    from containerdag_widgets.widgets import runs
+
+    monkeypatch.setattr(runs, "FLUSHER_LINGER", 1.0)
+    graph, registry = wide_graph(5), Registry([bump])
+    w = GraphWidget(graph, registry)
+    w.update_interval = 0.02
+    flushers = set()
+    for x in (1.0, 2.0, 3.0):  # runs started elsewhere (API, magic) show in the widget
+        graph.set_input("root", "x", x)
+        assert graph.run(registry, cache=False).ok
+        flushers.add(w._flusher)
+        w.wait_idle(5)
+        assert w.outputs["root"] == {"z": x + 1} and set(w.status.values()) == {"done"}
+        assert not w.running
+    [flusher] = flushers  # no thread started per run
+    flusher.join(5)  # idle past FLUSHER_LINGER: it ends, holding nothing
+    assert not flusher.is_alive() and w._flusher is None
+    graph.set_input("root", "x", 10.0)
+    assert graph.run(registry, cache=False).ok  # a run after that starts a new one
+    w.wait_idle(5)
+    assert w.outputs["root"] == {"z": 11.0}
+    flusher = w._flusher
+    w.close()
+    if flusher is not None:
+        flusher.join(5)
+        assert not flusher.is_alive()
