@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ..errors import ContainerDagError
+from ..files import files_in
 from ..graph import Ref
 from ..process import PythonProcess
 
@@ -69,11 +70,34 @@ with open(out_path, "w") as f:
 
 
 class ExportError(ContainerDagError, ValueError):
-    """A graph that cannot be exported; ``processes`` names the processes at fault."""
+    """A graph that cannot be exported; ``processes`` names the processes at fault, and
+    ``node``/``port``/``value`` the input or output when one is."""
 
-    def __init__(self, message: str, *, processes: list[str] | None = None):
+    def __init__(self, message: str, *, processes: list[str] | None = None,
+                 node: str | None = None, port: str | None = None, value: Any = None):
         self.processes = list(processes or [])
+        self.node, self.port, self.value = node, port, value
         super().__init__(message)
+
+
+def _no_files(step: Step) -> None:
+    """Exported steps pass JSON values only: refuse a file input or a file port by name."""
+    for port, value in step.literals.items():
+        found = files_in(value)
+        if found:
+            path = str(getattr(found[0], "path", found[0]))
+            raise ExportError(
+                f"node {step.node!r} input {port!r} is a file ({path}): exported workflows "
+                "pass JSON values between steps, not files; run this graph with the toolkit",
+                processes=[step.process], node=step.node, port=port, value=path)
+    ports = getattr(step.proc, "file_ports", {})
+    if ports:
+        port = next(iter(ports))
+        raise ExportError(
+            f"node {step.node!r}: process {step.process!r} has file ports "
+            f"({', '.join(ports)}); exported workflows pass JSON values between steps, not "
+            "files; run this graph with the toolkit",
+            processes=[step.process], node=step.node, port=port)
 
 
 # ---- the graph, node by node -----------------------------------------------------------
@@ -94,12 +118,15 @@ class Step:
 def plan(graph: Graph, registry: Registry) -> list[Step]:
     """The graph's nodes in its own order, validated against ``registry`` (so acyclic)."""
     graph.validate(registry)
-    return [
+    steps = [
         Step(name, node.process, registry.get(node.process),
              {p: v for p, v in node.inputs.items() if not isinstance(v, Ref)},
              dict(node.refs), node.timeout)
         for name, node in graph.nodes.items()
     ]
+    for step in steps:
+        _no_files(step)
+    return steps
 
 
 def unique_ids(names: list[str], pattern: str, fix: Callable[[str], str],

@@ -352,3 +352,33 @@ def test_python_script_imports_names_from_other_modules():
     out = subprocess.run([sys.executable, "-c", script], input='{"x": 7}', capture_output=True,
                          text=True, check=True)
     assert json.loads(out.stdout) == {"s": "[7]"}
+
+
+def test_files_are_refused_naming_the_node_and_port(tmp_path):
+    """Exported steps pass JSON values: a file input or a process with file ports is refused
+    by name before anything is written (it was a TypeError from json)."""
+    from containerdag_widgets import File
+
+    reg = offline_registry()
+    reg.add(container("plot", "containerdag/add_subtract:latest", ["plot_csv"],
+                      {"data": {"$file": "data.csv"}}, {"png": {"$file": "plot.png"}}))
+    data = tmp_path / "m.csv"
+    data.write_text("a,b\n1,2\n")
+    with_file = Graph.from_spec({"p": {"process": "plot", "inputs": {"data": File(data)}}})
+    for export in (lambda g: to_cwl(g, reg, tmp_path / "out", python_image=PYTHON,
+                                    inspect_image=fake_inspect),
+                   lambda g: to_argo(g, reg, inspect_image=fake_inspect)):
+        with pytest.raises(ExportError, match=r"node 'p' input 'data' is a file \(.*m\.csv\)"
+                           ) as info:
+            export(with_file)
+        assert (info.value.node, info.value.port, info.value.processes) == ("p", "data", ["plot"])
+    assert not (tmp_path / "out").exists()
+    # A node whose process has file ports but no file literal (its input comes from a node).
+    reg.add(container("make_csv", "containerdag/add_subtract:latest", ["make_csv"], {"n": 1},
+                      {"csv": {"$file": "m.csv"}}))
+    chained = Graph.from_spec({"m": {"process": "make_csv", "inputs": {"n": 3}},
+                               "p": {"process": "plot", "inputs": {"data": ("m", "csv")}}})
+    with pytest.raises(ExportError, match=r"node 'm': process 'make_csv' has file ports "
+                                          r"\(outputs.csv\)") as info:
+        to_argo(chained, reg, inspect_image=fake_inspect)
+    assert info.value.port == "outputs.csv"
