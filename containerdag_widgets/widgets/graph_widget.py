@@ -91,6 +91,7 @@ class GraphWidget(RunsMixin, W.VBox):
         self._graph_dirty = False
         self._drawing = False
         self._names: tuple[str, ...] = ()
+        self._specs: dict[str, dict] = {}  # each node as last drawn
         self._view = View()
 
         self.pane = CanvasPane(graph_stylesheet(), height=height,
@@ -195,7 +196,10 @@ class GraphWidget(RunsMixin, W.VBox):
             new = (stale_nodes(self.graph, self.registry, last.status)
                    if had_results and not self._fold.active else [])
             self.stale = [n for n in self._names if n in self.stale or n in new]
-            self._fold.reset(self._names)
+            # A node drawn as it was keeps its last result (an edit elsewhere loses nothing).
+            specs, self._specs = self._specs, {n: self.graph[n].to_spec() for n in self._names}
+            self._fold.reset(self._names, keep=[n for n in self._names
+                                                if specs.get(n) == self._specs[n]])
             self._draw()
             self.editor.refresh()
         self._flush()
@@ -215,19 +219,7 @@ class GraphWidget(RunsMixin, W.VBox):
                            [{"data": d} for d in view.edges])
 
     def _classes(self, shown: str, status: dict[str, str]) -> str:
-        members = self._view.members.get(shown, [shown])
-        if shown in self._view.groups:
-            states = {status.get(m, "pending") for m in members}
-            main = next((s for s in ("running", "failed", "cancelled", "pending", "skipped",
-                                     "cached") if s in states), "done")
-            cls = f"group {main}"
-        else:
-            cls = status.get(shown, "pending")
-            if shown in self.stale and cls == "pending":
-                cls += " stale"
-        if self.selected and self._view.shown_as.get(self.selected) == shown:
-            cls += " cdw-selected"
-        return cls
+        return self._view.classes(shown, status, self.stale, self.selected)
 
     @observe("focus", "focus_hops", "grouped")
     def _view_changed(self, change: dict) -> None:

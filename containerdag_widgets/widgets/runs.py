@@ -45,18 +45,19 @@ class RunsMixin:
         if force is not None and "force" in inspect.signature(self.graph.start).parameters:
             options["force"] = list(force)
         self.message.value = ""
-        self._expecting = True
+        # Running shows before the run starts: a run may end (and the flusher push its end)
+        # before graph.start returns, and its end must be what stays.
+        self._expecting = self.running = True
+        self.controls.set_running(True, True, False, False)
         self._run_begins()
-        self.running = True
         try:
             self.handle = self.graph.start(registry, **options)
         except ContainerDagError as exc:
-            self._expecting = False
-            self.running = False
+            self._expecting = self.running = False
+            self._buttons(True)
             self._push_now()
             self.message.value = pre(str(exc), "cdw-error")
             return None
-        self.controls.set_running(True, True, False, False)
         return self.handle
 
     def run(self, timeout: float | None = None) -> RunResult:

@@ -56,15 +56,19 @@ class Fold:
     _logs: set[str] = field(default_factory=set)
     _run_changed: bool = False
 
-    def reset(self, nodes: Iterable[str]) -> None:
-        """Every node pending, nothing run: after the graph changed."""
+    def reset(self, nodes: Iterable[str], keep: Iterable[str] = ()) -> None:
+        """After the graph changed: ``nodes`` are the graph's nodes now, all pending but those
+        in ``keep``, which keep their last outcome."""
         with self.lock:
             self._fold()
-            nodes = list(nodes)
-            self.result = RunResult.pending(nodes)
-            self.started = {}
-            self.origin = None
-            self.run_nodes = ()
+            nodes, keep = list(nodes), set(keep)
+            old, self.result = self.result, RunResult.pending(nodes)
+            for attr in ("status", *_PER_NODE):
+                values, new = getattr(old, attr), getattr(self.result, attr)
+                new.update((n, values[n]) for n in nodes if n in keep and n in values)
+            self.started = {n: t for n, t in self.started.items() if n in keep}
+            if not keep:
+                self.origin, self.run_nodes = None, ()
             self._nodes = set(nodes)
             self._run_changed = True
 

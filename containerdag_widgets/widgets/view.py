@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from ..graph import Graph
-from ..status import STATUSES
+from ..status import STATUSES, SUCCESS
 from .style import STATUS_COLORS, label_size
 
 __all__ = ["View", "prefix_group", "build_view", "group_data", "neighbourhood"]
@@ -41,6 +41,23 @@ class View:
     shown_as: dict[str, str] = field(default_factory=dict)
     #: drawn group id -> the graph nodes it stands for (the groups among ``members``).
     groups: dict[str, list[str]] = field(default_factory=dict)
+
+    def classes(self, shown: str, status: Mapping[str, str], stale: Collection[str] = (),
+                selected: str = "") -> str:
+        """The canvas classes of drawn id ``shown``: its status (a group's most telling one),
+        ``stale`` for a node whose last result an edit made out of date, ``cdw-selected``."""
+        if shown in self.groups:
+            states = {status.get(m, "pending") for m in self.groups[shown]}
+            main = next((s for s in ("running", "failed", "cancelled", "pending", "skipped",
+                                     "cached") if s in states), "done")
+            cls = f"group {main}"
+        else:
+            cls = status.get(shown, "pending")
+            if shown in stale and (cls == "pending" or cls in SUCCESS):
+                cls += " stale"
+        if selected and self.shown_as.get(selected) == shown:
+            cls += " cdw-selected"
+        return cls
 
 
 def neighbourhood(graph: Graph, centre: str, hops: int) -> set[str]:

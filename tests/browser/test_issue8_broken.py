@@ -51,7 +51,8 @@ def test_1_every_edit_redraws_the_full_graph(lab):
         nb.run(0)  # %%node c: the canvas showed only c, and "second element with ID 'a'"
         wait_drawn(lab, ["a", "b", "c"])
         assert edges(lab) == [["a", "b", "z -> x"], ["b", "c", "z -> x"]]
-        wait_statuses(lab, dict.fromkeys("abc", "pending"))
+        # a and b keep their results (c is new; nothing of theirs changed)
+        wait_statuses(lab, {"a": "done", "b": "done", "c": "pending"})
         lab.click_button("Run")
         wait_statuses(lab, dict.fromkeys("abc", "done"))
         lab.wait_for_text("3/3 done", selector=".cdw-progress")
@@ -85,6 +86,7 @@ def test_2_runs_started_anywhere_show_in_every_widget(lab):
         "result = %dag run --quiet\nprint(result)",
         "g = %dag graph\ng.set_input('b', 'y', 10.0)",
         "print(g.run(reg))",
+        "g.set_input('b', 'y', 20.0)",
         "%unload_ext containerdag_widgets",
     ]
     cells = [MAGICS, NODE_A, NODE_B, "%dag show", "%dag show"]
@@ -100,15 +102,15 @@ def test_2_runs_started_anywhere_show_in_every_widget(lab):
             .filter(e => e.innerText.includes('2/2 done')).length === 2""")
         lab.screenshot("issue8-2-after-dag-run.png", selector=".cdw-graph-widget")
 
-        nb.run(1)  # an edit through the API: both redraw, pending
+        nb.run(1)  # an edit of b through the API: both redraw, b pending (a keeps its result)
         for i in (0, 1):
-            wait_statuses(lab, {"a": "pending", "b": "pending"}, index=i)
+            wait_statuses(lab, {"a": "done", "b": "pending"}, index=i)
         nb.run(2)  # a run through the API
         for i in (0, 1):
             wait_statuses(lab, {"a": "done", "b": "done"}, index=i)
         # Run in the second widget: the first follows it too (first reset by an edit).
-        nb.run(1)
-        wait_statuses(lab, {"a": "pending", "b": "pending"}, index=0)
+        nb.run(3)
+        wait_statuses(lab, {"a": "done", "b": "pending"}, index=0)
         lab.click_button("Run", index=1)
         wait_statuses(lab, {"a": "done", "b": "done"}, index=0)
 

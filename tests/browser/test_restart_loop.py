@@ -38,8 +38,9 @@ def test_restart_then_run_all_then_edit_and_run_again(lab):
         wait_statuses(lab, DONE)
         lab.wait_for_text("2/2 done", selector=".cdw-progress")
 
-        nb.run(0)  # %%node b again, another process: the shown widget redraws it
-        wait_statuses(lab, PENDING)
+        nb.run(0)  # %%node b again, another process: the shown widget redraws it; a, not
+        wait_statuses(lab, {"a": "done", "b": "pending"})  # edited, keeps its result
+        lab.wait_for_text("1/2 done", selector=".cdw-progress")
         lab.click_button("Run")
         wait_statuses(lab, DONE)
         lab.click_cy_node("b")

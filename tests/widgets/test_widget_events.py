@@ -124,8 +124,13 @@ def test_an_edit_marks_stale_the_nodes_a_run_would_not_reuse():
     graph.set_input("a", "x", 10.0)  # an edit anywhere: the widget redraws
     w.redraw()  # (at once here, instead of after redraw_delay)
     assert w.stale == ["a", "b"]  # a runs; b depends on a's new output; other is reused
+    # The edited node's result is gone (it was of another node); the others keep theirs, b's
+    # marked stale since a run would redo it.
+    assert w.status == {"a": "pending", "b": "done", "other": "done"}
+    assert w.outputs == {"b": {"z": 3.0}, "other": {"z": 6.0}}
     classes = {i: n["classes"] for i, n in w.pane.nodes.items()}
-    assert "stale" in classes["a"] and "stale" not in classes["other"]
+    assert classes == {"a": "pending stale", "b": "done stale", "other": "done"}
+    assert w.progress_text.value == "2/3 done"
     result = w.run(timeout=30)
     assert w.stale == [] and result.status == {"a": "done", "b": "done", "other": "cached"}
 
@@ -178,3 +183,15 @@ def test_one_flusher_thread_follows_run_after_run_then_ends(monkeypatch):
     if flusher is not None:
         flusher.join(5)
         assert not flusher.is_alive()
+
+
+def test_a_run_that_ends_before_start_returns_leaves_run_enabled():
+    """The run's end, pushed by the flusher, is what stays: Run was left disabled when the
+    run ended before ``start`` marked it running."""
+    w = GraphWidget(wide_graph(2), Registry([bump]))
+    w.update_interval = 0.001
+    for _ in range(100):
+        assert w.start() is not None
+        w.handle.wait(10)
+        w.wait_idle(10)
+        assert not w.run_button.disabled and w.stop_button.disabled and not w.running
