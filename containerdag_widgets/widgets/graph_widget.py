@@ -26,7 +26,7 @@ from .html import esc, pre
 from .inspector import EMPTY, group_html, inspector_html
 from .runs import RunsMixin
 from .stale import stale_nodes
-from .state import Fold
+from .state import Fold, renamed_specs
 from .style import graph_stylesheet
 from .timeline import timeline_html
 from .view import View, build_view, group_data, prefix_group
@@ -234,6 +234,11 @@ class GraphWidget(RunsMixin, W.VBox):
         """Every edit and run event of the graph (``Graph.watch``): in the editing thread or
         the run's scheduling thread. Fold it; the flusher thread talks to the page."""
         if isinstance(event, GraphEdited):
+            if event.kind == "rename":  # its results, drawn spec and stale mark follow it
+                old, new = event.nodes
+                self._fold.rename(old, new)
+                self._specs = renamed_specs(self._specs, old, new)
+                self.stale = [new if n == old else n for n in self.stale]
             self.edited += 1
             self._edited()
             return

@@ -12,11 +12,12 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..events import Event, NodeFinished, NodeLog, NodeStarted, RunFinished, RunStarted
 from ..result import RunResult
 
-__all__ = ["Fold", "Update"]
+__all__ = ["Fold", "Update", "renamed_specs"]
 
 _PER_NODE = ("inputs", "outputs", "errors", "logs", "durations", "times", "workers", "reasons")
 
@@ -111,6 +112,17 @@ class Fold:
                 self._run_changed = True
             res.apply(event)
 
+    def rename(self, old: str, new: str) -> None:
+        """Node ``old`` is called ``new`` now: its outcome goes with it."""
+        with self.lock:
+            self._fold()
+            for attr in ("status", *_PER_NODE):
+                values = getattr(self.result, attr)
+                if old in values:
+                    values[new] = values.pop(old)
+            if old in self.started:
+                self.started[new] = self.started.pop(old)
+
     def cancel_all(self) -> int:
         """Cancel every run going on; how many there were."""
         with self.lock:
@@ -141,3 +153,16 @@ class Fold:
         with self.lock:
             self._fold()
             return self.result
+
+
+def renamed_specs(specs: dict[str, dict], old: str, new: str) -> dict[str, dict]:
+    """Node specs (``Node.to_spec``, by name) as ``Graph.rename(old, new)`` leaves them: the
+    node under its new name, and references to it following."""
+    def follow(value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"from", "output"} and value["from"] == old:
+            return {"from": new, "output": value["output"]}
+        return value
+
+    return {(new if name == old else name): {**spec, "inputs": {
+                port: follow(v) for port, v in spec.get("inputs", {}).items()}}
+            for name, spec in specs.items()}

@@ -195,3 +195,20 @@ def test_a_run_that_ends_before_start_returns_leaves_run_enabled():
         w.handle.wait(10)
         w.wait_idle(10)
         assert not w.run_button.disabled and w.stop_button.disabled and not w.running
+
+
+def test_a_renamed_node_keeps_its_result_and_its_readers_theirs():
+    graph = Graph.from_spec({
+        "a": {"process": "bump", "inputs": {"x": 1.0}},
+        "b": {"process": "bump", "inputs": {"x": ("a", "z")}},
+    })
+    w = GraphWidget(graph, Registry([bump]))
+    assert w.run(timeout=30).ok
+    graph.rename("a", "first")
+    graph.rename("first", "one")  # two renames before the (debounced) redraw
+    w.redraw()
+    assert w.status == {"one": "done", "b": "done"}
+    assert w.outputs == {"one": {"z": 2.0}, "b": {"z": 3.0}}
+    assert w.stale == []  # the same process and inputs: a run would reuse both
+    result = w.run(timeout=30)
+    assert result.status == {"one": "cached", "b": "cached"}
