@@ -326,13 +326,14 @@ def remove_container(client: docker.DockerClient, ref: str, wait: float = 10.0) 
     socket was cut mid-request) is waited out rather than raised. False if it is still
     there after ``wait`` seconds.
     """
-    with contextlib.suppress(docker.errors.NotFound):
-        try:
-            client.api.remove_container(ref, force=True)
-            return True
-        except docker.errors.APIError as exc:
-            if exc.status_code != 409:
-                raise
+    try:
+        client.api.remove_container(ref, force=True)
+        return True
+    except docker.errors.NotFound:
+        return True
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:
+            raise
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         try:

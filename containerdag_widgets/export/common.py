@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ..errors import ContainerDagError
-from ..files import files_in
+from ..files import file_of, files_in
 from ..graph import Ref
 from ..process import PythonProcess
 
@@ -85,12 +85,12 @@ def _no_files(step: Step) -> None:
     for port, value in step.literals.items():
         found = files_in(value)
         if found:
-            path = str(getattr(found[0], "path", found[0]))
+            path = str(file_of(found[0]).path)
             raise ExportError(
                 f"node {step.node!r} input {port!r} is a file ({path}): exported workflows "
                 "pass JSON values between steps, not files; run this graph with the toolkit",
                 processes=[step.process], node=step.node, port=port, value=path)
-    ports = getattr(step.proc, "file_ports", {})
+    ports = step.proc.file_ports
     if ports:
         port = next(iter(ports))
         raise ExportError(

@@ -26,7 +26,7 @@ from .html import esc, pre
 from .inspector import EMPTY, group_html, inspector_html
 from .runs import RunsMixin
 from .stale import stale_nodes
-from .state import Fold, renamed_specs
+from .state import Fold
 from .style import graph_stylesheet
 from .timeline import timeline_html
 from .view import View, build_view, group_data, prefix_group
@@ -91,7 +91,7 @@ class GraphWidget(RunsMixin, W.VBox):
         self._graph_dirty = False
         self._drawing = False
         self._names: tuple[str, ...] = ()
-        self._specs: dict[str, dict] = {}  # each node as last drawn
+        self._drawn = Graph()  # the graph as last drawn
         self._view = View()
 
         self.pane = CanvasPane(graph_stylesheet(), height=height,
@@ -197,9 +197,9 @@ class GraphWidget(RunsMixin, W.VBox):
                    if had_results and not self._fold.active else [])
             self.stale = [n for n in self._names if n in self.stale or n in new]
             # A node drawn as it was keeps its last result (an edit elsewhere loses nothing).
-            specs, self._specs = self._specs, {n: self.graph[n].to_spec() for n in self._names}
+            drawn, self._drawn = self._drawn, self.graph.copy()
             self._fold.reset(self._names, keep=[n for n in self._names
-                                                if specs.get(n) == self._specs[n]])
+                                                if drawn.nodes.get(n) == self._drawn[n]])
             self._draw()
             self.editor.refresh()
         self._flush()
@@ -234,10 +234,11 @@ class GraphWidget(RunsMixin, W.VBox):
         """Every edit and run event of the graph (``Graph.watch``): in the editing thread or
         the run's scheduling thread. Fold it; the flusher thread talks to the page."""
         if isinstance(event, GraphEdited):
-            if event.kind == "rename":  # its results, drawn spec and stale mark follow it
+            if event.kind == "rename":  # its results, drawing and stale mark follow it
                 old, new = event.nodes
                 self._fold.rename(old, new)
-                self._specs = renamed_specs(self._specs, old, new)
+                if old in self._drawn and new not in self._drawn:
+                    self._drawn.rename(old, new)  # references to it follow, as in the graph
                 self.stale = [new if n == old else n for n in self.stale]
             self.edited += 1
             self._edited()

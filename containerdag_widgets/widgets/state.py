@@ -12,14 +12,15 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..events import Event, NodeFinished, NodeLog, NodeStarted, RunFinished, RunStarted
 from ..result import RunResult
 
-__all__ = ["Fold", "Update", "renamed_specs"]
+__all__ = ["Fold", "Update"]
 
 _PER_NODE = ("inputs", "outputs", "errors", "logs", "durations", "times", "workers", "reasons")
+#: Everything a node's outcome is made of (what an edit keeps and a rename moves).
+_OUTCOME = ("status", *_PER_NODE)
 
 
 @dataclass
@@ -64,7 +65,7 @@ class Fold:
             self._fold()
             nodes, keep = list(nodes), set(keep)
             old, self.result = self.result, RunResult.pending(nodes)
-            for attr in ("status", *_PER_NODE):
+            for attr in _OUTCOME:
                 values, new = getattr(old, attr), getattr(self.result, attr)
                 new.update((n, values[n]) for n in nodes if n in keep and n in values)
             self.started = {n: t for n, t in self.started.items() if n in keep}
@@ -116,7 +117,7 @@ class Fold:
         """Node ``old`` is called ``new`` now: its outcome goes with it."""
         with self.lock:
             self._fold()
-            for attr in ("status", *_PER_NODE):
+            for attr in _OUTCOME:
                 values = getattr(self.result, attr)
                 if old in values:
                     values[new] = values.pop(old)
@@ -154,15 +155,3 @@ class Fold:
             self._fold()
             return self.result
 
-
-def renamed_specs(specs: dict[str, dict], old: str, new: str) -> dict[str, dict]:
-    """Node specs (``Node.to_spec``, by name) as ``Graph.rename(old, new)`` leaves them: the
-    node under its new name, and references to it following."""
-    def follow(value: Any) -> Any:
-        if isinstance(value, dict) and set(value) == {"from", "output"} and value["from"] == old:
-            return {"from": new, "output": value["output"]}
-        return value
-
-    return {(new if name == old else name): {**spec, "inputs": {
-                port: follow(v) for port, v in spec.get("inputs", {}).items()}}
-            for name, spec in specs.items()}
