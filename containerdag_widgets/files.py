@@ -16,10 +16,14 @@ from typing import Any
 
 __all__ = ["FILE_KEY", "DEFAULT_SIZE_LIMIT", "File", "is_file_json", "file_of", "size_limit",
            "map_leaves", "map_files", "files_in", "sha256_of", "file_hint", "key_form",
-           "json_default", "json_hook"]
+           "json_default", "to_stored", "from_stored", "ESCAPE_KEY", "LEGACY_KEY"]
 
 #: The key of a file's JSON form: ``{"$file": PATH}``.
 FILE_KEY = "$file"
+#: Wraps a stored object whose keys start with ``$`` (see ``to_stored``).
+ESCAPE_KEY = "$object"
+#: Wraps a history column written before ``to_stored``: plain data only (see ``from_stored``).
+LEGACY_KEY = "$legacy"
 #: The largest file a call accepts unless ``$CONTAINERDAG_FILE_LIMIT`` (bytes) says otherwise.
 DEFAULT_SIZE_LIMIT = 1 << 30
 
@@ -222,15 +226,59 @@ def key_form(value: Any) -> Any:
 
 
 def json_default(value: Any) -> Any:
-    """``json.dumps(default=...)``: a ``File`` as ``{"$file": PATH, "sha256": .., "size": ..}``."""
+    """``json.dumps(default=...)`` for display: a ``File`` as ``{"$file": PATH, "sha256": ..,
+    "size": ..}``. Not for storage: there, ``to_stored`` keeps files and data apart."""
     if isinstance(value, File):
-        return {FILE_KEY: str(value.path), "sha256": value.sha256, "size": value.size}
+        return _stored_file(value)
     raise TypeError(f"{type(value).__name__} {value!r:.60} is not JSON")
 
 
-def json_hook(value: dict[str, Any]) -> Any:
-    """``json.loads(object_hook=...)``: the stored form of ``json_default`` back to a ``File``."""
-    if (len(value) == 3 and isinstance(value.get(FILE_KEY), str)
-            and isinstance(value.get("sha256"), str) and isinstance(value.get("size"), int)):
-        return File(value[FILE_KEY], sha256=value["sha256"], size=value["size"])
+def _stored_file(value: File) -> dict[str, Any]:
+    return {FILE_KEY: str(value.path), "sha256": value.sha256, "size": value.size}
+
+
+def _is_stored_file(value: dict[str, Any]) -> bool:
+    return (len(value) == 3 and isinstance(value.get(FILE_KEY), str)
+            and isinstance(value.get("sha256"), str) and isinstance(value.get("size"), int)
+            and not isinstance(value.get("size"), bool))
+
+
+def to_stored(value: Any) -> Any:
+    """``value`` ready for ``json.dumps`` in the cache and history: a ``File`` becomes
+    ``{"$file": PATH, "sha256": .., "size": ..}`` and every other object with a key starting
+    with ``$`` is wrapped as ``{"$object": {...}}``. So whatever a process returns (a crafted
+    ``{"$file": "/etc/passwd", ...}`` included) comes back from ``from_stored`` as the same
+    data, and only a ``File`` comes back as a file."""
+    if isinstance(value, File):
+        return _stored_file(value)
+    if isinstance(value, dict):
+        inner = {k: to_stored(v) for k, v in value.items()}
+        if any(isinstance(k, str) and k.startswith("$") for k in inner):
+            return {ESCAPE_KEY: inner}
+        return inner
+    if isinstance(value, (list, tuple)):
+        return [to_stored(v) for v in value]
+    return value
+
+
+def from_stored(value: Any) -> Any:
+    """The value ``to_stored`` made (after ``json.loads``): files back as ``File`` objects.
+
+    A top-level ``{"$legacy": ...}`` (history written before ``to_stored`` existed, where a
+    process's output could not be told from a file) comes back as plain data, with no files.
+    """
+    if isinstance(value, dict) and len(value) == 1 and LEGACY_KEY in value:
+        return value[LEGACY_KEY]
+    return _from_stored(value)
+
+
+def _from_stored(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get(ESCAPE_KEY), dict):
+            return {k: _from_stored(v) for k, v in value[ESCAPE_KEY].items()}
+        if _is_stored_file(value):
+            return File(value[FILE_KEY], sha256=value["sha256"], size=value["size"])
+        return {k: _from_stored(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_stored(v) for v in value]
     return value

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
-from .files import File
+from .files import FILE_KEY, File
 from .yaml_source import NodeSource
 
 __all__ = ["Ref", "Node", "parse_input", "copy_value"]
@@ -40,8 +40,8 @@ def _is_ref_mapping(value: Any) -> bool:
 
 
 def parse_input(value: Any, *, node: str, port: str) -> Any:
-    """A spec's input value as a literal, a ``Ref`` or a ``File`` (``{file: PATH}``, relative to
-    the current directory)."""
+    """A spec's input value as a literal, a ``Ref`` or a ``File`` (``{file: PATH}`` or the wire
+    form ``{"$file": PATH}``, relative to the current directory)."""
     if isinstance(value, Ref):
         return value
     if isinstance(value, tuple):
@@ -55,11 +55,12 @@ def parse_input(value: Any, *, node: str, port: str) -> Any:
                             f"got {dict(value)!r}", node=node, field=f"inputs.{port}",
                             value=dict(value))
         return Ref(value["from"], value["output"])
-    if isinstance(value, Mapping) and set(value) == {"file"}:
-        if not isinstance(value["file"], str) or not value["file"]:
-            raise SpecError(f"a file is {{file: PATH}} with a path, got {dict(value)!r}",
+    if isinstance(value, Mapping) and set(value) in ({"file"}, {FILE_KEY}):
+        (key, path), = value.items()
+        if not isinstance(path, str) or not path:
+            raise SpecError(f"a file is {{{key}: PATH}} with a path, got {dict(value)!r}",
                             node=node, field=f"inputs.{port}", value=dict(value))
-        return File(value["file"])
+        return File(path)  # keyed by its contents from here on, never by its path
     if isinstance(value, Mapping) and "from" in value:
         raise SpecError(f"a reference needs exactly the keys 'from' and 'output', "
                         f"got {sorted(value)!r}", node=node, field=f"inputs.{port}",

@@ -90,7 +90,11 @@ class Process:
 
     def _keep_files(self, outputs: dict[str, Any], *, log: str) -> dict[str, Any]:
         """The outputs with each file copied into the artifact store (``ProtocolError`` for a
-        file that is not there or is over the size limit)."""
+        file that is not there or is over the size limit).
+
+        For a process that runs in this interpreter, whose code can read any file anyway; a
+        kind whose calls run elsewhere overrides this so that only its own transport makes
+        files (a container's output directory)."""
         from .cache.artifacts import FileTooLarge, keep_files
 
         try:

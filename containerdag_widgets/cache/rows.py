@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..files import File, json_default, json_hook
+from ..files import File, from_stored, json_default, to_stored
 from .records import NodeRecord
 
 __all__ = ["NODE_COLUMNS", "JSON_COLUMNS", "UPSERT_RESULT", "UPSERT_NODE", "SHA256", "dump",
@@ -35,10 +35,11 @@ def dump(value: Any) -> str | None:
     """JSON for the history: never fails (non-JSON values become their repr)."""
     if value is None:
         return None
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_file_or_repr)
+    return json.dumps(to_stored(value), sort_keys=True, separators=(",", ":"),
+                      default=_file_or_repr)
 
 
-#: A file's hash in its stored JSON form (``json_default``: keys sorted, no spaces).
+#: A file's hash in its stored JSON form (``to_stored``: keys sorted, no spaces).
 SHA256 = re.compile(r'"sha256":"([0-9a-f]{64})"')
 
 
@@ -51,7 +52,7 @@ def load(text: str | None) -> Any:
     if text is None:
         return None
     try:
-        return json.loads(text, object_hook=json_hook)
+        return from_stored(json.loads(text))
     except ValueError:
         return None
 

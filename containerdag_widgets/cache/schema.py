@@ -63,6 +63,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID""",
         "CREATE INDEX results_by_last_used ON results (last_used)",
     ),
+    # 2: values are stored by ``files.to_stored``, which no process output can pass for a file.
+    # Before it, a process could print the stored form of a file (any host path, any hash):
+    # results that hold one are dropped (they run again), and the history's are kept as plain
+    # data under "$legacy" (shown, never turned back into files).
+    (
+        """DELETE FROM results WHERE outputs LIKE '%"$file"%'""",
+        """UPDATE node_runs SET inputs = '{"$legacy":' || inputs || '}'
+           WHERE inputs LIKE '%"$file"%'""",
+        """UPDATE node_runs SET outputs = '{"$legacy":' || outputs || '}'
+           WHERE outputs LIKE '%"$file"%'""",
+    ),
 )
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..files import files_in, json_default, json_hook
+from ..files import File, files_in, from_stored, to_stored
 from .failures import (
     CacheError,
     CacheUnavailable,
@@ -182,8 +182,8 @@ class Store:
         if flush:
             with self._write():
                 pass
-        outputs = json.loads(row[0], object_hook=json_hook)
-        if not all(f.exists() for f in files_in(outputs, json_form=False)):
+        outputs = from_stored(json.loads(row[0]))
+        if not all(_stored_artifact(f) for f in files_in(outputs, json_form=False)):
             return None  # an output file was pruned from the artifact store: run again
         return CachedResult(key=key, outputs=outputs, run_id=row[1], node=row[2],
                             created=row[3])
@@ -206,8 +206,7 @@ class Store:
         now = self._clock()
         for key, outputs, run_id, node in results:
             try:
-                text = json.dumps(outputs, sort_keys=True, separators=(",", ":"),
-                                  default=json_default)
+                text = json.dumps(to_stored(outputs), sort_keys=True, separators=(",", ":"))
             except (TypeError, ValueError) as exc:
                 refused.append(f"outputs of node {node!r} are not JSON: {exc}")
                 continue
@@ -392,3 +391,15 @@ class Store:
             "runs": runs[0], "oldest_run": runs[1], "newest_run": runs[2],
             "node_runs": node_runs,
         }
+
+
+def _stored_artifact(file: File) -> bool:
+    """Whether ``file`` is still an artifact as the store wrote it: under ``<sha[:2]>/<sha>/``
+    of its own hash, a regular file of its recorded size (an output is never anything else)."""
+    parent = file.path.parent
+    if parent.name != file.sha256 or parent.parent.name != file.sha256[:2]:
+        return False
+    try:
+        return file.path.is_file() and file.path.stat().st_size == file.size
+    except OSError:
+        return False

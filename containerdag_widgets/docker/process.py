@@ -19,8 +19,9 @@ from ..errors import (
     ProtocolError,
     excerpt,
 )
+from ..files import FILE_KEY, File, files_in
 from ..process import Execution, LogSink, Process
-from .transfer import CallFiles, has_files
+from .transfer import OUTPUT_DIR_ENV, CallFiles, has_files
 
 if TYPE_CHECKING:
     from .pool import ContainerPool
@@ -154,6 +155,22 @@ class ContainerProcess(Process):
                 process=self.name, output=outcome.stdout[:200].decode(errors="replace"), log=log,
             )
         return Execution(outputs, log)
+
+    def _keep_files(self, outputs: dict[str, Any], *, log: str) -> dict[str, Any]:
+        """Files come only from the call's output directory (``CallFiles.collect`` made them
+        ``File`` objects already): a ``{"$file": PATH}`` still here names a path the container
+        chose outside any output directory, which must never make the host read a file."""
+        for port, value in outputs.items():
+            for found in files_in(value):
+                if isinstance(found, File):
+                    continue
+                raise FileError(
+                    f"output {port!r}: {found[FILE_KEY]!r} names a file, but process "
+                    f"{self.name!r} declares no file output, so the call had no output "
+                    f"directory; declare the port with a {{\"$file\": ...}} example and write "
+                    f"the file under {OUTPUT_DIR_ENV}", process=self.name, reason="outside",
+                    port=port, path=found[FILE_KEY], log=log)
+        return outputs
 
     def check_outputs(self, outputs: Any, *, log: str = "") -> None:
         try:

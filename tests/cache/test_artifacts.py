@@ -8,7 +8,7 @@ import pytest
 
 from containerdag_widgets import File
 from containerdag_widgets.cache.artifacts import ArtifactStore, FileTooLarge
-from containerdag_widgets.files import json_default, json_hook
+from containerdag_widgets.files import from_stored, json_default, to_stored
 
 
 def test_a_stored_result_gives_its_files_back_until_they_are_pruned(store):
@@ -25,11 +25,11 @@ def test_a_stored_result_gives_its_files_back_until_they_are_pruned(store):
 
 def test_the_stored_form_of_a_file_is_plain_json_and_reads_back(tmp_path):
     kept = ArtifactStore(tmp_path).put_bytes(b"abc", "a.txt")
-    text = json.dumps({"x": [kept]}, default=json_default, sort_keys=True)
+    text = json.dumps(to_stored({"x": [kept]}), sort_keys=True)
     assert json.loads(text)["x"][0] == {"$file": str(kept.path), "sha256": kept.sha256,
                                         "size": 3}
-    assert json.loads(text, object_hook=json_hook) == {"x": [kept]}
-    assert json_hook({"$file": "p", "sha256": "s"}) == {"$file": "p", "sha256": "s"}
+    assert from_stored(json.loads(text)) == {"x": [kept]}
+    assert from_stored({"$file": "p", "sha256": "s"}) == {"$file": "p", "sha256": "s"}
     with pytest.raises(TypeError):
         json_default(object())
 
