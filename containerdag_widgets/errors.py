@@ -234,10 +234,13 @@ class ProcessFailed(ProcessError):
 
 
 class ProtocolError(ProcessError):
-    """The process printed something that is not a JSON object with the declared outputs."""
+    """The process printed something that is not a JSON object with the declared outputs;
+    ``port`` names the output at fault, when one is."""
 
-    def __init__(self, message: str, *, process: str, output: str = "", **kw: Any):
+    def __init__(self, message: str, *, process: str, output: str = "",
+                 port: str | None = None, **kw: Any):
         self.output = output
+        self.port = port
         super().__init__(message, process=process, **kw)
 
 

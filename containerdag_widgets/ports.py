@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .errors import Problem, did_you_mean
 from .files import File, is_file_json, size_limit
 
 __all__ = ["json_type", "accepts", "port_problems", "type_problem", "value_problem",
-           "file_problem", "MAX_INPUT_BYTES"]
+           "file_problem", "names_listed", "MAX_INPUT_BYTES"]
 
 #: Largest JSON text of one input value; more is refused with its size (configurable).
 MAX_INPUT_BYTES = 16 * 2**20
@@ -54,15 +54,26 @@ def accepts(port_type: str, value_type: str) -> bool:
 
 
 def type_problem(node: str | None, process: str, port: str, example: Any,
-                 value: Any) -> Problem | None:
-    """A ``type_mismatch`` problem if ``value`` does not fit the port typed by ``example``."""
+                 value: Any, *, side: str = "inputs") -> Problem | None:
+    """A ``type_mismatch`` problem if ``value`` does not fit the port typed by ``example``:
+    the one type rule, for an input given to a process and an output it returns (``side``
+    is ``"inputs"`` or ``"outputs"``)."""
     want, got = json_type(example), json_type(value)
     if accepts(want, got):
         return None
+    what = "input" if side == "inputs" else "output"
     return Problem("type_mismatch", node,
-                   f"input {port!r} of process {process!r} is {got} {value!r:.60}, "
-                   f"expected {want} like {example!r}",
-                   process=process, field=f"inputs.{port}", value=value)
+                   f"{what} {port!r} of process {process!r} is {got} {value!r:.60}, "
+                   f"expected {want} like {example!r:.60}",
+                   process=process, field=f"{side}.{port}", value=value)
+
+
+def names_listed(names: Iterable[str], limit: int = 20) -> str:
+    """``names`` as ``'a', 'b', ...`` for a message: at most ``limit``, then how many more."""
+    names = list(names)
+    shown = ", ".join(repr(n) if not isinstance(n, str) else n for n in names[:limit])
+    more = len(names) - limit
+    return (shown or "none") + (f" and {more} more" if more > 0 else "")
 
 
 def _not_json(value: Any, path: str, depth: int = 0) -> tuple[str, str] | None:
@@ -183,7 +194,7 @@ def port_problems(process: str, ports: Mapping[str, Any], values: Mapping[str, A
                 "unknown_input", node,
                 f"process {process!r} has no input {port!r}"
                 f"{did_you_mean(port, [p for p in ports if p not in values])} (inputs: "
-                f"{', '.join(ports) or 'none'})",
+                f"{names_listed(ports)})",
                 process=process, field=f"inputs.{port}", value=port))
     for port in ports:
         if port not in values:

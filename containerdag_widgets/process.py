@@ -23,7 +23,7 @@ from .errors import (
     ProtocolError,
 )
 from .files import File, file_hint, file_of, files_in, map_files
-from .ports import accepts, json_type, port_problems
+from .ports import json_type, port_problems, type_problem
 
 #: Called with each chunk of a running call's log (stderr) as it arrives.
 LogSink = Callable[[str], None]
@@ -143,13 +143,11 @@ class Process:
                 log=log,
             )
         for port, example in self.outputs.items():
-            want, got = json_type(example), json_type(outputs[port])
-            numbers = {want, got} <= {"integer", "number"}  # 1 and 1.0 are both numbers
-            if not (accepts(want, got) or numbers):
-                raise ProtocolError(
-                    f"output {port!r} is {got} {outputs[port]!r:.60}, declared {want} like "
-                    f"{example!r}", process=self.name, output=repr(dict(outputs))[:200],
-                    log=log)
+            problem = type_problem(None, self.name, port, example, outputs[port],
+                                   side="outputs")
+            if problem is not None:  # the rule its readers apply: it fails here, not there
+                raise ProtocolError(problem.detail, process=self.name,
+                                    output=repr(dict(outputs))[:200], log=log, port=port)
 
     def close(self) -> None:
         """Release what the process holds (containers, for container processes)."""

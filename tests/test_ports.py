@@ -2,7 +2,15 @@
 
 import pytest
 
-from containerdag_widgets import Graph, GraphValidationError, InputError, Registry
+from containerdag_widgets import (
+    Graph,
+    GraphValidationError,
+    InputError,
+    ProtocolError,
+    Registry,
+    process,
+)
+from containerdag_widgets.ports import port_problems
 
 from .processes import add
 
@@ -73,7 +81,6 @@ def test_an_input_over_the_size_limit_is_refused_with_its_size(monkeypatch):
 
 
 def test_a_python_process_returning_the_wrong_type_fails_at_that_node():
-    from containerdag_widgets import ProtocolError, process
 
     @process(outputs={"z": 1.0})
     def wrong(x: float = 1.0):
@@ -84,4 +91,34 @@ def test_a_python_process_returning_the_wrong_type_fails_at_that_node():
     result = graph.run(Registry([wrong, add]))
     assert result.status == {"w": "failed", "after": "skipped"}
     assert isinstance(result.errors["w"], ProtocolError)
-    assert "output 'z' is string 'not a number', declared number" in str(result.errors["w"])
+    assert "output 'z' of process 'wrong' is string 'not a number', expected number" in str(
+        result.errors["w"])
+    assert result.errors["w"].port == "z"
+
+
+def test_an_output_breaking_its_integer_type_fails_at_its_producer():
+    """One type rule for outputs and inputs: 1.5 on a port declared integer is refused where
+    it is made (it was "done", and its reader failed with an InputError blaming itself)."""
+    @process(outputs={"n": 1})
+    def half(x: float = 1.0):
+        return {"n": x / 2}
+
+    @process(outputs={"m": 1})
+    def reader(n: int = 1):
+        return {"m": n}
+
+    graph = Graph.from_spec({"h": {"process": "half", "inputs": {"x": 3.0}},
+                             "r": {"process": "reader", "inputs": {"n": ("h", "n")}}})
+    result = graph.run(Registry([half, reader]), cache=False)
+    assert result.status == {"h": "failed", "r": "skipped"}
+    error = result.errors["h"]
+    assert isinstance(error, ProtocolError) and error.node == "h" and error.port == "n"
+    assert "output 'n' of process 'half' is number 1.5, expected integer" in str(error)
+
+
+def test_a_wrong_input_lists_at_most_twenty_ports_of_a_huge_process():
+    ports = {f"p{i}": 1.0 for i in range(10_000)}
+    problems = port_problems("huge", ports, {"nope": 1.0, **{p: 1.0 for p in ports}})
+    assert len(problems) == 1 and problems[0].kind == "unknown_input"
+    assert len(problems[0].detail) < 400
+    assert "and 9980 more" in problems[0].detail
