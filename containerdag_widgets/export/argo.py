@@ -9,6 +9,12 @@ artifacts it reads, into ``inputs.json``) and ``<node>`` (the process: ``inputs.
 stdin, stdout kept as the artifact ``outputs``). Literals are the workflow's parameters, as
 JSON text (``argo submit -p node-a-y=2.5`` overrides one).
 
+Argo substitutes ``{{...}}`` (and ``{{=...}}`` expressions) in the spec's fields, parameter
+values included, and has no escape for ``{{`` (argoproj/argo-workflows#8253, #2430). So the
+JSON it sees never holds ``{{``: inside a JSON string the second brace is written ``\\u007b``,
+which JSON reads back as ``{`` (outside strings JSON never puts two braces together). A literal
+string ``{{workflow.name}}`` reaches its step as those characters.
+
 Containers run with the warm containers' hardened settings: a read-only root, ``/tmp`` an
 in-memory ``emptyDir`` of the tmpfs size (artifacts are placed there, which also suits
 Argo's init-less mode), every capability dropped, no privilege escalation, the memory and CPU
@@ -127,6 +133,11 @@ def _template(name: str, container: dict[str, Any], settings: Hardening,
     }
 
 
+def _json(value: Any) -> str:
+    """``value`` as JSON text with no ``{{`` in it, so Argo substitutes nothing in it."""
+    return json.dumps(value, allow_nan=False).replace("{{", "{\\u007b")
+
+
 def _python_command(script: str) -> list[str]:
     # base64: Argo substitutes {{...}} anywhere in a template, and a script may contain it.
     code = base64.b64encode(script.encode("utf-8")).decode("ascii")
@@ -166,7 +177,7 @@ def to_argo(graph: Graph, registry: Registry, *, python_image: str | None = None
         command = ["/bin/sh", "-c", RUN, "containerdag", *argv]
         tmpl = _template(pids[name], _container(image, command, settings, notes), settings,
                          [{"name": "inputs", "path": f"{DIR}/inputs.json"}], "outputs")
-        tmpl["metadata"]["annotations"] = {f"{PREFIX}process": name}
+        tmpl["metadata"]["annotations"] = {f"{PREFIX}process": _json(name)[1:-1]}
         templates.append(tmpl)
         ports = unique_ids(list(proc.inputs), r"[^A-Za-z0-9_-]", lambda t: t)
         merge_inputs = [{"name": "literals", "path": f"{DIR}/literals.json"},
@@ -190,13 +201,14 @@ def to_argo(graph: Graph, registry: Registry, *, python_image: str | None = None
         fields = []
         for port, value in s.literals.items():
             param = f"{tid}-{literal_ids[port]}"
-            parameters.append({"name": param, "value": json.dumps(value, allow_nan=False),
-                               "description": f"node {s.node!r}, input {port!r} (JSON)"})
-            fields.append(f"{json.dumps(port)}: {{{{workflow.parameters.{param}}}}}")
+            parameters.append({"name": param, "value": _json(value),
+                               "description": f"node {_json(s.node)}, input {_json(port)} "
+                                              "(JSON)"})
+            fields.append(f"{_json(port)}: {{{{workflow.parameters.{param}}}}}")
         refs = [[p, r.node, r.output, f"{DIR}/refs/{ports[p]}.json"] for p, r in s.refs.items()]
         artifacts = [
             {"name": "literals", "raw": {"data": "{" + ", ".join(fields) + "}"}},
-            {"name": "plan", "raw": {"data": json.dumps({"refs": refs})}},
+            {"name": "plan", "raw": {"data": _json({"refs": refs})}},
         ] + [{"name": f"in-{ports[p]}", "from": f"{{{{tasks.{tids[r.node]}.outputs.artifacts."
                                               "outputs}}"} for p, r in s.refs.items()]
         upstream = list(dict.fromkeys(tids[r.node] for r in s.refs.values()))
