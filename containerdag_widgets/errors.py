@@ -254,14 +254,17 @@ class OutputTooLarge(ProtocolError):
 
 class FileError(ProcessError):
     """A file of a call that cannot be moved: ``reason`` is ``missing`` (no such file),
-    ``outside`` (an output path outside the call's directory), ``too_large`` (over the size
-    limit) or ``transfer`` (the copy failed); ``port`` and ``path`` name it."""
+    ``not_a_file`` (an input that is a directory, FIFO, device or socket: ``kind`` says
+    which), ``name`` (an output file name that is not UTF-8), ``outside`` (an output path
+    outside the call's directory), ``too_large`` (over the size limit) or ``transfer`` (the
+    copy failed); ``port`` and ``path`` name it."""
 
     def __init__(self, message: str, *, process: str, reason: str, port: str | None = None,
-                 path: str | None = None, **kw: Any):
+                 path: str | None = None, kind: str | None = None, **kw: Any):
         self.reason = reason
         self.port = port
         self.path = path
+        self.kind = kind
         super().__init__(message, process=process, **kw)
 
 

@@ -8,15 +8,18 @@ the cache and the history all use ``sha256``, never the path or the modification
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 __all__ = ["FILE_KEY", "DEFAULT_SIZE_LIMIT", "File", "is_file_json", "file_of", "size_limit",
            "map_leaves", "map_files", "files_in", "sha256_of", "file_hint", "key_form",
-           "json_default", "to_stored", "from_stored", "ESCAPE_KEY", "LEGACY_KEY"]
+           "json_default", "to_stored", "from_stored", "ESCAPE_KEY", "LEGACY_KEY",
+           "NotAFileError", "NOT_FILES", "not_a_file", "shown_name", "utf8_name"]
 
 #: The key of a file's JSON form: ``{"$file": PATH}``.
 FILE_KEY = "$file"
@@ -43,10 +46,86 @@ def size_limit() -> int:
     return DEFAULT_SIZE_LIMIT
 
 
+class NotAFileError(OSError, ValueError):
+    """A path where a file is wanted that is a directory, a FIFO, a device or a socket (a
+    ``ValueError`` too: a bad value, such as an input that cannot be keyed by content)."""
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+#: What ``not_a_file`` says of a path that exists but is not a regular file.
+NOT_FILES = frozenset([words for _, words in _KINDS] + ["not a regular file"])
+
+
+def _kind(mode: int) -> str:
+    """What a non-regular file is, in words (``"a FIFO (named pipe)"``)."""
+    return next((words for test, words in _KINDS if test(mode)), "not a regular file")
+
+
+def not_a_file(path: str | os.PathLike[str]) -> str | None:
+    """None when ``path`` names a regular file (symlinks followed), else what it is, in words:
+    ``"missing"``, ``"unreadable (Permission denied)"`` or one of ``NOT_FILES`` (``"a
+    directory"``, ``"a FIFO (named pipe)"``...). Never opens it."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "missing"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    return None if stat.S_ISREG(mode) else _kind(mode)
+
+
+def shown_name(path: str | os.PathLike[str]) -> str:
+    """A path as printable text: bytes that are not UTF-8 shown as ``\\xe9``."""
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        return text.decode("utf-8", "backslashreplace")
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file system name gives
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def utf8_name(name: str) -> str:
+    """``name`` if it is UTF-8 text, else with each byte that is not as U+FFFD."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no file system name gives
+        raw = name.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")
+
+
+def _open_regular(path: str | os.PathLike[str]) -> Any:
+    """``open(path, "rb")`` for a regular file only, else ``NotAFileError``: a FIFO or device
+    is never opened to read (at most without blocking, when it was swapped in after the
+    check, to see what it is)."""
+    what = not_a_file(path)
+    if what in NOT_FILES:
+        raise NotAFileError(errno.EINVAL, f"{what}, not a regular file", os.fspath(path))
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # missing: raises here
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotAFileError(errno.EINVAL, f"{_kind(mode)}, not a regular file",
+                                os.fspath(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def sha256_of(path: str | os.PathLike[str]) -> str:
-    """The hex SHA-256 of a file's contents, read in 1 MiB chunks."""
+    """The hex SHA-256 of a file's contents, read in 1 MiB chunks (``NotAFileError`` for a
+    directory, FIFO, device or socket)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with _open_regular(path) as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
@@ -127,12 +206,13 @@ class File:
         return self._path.is_file()
 
     def read_bytes(self) -> bytes:
-        """The contents as bytes."""
-        return self._path.read_bytes()
+        """The contents as bytes (``NotAFileError`` unless it is a regular file)."""
+        with _open_regular(self._path) as handle:
+            return handle.read()
 
     def read_text(self, encoding: str = "utf-8") -> str:
         """The contents as text."""
-        return self._path.read_text(encoding=encoding)
+        return self.read_bytes().decode(encoding)
 
     def to_json(self) -> dict[str, str]:
         """The wire form ``{"$file": PATH}``."""
@@ -153,7 +233,7 @@ class File:
         try:
             detail = f"{self.size} bytes, sha256 {self.sha256[:12]}"
         except OSError:
-            detail = "missing"
+            detail = not_a_file(self._path) or "unreadable"
         return f"File({self.name!r}, {detail})"
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -8,6 +8,11 @@ directory. Every command is an argv list; nothing goes through a shell.
 
 A call's directory is ``/tmp/containerdag-files/<call id>``: ``in/<n>/<name>`` holds the n-th
 input file under its own name, ``out`` is ``$CONTAINERDAG_OUTPUT_DIR``.
+
+Names travel as UTF-8 (the engine's API and the process's JSON carry nothing else): an input
+whose name has bytes that are not UTF-8 is placed under its name with each such byte as U+FFFD
+(its contents intact); an output file name that is not UTF-8 is a ``FileError``
+(``reason="name"``) naming the port and the name as bytes (``caf\\xe9.csv``).
 """
 
 from __future__ import annotations
@@ -22,7 +27,17 @@ from typing import Any
 
 from ..cache.artifacts import ArtifactStore, FileTooLarge, Incoming
 from ..errors import FileError, excerpt
-from ..files import FILE_KEY, File, is_file_json, map_files, size_limit
+from ..files import (
+    FILE_KEY,
+    NOT_FILES,
+    File,
+    is_file_json,
+    map_files,
+    not_a_file,
+    shown_name,
+    size_limit,
+    utf8_name,
+)
 from .exec import ExecOutcome
 
 __all__ = ["CallFiles", "FILES_ROOT", "OUTPUT_DIR_ENV", "CHUNK"]
@@ -103,16 +118,24 @@ class CallFiles:
         dirs = [f"{self.dir}/in/{n}" for n in range(len(files))]
         limit = size_limit()
         for port, found in files:
-            if not found.exists():
-                raise FileError(f"input {port!r}: file {str(found.path)!r} does not exist",
+            shown = shown_name(found.path)
+            what = not_a_file(found.path)  # never opened here: a FIFO would block
+            if what in NOT_FILES:
+                raise FileError(f"input {port!r}: '{shown}' is {what}, not a regular file",
+                                process=self.process, reason="not_a_file", port=port,
+                                path=str(found.path), kind=what)
+            if what is not None:
+                said = "does not exist" if what == "missing" else f"is {what}"
+                raise FileError(f"input {port!r}: file '{shown}' {said}",
                                 process=self.process, reason="missing", port=port,
                                 path=str(found.path))
             if found.size > limit:
-                raise FileError(f"input {port!r}: file {str(found.path)!r} is {found.size} "
+                raise FileError(f"input {port!r}: file '{shown}' is {found.size} "
                                 f"bytes, over the limit of {limit} (CONTAINERDAG_FILE_LIMIT)",
                                 process=self.process, reason="too_large", port=port,
                                 path=str(found.path))
-        where = {id(found): f"{dirs[n]}/{found.name}" for n, (_, found) in enumerate(files)}
+        where = {id(found): f"{dirs[n]}/{utf8_name(found.name)}"
+                 for n, (_, found) in enumerate(files)}
         self._made = True
         if self.small_first or self._bulk is None or not files:
             self._command(["mkdir", "-p", "--", self.out, *dirs],
@@ -180,6 +203,7 @@ class CallFiles:
         for port, path in named:  # a relative path is taken from the output directory
             if "\0" in path:
                 raise self._outside(port, path)
+            self._check_name(port, path, path)
         full = [posixpath.join(self.out, path) for _, path in named]
 
         def resolve() -> list[bytes]:
@@ -207,8 +231,19 @@ class CallFiles:
             text = found.decode("utf-8", "surrogateescape")
             if not text.startswith(base + "/"):
                 raise self._outside(port, path)
+            self._check_name(port, path, text)  # e.g. a link to a file named otherwise
             real[path] = text
         return real
+
+    def _check_name(self, port: str, path: str, name: str) -> None:
+        """``FileError`` (``reason="name"``) for an output whose file name is not UTF-8."""
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise FileError(f"output {port!r}: the file name '{shown_name(name)}' is not UTF-8 "
+                            "text; name output files in UTF-8 (names reach the engine as UTF-8)",
+                            process=self.process, reason="name", port=port,
+                            path=shown_name(path)) from None
 
     def _fetch(self, port: str, path: str, real: str) -> Incoming:
         """Copy one output file out of the container: its bytes written and hashed as they
