@@ -3,10 +3,17 @@
 A file is written once per content and name (a temporary file renamed into place), so two
 kernels storing the same file at once both end with the same, complete path. ``prune`` removes
 the files no cached result or recorded run names any more.
+
+Like the result cache, a broken cache directory never fails a run: when the default store's
+directory cannot be made or written (``CONTAINERDAG_CACHE_DIR`` names a regular file, a
+read-only place...), this process keeps its output files in a private temporary directory,
+removed when it exits, after one ``ArtifactsElsewhere`` warning naming the path, the reason and
+where the files go. Nodes still get their output files; nothing is reused across processes.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import os
@@ -14,16 +21,59 @@ import queue
 import shutil
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..files import File, map_files, size_limit
+from .failures import CacheWarning
 from .paths import cache_root
 
-__all__ = ["ArtifactStore", "FileTooLarge", "keep_files"]
+__all__ = ["ArtifactStore", "ArtifactsElsewhere", "FileTooLarge", "keep_files", "default_root"]
 
 _CHUNK = 1 << 20
+#: The unusable default roots of this process, each with the temporary directory used instead.
+_elsewhere: dict[Path, Path] = {}
+_elsewhere_lock = threading.Lock()
+
+
+class ArtifactsElsewhere(CacheWarning):
+    """The artifact store's directory cannot be used: this process keeps its files elsewhere."""
+
+    def __init__(self, root: Path, reason: str, instead: Path):
+        self.root, self.reason, self.instead = root, reason, instead
+        super().__init__(f"artifact store unusable: {root}: {reason}; this process keeps its "
+                         f"output files in {instead} until it exits")
+
+
+def _unusable(root: Path) -> str | None:
+    """Why ``root`` cannot hold the store (made if missing), or None when it can."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        return f"a file is in the way ({exc.strerror}: {exc.filename})"
+    except OSError as exc:
+        return f"cannot create the directory ({exc.strerror})"
+    if not os.access(root, os.W_OK | os.X_OK):
+        return "the directory is not writable"
+    return None
+
+
+def default_root() -> Path:
+    """``cache_root() / "artifacts"``, or this process's temporary directory while that cannot
+    be used (warned once per path)."""
+    root = cache_root() / "artifacts"
+    reason = _unusable(root)
+    if reason is None:
+        return root
+    with _elsewhere_lock:
+        instead = _elsewhere.get(root)
+        if instead is None:
+            instead = _elsewhere[root] = Path(tempfile.mkdtemp(prefix="containerdag-artifacts-"))
+            atexit.register(shutil.rmtree, instead, True)
+            warnings.warn(ArtifactsElsewhere(root, reason, instead), stacklevel=3)
+    return instead
 
 
 class FileTooLarge(ValueError):
@@ -36,10 +86,11 @@ def _safe_name(name: str) -> str:
 
 
 class ArtifactStore:
-    """Files by content under ``root`` (default ``cache_root() / "artifacts"``)."""
+    """Files by content under ``root`` (default ``default_root()``: ``cache_root() /
+    "artifacts"``, or a temporary directory while that cannot be used)."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None):
-        self.root = Path(root) if root is not None else cache_root() / "artifacts"
+        self.root = Path(root) if root is not None else default_root()
 
     def path_for(self, sha256: str, name: str) -> Path:
         """Where the file of that content and name lives in the store."""
