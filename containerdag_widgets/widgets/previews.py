@@ -6,6 +6,12 @@ first lines, anything else as name, size and a download link. A Pillow image is 
 list of numbers is a small line plot (inline SVG). Every other value is compact JSON, as
 before. Everything is escaped; pictures are ``data:`` URIs, downscaled (Pillow) and capped in
 size; the front end only shows HTML, so no type needs front-end code.
+
+A picture is bounded by its pixels, not its bytes (a 0.5 MB PNG may hold 169 megapixels): a
+JPEG is decoded reduced (``draft``, up to 1/8 a side), and a picture that would still have more
+than ``Limits.decode_pixels`` is not decoded at all; its preview says so. A preview names a
+file by its name, never by its path on this machine; only regular files are read (a FIFO or a
+device is never opened).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from ..files import NOT_FILES, not_a_file
 from .html import TABLE_STYLE, WRAP_STYLE, cell, esc, value_text
 
 __all__ = ["Limits", "INSPECTOR", "TABLE", "COMPACT", "preview_html", "is_file", "file_kind",
@@ -28,6 +35,8 @@ __all__ = ["Limits", "INSPECTOR", "TABLE", "COMPACT", "preview_html", "is_file",
 
 PICTURES = {"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp",
             "svg": "image/svg+xml"}
+#: The only Pillow plugin allowed to decode each kind (the kind comes from the magic bytes).
+_FORMATS = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP"}
 _SNIFF = 8192  # bytes read to tell a file's kind
 _CAPTION = "font-size:90%;color:var(--jp-ui-font-color2,#666)"
 
@@ -39,6 +48,8 @@ class Limits:
     picture_px: int = 480            # longest side of a picture as shown
     picture_bytes: int = 384 * 1024  # larger pictures are re-encoded smaller
     decode_bytes: int = 64 << 20     # larger image files are not decoded: shown as a file
+    decode_pixels: int = 25_000_000  # pictures with more pixels (after a JPEG's reduced
+    #                                  decode) are not decoded: 100 MB at 4 bytes a pixel
     rows: int = 8                    # CSV/TSV rows (after the header)
     columns: int = 12
     lines: int = 12                  # text lines
@@ -138,11 +149,24 @@ def _img(uri: str, name: str, width: int, height: int) -> str:
             f'height="{height}" style="max-width:100%;height:auto;display:block">')
 
 
+def _shrunk(image: Any, side: int) -> Any:
+    """``image`` with its longest side at most ``side``: a new, reduced image (box-averaged by
+    an integer factor first), or ``image`` itself when it is small enough; never a full copy."""
+    longest = max(image.width, image.height)
+    if longest <= side:
+        return image
+    size = (max(1, round(image.width * side / longest)),
+            max(1, round(image.height * side / longest)))
+    from PIL import Image
+
+    return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+
+
 def _encode(image: Any, limits: Limits, original: str) -> tuple[str, int, int]:
     """A Pillow image as a data: URI within the limits: PNG, or JPEG for photos and for
-    pictures whose PNG would be larger than ``limits.picture_bytes``."""
-    image = image.copy()
-    image.thumbnail((limits.picture_px, limits.picture_px))
+    pictures whose PNG would be larger than ``limits.picture_bytes``. ``image`` is left as
+    it is."""
+    image = _shrunk(image, limits.picture_px)
     buffer = io.BytesIO()
     if original != "jpeg":
         if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
@@ -153,6 +177,21 @@ def _encode(image: Any, limits: Limits, original: str) -> tuple[str, int, int]:
         buffer = io.BytesIO()
     image.convert("L" if image.mode in ("L", "LA") else "RGB").save(buffer, "JPEG", quality=85)
     return _data_uri("image/jpeg", buffer.getvalue()), image.width, image.height
+
+
+def _megapixels(pixels: int) -> str:
+    """``169 megapixels``."""
+    return f"{pixels / 1e6:.3g} megapixels"
+
+
+def _without_path(exc: BaseException, path: Path, name: str) -> str:
+    """What went wrong, naming the file by its name: never its path on this machine."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return exc.strerror
+    text = str(exc)
+    for full in {str(path), os.path.abspath(path)}:
+        text = text.replace(repr(full), repr(name)).replace(full, name)
+    return text
 
 
 def _picture_file(path: Path, name: str, size: int, kind: str, limits: Limits) -> str:
@@ -171,17 +210,31 @@ def _picture_file(path: Path, name: str, size: int, kind: str, limits: Limits) -
     from PIL import Image  # only when a picture is shown
 
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=[_FORMATS[kind]]) as image:
             width, height = image.size
+            described = f"{width}&times;{height} {kind.upper()}"
             if max(width, height) <= limits.picture_px and size <= limits.picture_bytes:
                 uri, shown_w, shown_h = _data_uri(PICTURES[kind], path.read_bytes()), width, height
             else:
-                image.seek(0)
+                longest = max(width, height)
+                target = (max(1, width * limits.picture_px // longest),
+                          max(1, height * limits.picture_px // longest))
+                if image.draft(image.mode, target) is not None:  # a JPEG, decoded reduced
+                    caption.append(f"decoded at 1/{width // image.width}")
+                if image.width * image.height > limits.decode_pixels:
+                    return _other_file(
+                        path, name, size, limits,
+                        f"{width}\u00d7{height} {kind.upper()}, {_megapixels(width * height)}: "
+                        f"not decoded, more than the preview's limit of "
+                        f"{_megapixels(limits.decode_pixels)}")
                 uri, shown_w, shown_h = _encode(image, limits, kind)
                 caption.append(f"shown at {shown_w}&times;{shown_h}")
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        return _other_file(path, name, size, limits, f"not a readable {kind.upper()}: {exc}")
-    caption[1:1] = [f"{width}&times;{height} {kind.upper()}", human_size(size)]
+    except Image.DecompressionBombError as exc:
+        return _other_file(path, name, size, limits, f"not decoded: {exc}")
+    except (OSError, ValueError, SyntaxError) as exc:
+        return _other_file(path, name, size, limits,
+                           f"not a readable {kind.upper()}: {_without_path(exc, path, name)}")
+    caption[1:1] = [described, human_size(size)]
     return _box("image", name, _img(uri, name, shown_w, shown_h) + _caption(*caption))
 
 
@@ -290,14 +343,20 @@ def _file_html(path: Path, name: str, size: int, _mtime_ns: int, limits: Limits)
 def _file_preview(value: Any, limits: Limits) -> str:
     path = _file_path(value)
     name = getattr(value, "name", None) or path.name
+    what = not_a_file(path)  # never opened unless a regular file: a FIFO would block
+    if what is not None:
+        said = f"{what}, not shown" if what in NOT_FILES else (
+            "not on this machine" if what == "missing" else what)
+        return _box("file", name, f'<div class="cdw-file"><b>{esc(name)}</b> &middot; '
+                                  f"{esc(said)}</div>")
     try:
-        stat = os.stat(path)
-    except OSError:
-        return _box("file", name, f'<div class="cdw-file"><b>{esc(name)}</b> &middot; no file '
-                                  f"at <code>{esc(path)}</code> on this machine</div>")
-    if not limits.pictures:  # cheap: not cached, so it never pushes a picture out
-        return _other_file(path, name, stat.st_size, limits)
-    return _file_html(path, name, stat.st_size, stat.st_mtime_ns, limits)
+        info = os.stat(path)
+        if not limits.pictures:  # cheap: not cached, so it never pushes a picture out
+            return _other_file(path, name, info.st_size, limits)
+        return _file_html(path, name, info.st_size, info.st_mtime_ns, limits)
+    except OSError as exc:  # e.g. no permission: said without the path
+        return _box("file", name, f'<div class="cdw-file"><b>{esc(name)}</b> &middot; cannot '
+                                  f"be read ({esc(_without_path(exc, path, name))})</div>")
 
 
 # ---- numbers ---------------------------------------------------------------------------------

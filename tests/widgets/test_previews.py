@@ -153,7 +153,8 @@ def test_other_files_show_name_size_and_a_download_link(files):
     broken = preview_html(wire(files["fake"]))
     assert 'data-kind="file"' in broken and "not a readable PNG" in broken
     missing = preview_html({"$file": "/nonexistent/<x>.png"})
-    assert "no file at <code>/nonexistent/&lt;x&gt;.png</code>" in missing
+    assert "&lt;x&gt;.png</b> &middot; not on this machine" in missing
+    assert "/nonexistent" not in missing  # named by its name, never its path
 
 
 def test_compact_previews_show_no_picture(files):
