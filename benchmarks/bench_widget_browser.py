@@ -31,7 +31,7 @@ from tests.browser.lab import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Lab, start_lab_
 
 SETUP = """\
 import json, statistics, time
-from containerdag_widgets import Graph, GraphWidget, process
+from containerdag_widgets import Graph, GraphWidget, Session, process
 from containerdag_widgets.standard import standard_registry
 reg = standard_registry()
 
@@ -72,7 +72,7 @@ def record(e):
     if type(e).__name__ in ("NodeStarted", "NodeFinished"):
         events.append([e.node, "running" if type(e).__name__ == "NodeStarted" else e.status,
                        e.time])
-stop = gl.watch(record)
+stop = Session.of(reg).subscribe(record, graph=gl)
 gl.run(reg, max_workers=1, cache=False)
 wl.wait_idle(10)
 stop()

@@ -1,6 +1,7 @@
 """containerdag_widgets: run DAGs of containerized processes, watch them as Jupyter widgets."""
 
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from . import display, errors
@@ -8,11 +9,18 @@ from .errors import *  # noqa: F403 - the error classes, listed once in errors._
 from .events import GraphEdited, NodeFinished, NodeLog, NodeStarted, RunFinished, RunStarted
 from .files import File
 from .graph import Graph, Node, Ref
+from .options import RunOptions
 from .process import Process, PythonProcess, process
 from .registry import Registry
 from .result import RunResult
-from .runner import RunHandle
+from .scheduler import RunHandle
+from .session import Session
 from .status import Status
+
+try:
+    __version__ = version("containerdag_widgets")
+except PackageNotFoundError:  # run from a source tree that was not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "File",
@@ -25,6 +33,8 @@ __all__ = [
     "process",
     "RunResult",
     "RunHandle",
+    "RunOptions",
+    "Session",
     "Status",
     "RunStarted",
     "NodeStarted",
@@ -35,19 +45,33 @@ __all__ = [
     "GraphWidget",  # noqa: F405 - lazy, see __getattr__
     "RegistryWidget",  # noqa: F405
     "OutputTable",  # noqa: F405
+    "ContainerSettings",  # noqa: F405 - lazy: the Docker backend
+    "ThreadExecutor",  # noqa: F405 - lazy: the executors
+    "DaskExecutor",  # noqa: F405
     "errors",
+    "__version__",
     *errors.__all__,
 ]
 
 _WIDGETS = ("GraphWidget", "RegistryWidget", "OutputTable")
+_EXECUTORS = ("ThreadExecutor", "DaskExecutor")
 
 
 def __getattr__(name: str) -> Any:
-    # Widgets load ipywidgets and ipycytoscape: import them on first use, not for the CLI.
+    # Widgets load ipywidgets and ipycytoscape, the Docker backend docker-py, Dask its client:
+    # each is imported on first use, so the CLI and plain scripts load none they do not use.
     if name in _WIDGETS:
         from . import widgets
 
         return getattr(widgets, name)
+    if name == "ContainerSettings":
+        from .docker.settings import ContainerSettings
+
+        return ContainerSettings
+    if name in _EXECUTORS:
+        from . import executors
+
+        return getattr(executors, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -9,10 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import ContainerDagError, SpecError
+from .errors import ContainerDagError, OptionError, SpecError
 from .events import Event, Listener, NodeFinished, RunFinished
+from .files import json_default
 from .graph import Graph
 from .history_cli import add_parsers as add_history_parsers
+from .options import RunOptions, add_arguments
+from .session import Session
 from .standard import standard_registry
 from .status import SUCCESS
 from .terminal import say
@@ -85,51 +88,67 @@ def read_spec(path: str) -> str:
                         f"{exc.start}; save it as UTF-8") from None
 
 
+class _Executors:
+    """What ``--dask ADDRESS`` names, made for one command and closed at its end."""
+
+    def __init__(self) -> None:
+        self.made: list[Any] = []
+
+    def executor_for(self, address: str) -> Any:
+        try:
+            from .executors import DaskExecutor
+        except ImportError as exc:
+            raise ContainerDagError(str(exc)) from None
+        executor = DaskExecutor.connect(address)
+        self.made.append(executor)
+        return executor
+
+    def close(self) -> None:
+        for executor in self.made:
+            executor.close()
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     text = read_spec(args.spec)
     graph = Graph.from_yaml(text)  # YAML is a superset of JSON
-    with standard_registry(args.image) as reg:
-        if args.dry_run:
-            plan = graph.plan(reg, cache=not args.no_cache, force=args.force)
-            if args.json:
-                say(json.dumps({s.node: {"action": s.action, "reason": s.reason}
-                                for s in plan}, indent=2))
-            else:
-                say(plan.table())
-            return 0
-        listeners = []
-        if sys.stderr.isatty() and not args.json:
-            listeners.append(_progress(len(graph), sys.stderr))
-        executor = _dask_executor(args.dask) if args.dask else None
-        try:
-            max_workers = args.max_workers or (executor.slots if executor else 0) or 4
-            result = graph.run(reg, max_workers=max_workers, timeout=args.timeout,
-                               listeners=listeners, executor=executor,
-                               cache=not args.no_cache, force=args.force)
-        finally:
-            if executor is not None:
-                executor.close()
+    executors = _Executors()
+    try:
+        with standard_registry(args.image) as reg:
+            session = Session(reg)
+            if args.dry_run:
+                if args.executor is not None:
+                    raise OptionError("executor", args.executor,
+                                      "no --dask with --dry-run (a plan runs nothing)")
+                plan = session.plan(graph, RunOptions.from_arguments(args, graph))
+                if args.json:
+                    say(json.dumps({s.node: {"action": s.action, "reason": s.reason}
+                                    for s in plan}, indent=2))
+                else:
+                    say(plan.table())
+                return 0
+            options = RunOptions.from_arguments(args, graph, context=executors)
+            if sys.stderr.isatty() and not args.json:
+                listeners = (*options.listeners, _progress(len(graph), sys.stderr))
+                options = options.replace(listeners=listeners)
+            try:
+                result = session.run(graph, options)
+            finally:
+                session.close()
+    finally:
+        executors.close()
     if args.json:
         say(json.dumps({
             "status": result.status, "inputs": result.inputs, "outputs": result.outputs,
             "errors": {n: str(e) for n, e in result.errors.items()}, "logs": result.logs,
             "durations": result.durations, "workers": result.workers,
             "reasons": result.reasons, "run": result.run_id,
-        }, indent=2))
+        }, indent=2, default=json_default))
     else:
         say(result.table())
     bad = {n: s for n, s in result.status.items() if s not in SUCCESS}
     for node, status in bad.items():
         say(f"{status}: {result.errors[node]}", file=sys.stderr)
     return 1 if bad else 0
-
-
-def _dask_executor(address: str) -> Any:
-    try:
-        from .executors import DaskExecutor
-    except ImportError as exc:
-        raise ContainerDagError(str(exc)) from None
-    return DaskExecutor.connect(address)
 
 
 def _cmd_cleanup(args: argparse.Namespace) -> int:
@@ -157,17 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a graph spec (YAML or JSON)")
     p.add_argument("spec", help="a YAML/JSON file: node name -> {process, inputs}")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--max-workers", type=_positive(int), default=None, metavar="N",
-                   help="nodes run at once (default 4; with --dask, the cluster's threads)")
-    p.add_argument("--dask", metavar="ADDRESS", default=None,
-                   help="run each node as a task on the Dask scheduler at ADDRESS "
-                        "('local': a LocalCluster of 2 worker processes for this run)")
-    p.add_argument("--timeout", type=_positive(float), default=None, metavar="SECONDS",
-                   help="per-node timeout")
-    p.add_argument("--no-cache", action="store_true",
-                   help="neither reuse nor store results, nor record the run")
-    p.add_argument("--force", action="append", default=None, metavar="NODE",
-                   help="run NODE even if its result is cached (repeatable)")
+    add_arguments(p)  # the run options: --max-workers, --timeout, --node, --no-cache, ...
     p.add_argument("--dry-run", action="store_true",
                    help="print per node whether it would run or be reused, and why; run nothing")
     p.set_defaults(fn=_cmd_run)
@@ -180,22 +189,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export_parser(sub)
     return parser
-
-
-def _positive(kind: type) -> Any:
-    """An argparse type: a finite ``kind`` > 0, so ``--max-workers 0`` exits 2 with one line."""
-
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if value is None or not 0 < value < float("inf"):
-            what = "an integer" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"expected {what} > 0, got {text!r}")
-        return value
-
-    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:

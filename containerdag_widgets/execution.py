@@ -19,7 +19,8 @@ from .errors import Cancelled, ProcessError, ProcessFailed
 from .events import Event, NodeFinished, NodeLog
 from .process import Process
 
-__all__ = ["NodeCall", "Executor", "ThreadExecutor", "execute_call", "LogBatcher", "Report"]
+__all__ = ["NodeCall", "Executor", "EXECUTOR_MEMBERS", "ThreadExecutor", "execute_call",
+           "LogBatcher", "Report"]
 
 #: Where an executor sends a running node's events (``NodeLog``); any thread may call it.
 Report = Callable[[Event], None]
@@ -41,10 +42,19 @@ class NodeCall:
 
 
 class Executor(Protocol):
-    """Runs nodes. The scheduler calls ``prepare`` once per run, then ``submit`` per node."""
+    """Runs nodes. The scheduler calls ``prepare`` once per run, then ``submit`` per node
+    (or runs the call itself where ``runs_inline`` says so)."""
+
+    @property
+    def slots(self) -> int:
+        """How many calls it runs at once by its nature (a cluster's threads), else 0: the
+        run's ``max_workers`` defaults to it."""
 
     def prepare(self, max_workers: int) -> None:
         """Be ready to run ``max_workers`` calls at once."""
+
+    def runs_inline(self, call: NodeCall) -> bool:
+        """Whether the scheduler should run ``call`` in its own thread."""
 
     def submit(self, call: NodeCall, *, cancel: threading.Event,
                report: Report) -> Future[NodeFinished]:
@@ -53,6 +63,10 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Release the executor's workers."""
+
+
+#: What makes an executor (checked on a given ``executor=``).
+EXECUTOR_MEMBERS = ("slots", "prepare", "runs_inline", "submit", "close")
 
 
 class LogBatcher:
@@ -137,8 +151,13 @@ class ThreadExecutor:
         self._size = 0
         self._lock = threading.Lock()
 
+    #: Threads are made as needed: the run's ``max_workers`` (default 4) says how many.
+    slots = 0
+
     def prepare(self, max_workers: int) -> None:
-        """Keep a pool of at least ``max_workers`` threads, reused across runs."""
+        """Keep a pool of at least ``max_workers`` threads, reused across runs. A pool too
+        small is replaced; the calls it holds still run (concurrent runs share the
+        executor: a submit never meets a pool shut down under it)."""
         with self._lock:
             if self._pool is None or self._size < max_workers:
                 if self._pool is not None:
@@ -152,10 +171,11 @@ class ThreadExecutor:
 
     def submit(self, call: NodeCall, *, cancel: threading.Event,
                report: Report) -> Future[NodeFinished]:
-        if self._pool is None:
-            self.prepare(4)
-        assert self._pool is not None
-        return self._pool.submit(execute_call, call, cancel=cancel, report=report)
+        with self._lock:
+            if self._pool is None:
+                self._size = 4
+                self._pool = ThreadPoolExecutor(self._size, thread_name_prefix="containerdag node")
+            return self._pool.submit(execute_call, call, cancel=cancel, report=report)
 
     def close(self) -> None:
         with self._lock:

@@ -7,9 +7,6 @@ tuple ``("node a", "z")`` or, in YAML/JSON, ``{from: node a, output: z}``.
 from __future__ import annotations
 
 import graphlib
-import inspect
-import logging
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,21 +21,19 @@ from .errors import (
     SpecError,
     did_you_mean,
 )
-from .events import GraphEdited
+from .events import EventBus, GraphEdited
 from .node import Node, Ref, copy_value, parse_input
-from .options import RunOptions
 from .ports import accepts, json_type, port_problems
 from .yaml_source import NodeSource, load_yaml
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .execution import Executor
     from .export import CwlExport
     from .plan import Plan
     from .registry import Registry
     from .result import RunResult
-    from .runner import Listener, RunHandle
+    from .scheduler import RunHandle
 
 __all__ = ["Ref", "Node", "Graph"]
 
@@ -48,36 +43,19 @@ class Graph:
 
     def __init__(self, nodes: Mapping[str, Node] | None = None):
         self.nodes: dict[str, Node] = dict(nodes or {})
-        self._watchers: list[Callable[[], Callable[[Any], None] | None]] = []
+        self._edits = EventBus()
 
     # ---- watching -----------------------------------------------------------------------
 
-    def watch(self, callback: Callable[[Any], None]) -> Callable[[], None]:
-        """Call ``callback(event)`` on each edit (``GraphEdited``) and each event of every run
-        of this graph, wherever it was started. A bound method is held weakly, so a widget that
-        watches a graph can still be freed. Returns a function that stops the watching."""
-        ref: Callable[[], Callable[[Any], None] | None] = (
-            weakref.WeakMethod(callback) if inspect.ismethod(callback)
-            else lambda: callback)  # same call shape as a WeakMethod
-        self._watchers.append(ref)
+    def watch(self, callback: Callable[[GraphEdited], None]) -> Callable[[], None]:
+        """Call ``callback(event)`` with a ``GraphEdited`` on each edit of this graph (from any
+        thread; a bound method is held weakly). Returns a function that stops the watching.
+        A run's events go out on its session's bus (``Session.subscribe``)."""
+        return self._edits.subscribe(callback)
 
-        def unwatch() -> None:
-            if ref in self._watchers:
-                self._watchers.remove(ref)
-
-        return unwatch
-
-    def notify(self, event: Any) -> None:
-        """Tell every watcher about ``event`` (a broken watcher is logged, never raised)."""
-        for ref in list(self._watchers):
-            callback = ref()
-            if callback is None:
-                self._watchers.remove(ref)
-                continue
-            try:
-                callback(event)
-            except Exception:  # noqa: BLE001 - a broken watcher must not break an edit or run
-                logging.getLogger(__name__).exception("graph watcher %r failed", callback)
+    def notify(self, event: GraphEdited) -> None:
+        """Tell every watcher about an edit (a broken watcher is logged, never raised)."""
+        self._edits.publish(event)
 
     # ---- building -----------------------------------------------------------------------
 
@@ -121,13 +99,21 @@ class Graph:
 
     def remove(self, name: str) -> None:
         """Remove node ``name`` (nodes reading from it are left to validation to report)."""
+        self._known(name)
         del self.nodes[name]
         self.notify(GraphEdited("remove", (name,)))
 
+    def _known(self, name: str) -> Node:
+        """Node ``name``, or a ``SpecError`` naming it and the nodes there are."""
+        node = self.nodes.get(name)
+        if node is None:
+            raise SpecError(f"no node named {name!r}{did_you_mean(name, self.nodes)}",
+                            node=name, field="name", value=name)
+        return node
+
     def rename(self, old: str, new: str) -> None:
         """Rename node ``old`` to ``new`` where it stands; references to it follow."""
-        if old not in self.nodes:
-            raise SpecError(f"no node named {old!r}", node=old, field="name", value=old)
+        self._known(old)
         if not isinstance(new, str) or not new.strip() or new != new.strip():
             raise SpecError(f"a node name is a non-empty string without surrounding spaces, "
                             f"got {new!r}", node=old, field="name", value=new)
@@ -161,7 +147,7 @@ class Graph:
 
     def set_input(self, name: str, port: str, value: Any) -> None:
         """Set input ``port`` of node ``name`` to a literal or a reference (tuple, ``Ref``)."""
-        node = self.nodes[name]
+        node = self._known(name)
         node.inputs[port] = parse_input(value, node=name, port=port)
         self.notify(GraphEdited("input", (name,)))
 
@@ -347,44 +333,29 @@ class Graph:
 
     # ---- running --------------------------------------------------------------------------
 
-    def run(self, registry: Registry, *, max_workers: int = 4, timeout: float | None = None,
-            listeners: Iterable[Listener] = (), nodes: Iterable[str] | None = None,
-            executor: Executor | None = None, cache: bool | Any = True,
-            force: Iterable[str] | None = None) -> RunResult:
+    def run(self, registry: Registry, **options: Any) -> RunResult:
         """Validate, then run every node (or ``nodes`` and what they need) and wait.
 
-        ``max_workers`` nodes run at once; ``timeout`` is seconds per node (a node's own
-        ``timeout`` wins); ``listeners`` get the run's events; ``executor`` runs each node
-        (default: a ``ThreadExecutor``). ``cache`` reuses the results of unchanged
-        deterministic nodes (False: neither reuse nor store); ``force`` runs these nodes
-        anyway. Bad options raise ``OptionError`` before anything runs.
+        The options are ``RunOptions``'s (``max_workers``, ``timeout`` per node, ``listeners``,
+        ``nodes``, ``executor``, ``cache``, ``force``...); a bad one raises ``OptionError``
+        before anything runs. Runs in ``registry``'s default ``Session``.
         """
-        from .runner import run
+        from .session import Session
 
-        return run(self, registry, RunOptions.checked(
-            self, max_workers=max_workers, timeout=timeout, listeners=listeners, nodes=nodes,
-            executor=executor, cache=cache, force=force))
+        return Session.of(registry).run(self, **options)
 
-    def start(self, registry: Registry, *, max_workers: int = 4, timeout: float | None = None,
-              listeners: Iterable[Listener] = (), nodes: Iterable[str] | None = None,
-              executor: Executor | None = None, cache: bool | Any = True,
-              force: Iterable[str] | None = None) -> RunHandle:
+    def start(self, registry: Registry, **options: Any) -> RunHandle:
         """Like ``run`` but returns at once a handle with ``cancel()`` and ``wait()``."""
-        from .runner import start
+        from .session import Session
 
-        return start(self, registry, RunOptions.checked(
-            self, max_workers=max_workers, timeout=timeout, listeners=listeners, nodes=nodes,
-            executor=executor, cache=cache, force=force))
+        return Session.of(registry).start(self, **options)
 
-    def plan(self, registry: Registry, *, cache: bool | Any = True,
-             force: Iterable[str] | None = None, nodes: Iterable[str] | None = None) -> Plan:
+    def plan(self, registry: Registry, **options: Any) -> Plan:
         """Per node, whether ``run`` would reuse it, run it, or decide on its upstream's
         outputs (``depends``), and why; starts no container."""
-        from .plan import plan
+        from .session import Session
 
-        options = RunOptions.checked(self, nodes=nodes, cache=cache, force=force)
-        return plan(self, registry, cache=options.cache, force=options.force,
-                    nodes=options.nodes)
+        return Session.of(registry).plan(self, **options)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return display.mimebundle(self, "graph")

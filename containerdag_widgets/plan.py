@@ -12,8 +12,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .cache.decisions import RunCache, default_store
-from .graph import Graph, Ref
+from .cache.decisions import RunCache
+from .graph import Graph
+from .options import RunOptions
+from .scheduler import inputs_of, references_of
 
 if TYPE_CHECKING:
     from .registry import Registry
@@ -58,15 +60,14 @@ class Plan:
         return "<Plan " + ", ".join(f"{n} {a}" for a, n in counts.items() if n) + ">"
 
 
-def plan(graph: Graph, registry: Registry, *, cache: bool | Any = True,
-         force: Iterable[str] = (), nodes: Iterable[str] | None = None) -> Plan:
-    """What ``graph.run(registry, cache=..., force=..., nodes=...)`` would do now."""
+def plan(graph: Graph, registry: Registry, options: RunOptions, cache: RunCache) -> Plan:
+    """What a run of ``graph`` with ``options`` and ``cache`` (the run's own view of the cache,
+    from its ``Session``) would do now: the scheduler's input resolution and cache decision,
+    made without running anything."""
     order = graph.validate(registry)
-    if nodes is not None:
-        wanted = graph.needs(nodes)
+    if options.nodes is not None:
+        wanted = graph.needs(options.nodes)
         order = [n for n in order if n in wanted]
-    store = cache if not isinstance(cache, bool) else default_store()
-    run_cache = RunCache(store, read=cache is not False, force=force)
     outputs: dict[str, dict[str, Any]] = {}
     steps = []
     for name in order:
@@ -74,18 +75,15 @@ def plan(graph: Graph, registry: Registry, *, cache: bool | Any = True,
         running = [r.node for r in node.refs.values() if r.node not in outputs]
         proc = registry.get(node.process)
         if running:
-            if name in run_cache.force or not proc.cacheable or not run_cache.read:
+            if name in cache.force or not proc.cacheable or not cache.read:
                 # It runs whatever its inputs: the cache says why without them.
-                steps.append(PlanStep(name, "run", run_cache.decide(name, proc, {}, {}).reason))
+                steps.append(PlanStep(name, "run", cache.decide(name, proc, {}, {}).reason))
             else:
                 steps.append(PlanStep(name, "depends", f"depends: runs unless "
                                       f"{_names(running)} give{'s' if len(running) == 1 else ''}"
                                       " the same outputs as before"))
             continue
-        inputs = {port: outputs[v.node][v.output] if isinstance(v, Ref) else v
-                  for port, v in node.inputs.items()}
-        refs = {port: (v.node, v.output) for port, v in node.refs.items()}
-        decision = run_cache.decide(name, proc, inputs, refs)
+        decision = cache.decide(name, proc, inputs_of(node, outputs), references_of(node))
         if decision.reuse:
             assert decision.hit is not None
             outputs[name] = dict(decision.hit.outputs)

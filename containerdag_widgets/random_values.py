@@ -19,7 +19,7 @@ def random_float(min: float = 0.0, max: float = 1.0) -> dict[str, float]:
     return {"n": random.uniform(min, max)}
 
 
-@process(outputs={"choice": 1}, name="random choice", cache=False)
+@process(outputs={"choice": 1.0}, name="random choice", cache=False)
 def random_choice(choices: list = [1, 2, 3, 4]) -> dict[str, Any]:  # noqa: B006 - example
     """A random choice from a list."""
     if not choices:

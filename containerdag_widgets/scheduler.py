@@ -1,9 +1,13 @@
-"""Run a graph: validate, then hand ready nodes to an executor, independent ones in parallel.
+"""The scheduler: validate, then hand ready nodes to an executor, independent ones in parallel.
 
-One thread owns the run's state and talks to listeners (as dask's ``local.py`` does): the
-executor's futures and the nodes' live logs arrive on one queue, the scheduler folds them into
-the ``RunResult`` and emits the events. A failed node's descendants are skipped with the
-reason; other branches go on.
+One thread owns a run's state (as dask's ``local.py`` does): the executor's futures and the
+nodes' live logs arrive on one queue, the scheduler folds them into the ``RunResult`` and
+emits the events. A failed node's descendants are skipped with the reason; other branches go
+on. ``Run.execute`` closes the run in one place: whatever raises, wherever, the history is
+closed and ``RunFinished`` (with how the run ended) is sent to every listener.
+
+``inputs_of`` and ``references_of`` are how a node's call is made from the outputs so far;
+``plan`` uses them too, so a plan asks the cache exactly what the run will.
 """
 
 from __future__ import annotations
@@ -15,73 +19,71 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .cache.decisions import Decision, RunCache, default_store
+from .cache.decisions import Decision, RunCache
 from .errors import Cancelled, ProcessFailed, UpstreamFailed
 from .events import (
     Event,
-    Listener,
     NodeFinished,
     NodeLog,
     NodeStarted,
+    Outcome,
     RunFinished,
     RunStarted,
 )
-from .execution import NodeCall, ThreadExecutor, execute_call
-from .graph import Graph, Ref
+from .execution import Executor, NodeCall, execute_call
+from .graph import Graph
+from .node import Node, Ref
 from .options import RunOptions
 from .result import RunResult
-from .status import SUCCESS
+from .status import FINAL, SUCCESS
 
 if TYPE_CHECKING:
     from .registry import Registry
 
-__all__ = ["RunHandle", "run", "start", "Listener"]
+__all__ = ["Run", "RunHandle", "inputs_of", "references_of", "subgraph", "CANCEL_GRACE"]
 
 log = logging.getLogger(__name__)
 
 #: Seconds a crashed or interrupted run waits for its killed calls to end.
 CANCEL_GRACE = 5.0
 
-_default_executor: ThreadExecutor | None = None
-_default_lock = threading.Lock()
+
+def inputs_of(node: Node, outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The inputs of ``node``'s call: its literals, and its references read from ``outputs``."""
+    return {port: outputs[v.node][v.output] if isinstance(v, Ref) else v
+            for port, v in node.inputs.items()}
 
 
-def default_executor() -> ThreadExecutor:
-    """The process-wide ``ThreadExecutor``: its threads are reused from run to run."""
-    global _default_executor
-    with _default_lock:
-        if _default_executor is None:
-            _default_executor = ThreadExecutor()
-        return _default_executor
+def references_of(node: Node) -> dict[str, tuple[str, str]]:
+    """``port -> (upstream node, output)`` for each reference of ``node`` (to blame a changed
+    input on the node it came from)."""
+    return {port: (v.node, v.output) for port, v in node.refs.items()}
 
 
-def run(graph: Graph, registry: Registry, options: RunOptions) -> RunResult:
-    """Run ``graph`` to the end and return its ``RunResult`` (see ``Graph.run``)."""
-    r = _Run(graph, registry, options)
-    r.execute()
-    if r.crash is not None:
-        raise r.crash
-    return r.result
-
-
-def start(graph: Graph, registry: Registry, options: RunOptions) -> RunHandle:
-    """Validate now, then run in a background thread; returns a ``RunHandle``."""
-    return RunHandle(_Run(graph, registry, options))
+def subgraph(graph: Graph, targets: Iterable[str]) -> Graph:
+    """The nodes ``targets`` and every node they read from, directly or not."""
+    keep = graph.needs(targets)
+    return Graph({n: node for n, node in graph.nodes.items() if n in keep})
 
 
 class RunHandle:
     """A run going on in a background thread: ``cancel()``, ``wait()``, ``done``, ``result``."""
 
-    def __init__(self, run: _Run):
+    def __init__(self, run: Run):
         self._run = run
         self._thread = threading.Thread(target=run.execute, name="containerdag run", daemon=True)
         self._thread.start()
+
+    @property
+    def run_id(self) -> str:
+        """The run's id, as its events carry it."""
+        return self._run.id
 
     @property
     def result(self) -> RunResult:
@@ -99,7 +101,8 @@ class RunHandle:
         self._run.request_cancel()
 
     def wait(self, timeout: float | None = None) -> RunResult:
-        """Block until the run finished; raise ``TimeoutError`` if it did not in ``timeout``."""
+        """Block until the run finished; raise ``TimeoutError`` if it did not in ``timeout``,
+        or what crashed the run."""
         if not self._run.finished.wait(timeout):
             raise TimeoutError(f"run not finished after {timeout} s")
         if self._run.crash is not None:
@@ -107,21 +110,26 @@ class RunHandle:
         return self._run.result
 
 
-class _Run:
-    def __init__(self, graph: Graph, registry: Registry, options: RunOptions):
+class Run:
+    """One run of a graph: built (and validated) in the caller's thread, executed in one."""
+
+    def __init__(self, graph: Graph, registry: Registry, options: RunOptions, *,
+                 executor: Executor, cache: RunCache,
+                 publish: Callable[[Event], None] = lambda _event: None):
         order = graph.validate(registry)  # raises before anything starts
         self.graph = graph.copy()  # later edits to the user's graph do not touch this run
         if options.nodes is not None:
-            self.graph = _subgraph(self.graph, options.nodes)
+            self.graph = subgraph(self.graph, options.nodes)
             order = [n for n in order if n in self.graph]
         self.registry = registry
         self.listeners = options.listeners
-        self.max_workers = options.max_workers
+        self.max_workers = options.max_workers  # None: the executor's slots (at the start)
         self.timeout = options.timeout
-        self.watched = graph  # its watchers (widgets showing it) get this run's events
-        self.executor = options.executor or default_executor()
-        self.cache = _run_cache(options)
+        self.executor = executor
+        self.cache = cache
+        self.publish = publish
         self.decisions: dict[str, Decision] = {}
+        self.calls: dict[str, NodeCall] = {}
         self.id = uuid.uuid4().hex[:8]
         self.cancel = threading.Event()
         self.finished = threading.Event()
@@ -139,7 +147,8 @@ class _Run:
             return self.result.snapshot()
 
     def emit(self, event: Event) -> None:
-        """Fold the event into the result, then tell every listener (a broken one is logged)."""
+        """Fold the event into the result, then tell every listener (a broken one is logged)
+        and the session's subscribers."""
         with self._lock:
             self.result.apply(event)
         for listener in self.listeners:
@@ -147,37 +156,64 @@ class _Run:
                 listener(event)
             except Exception:  # noqa: BLE001 - a broken listener must not break the run
                 log.exception("listener %r failed", listener)
-        self.watched.notify(event)
+        self.publish(event)
 
     def execute(self) -> None:
+        """Run to the end. Whatever raises (an executor that cannot start, Ctrl-C, a bug), the
+        running calls are killed, unfinished nodes end cancelled, the history is closed and
+        ``RunFinished`` says how the run ended; what crashed it is kept in ``crash``."""
+        started = time.time()
+        running: dict[Future, str] = {}
+        outcome: Outcome = "crashed"
+        error: str | None = None
         try:
-            self._schedule()
-        except BaseException as exc:  # noqa: BLE001 - reported through wait()
+            self.emit(RunStarted(self.id, tuple(self.result.status), started))
+            self.result.run_id = self.cache.begin(self.graph.to_spec(), started)
+            self.executor.prepare(self.max_workers or 4)  # a cluster: is it there?
+            self.max_workers = self.max_workers or self.executor.slots or 4
+            self._loop(running)
+            outcome = self._outcome()
+        except BaseException as exc:  # noqa: BLE001 - kept in self.crash, raised by wait()
             self.crash = exc
+            outcome = "cancelled" if isinstance(exc, KeyboardInterrupt) else "crashed"
+            error = f"{type(exc).__name__}: {exc}"
+            self._end_unfinished(running, error)
         finally:
+            try:
+                self._drain_logs()
+                self.cache.finish(time.time(), self.result.counts())
+            except Exception as exc:  # noqa: BLE001 - a broken store must not hide the end
+                log.exception("closing the run's history failed")
+                if self.crash is None:
+                    self.crash, outcome, error = exc, "crashed", f"{type(exc).__name__}: {exc}"
+            self.emit(RunFinished(self.result, time.time(), self.id, outcome, error))
             self.finished.set()
 
-    def _schedule(self) -> None:
+    def _outcome(self) -> Outcome:
+        if self.cancel.is_set():
+            return "cancelled"
+        return "ok" if all(s in SUCCESS for s in self.result.status.values()) else "failed"
+
+    def _end_unfinished(self, running: dict[Future, str], why: str) -> None:
+        """After a crash: kill the running calls, wait a little for them, and end every node
+        that has not ended (what finished meanwhile keeps its result)."""
+        self.cancel.set()
+        wait_futures(list(running), timeout=CANCEL_GRACE)
+        for future, name in list(running.items()):
+            if future.done():
+                del running[future]
+                self._ended(self._finished_event(name, future))
+        for name, status in list(self.result.status.items()):
+            if status not in FINAL:
+                node = self.graph[name]
+                error = Cancelled(f"the run ended before this node did ({why})",
+                                  process=node.process)
+                error.node = name
+                self._ended(NodeFinished(name, "cancelled", None, None, error, "", time.time()))
+
+    def _loop(self, running: dict[Future, str]) -> None:
         sorter = self.graph.sorter()
         sorter.prepare()
-        started = time.time()
-        self.result.run_id = self.cache.begin(self.graph.to_spec(), started)
-        self.emit(RunStarted(self.id, tuple(self.result.status), started, self.request_cancel))
-        self.executor.prepare(self.max_workers)
-        running: dict[Future, str] = {}
-        try:
-            self._loop(sorter, running)
-        except BaseException:
-            # Ctrl-C (or any crash) in the scheduler: kill the running calls before leaving.
-            self.cancel.set()
-            wait_futures(list(running), timeout=CANCEL_GRACE)
-            self.cache.finish(time.time(), self.result.counts())
-            raise
-        self._drain_logs()
-        self.cache.finish(time.time(), self.result.counts())
-        self.emit(RunFinished(self.result, time.time()))
-
-    def _loop(self, sorter: graphlib.TopologicalSorter, running: dict[Future, str]) -> None:
         ready: deque[str] = deque()
         report: Callable[[Event], None] = self._inbox.put
         while sorter.is_active():
@@ -188,10 +224,11 @@ class _Run:
                 if self._skip_if_needed(name):
                     sorter.done(name)
                     continue
-                call = self._call_of(name)
+                call = self.calls[name] = self._call_of(name)
                 self.emit(NodeStarted(name, call.inputs, time.time()))
-                decision = self.decisions[name] = self._decide(call)
-                if decision.reuse or self._inline(call):
+                decision = self.decisions[name] = self.cache.decide(
+                    name, call.process, call.inputs, references_of(self.graph[name]))
+                if decision.reuse or self.executor.runs_inline(call):
                     self._ended(self._reused(call, decision) if decision.reuse else
                                 execute_call(call, cancel=None, report=self.emit))
                     sorter.done(name)
@@ -210,11 +247,6 @@ class _Run:
                 name = running.pop(item)
                 self._ended(self._finished_event(name, item))
                 sorter.done(name)
-
-    def _decide(self, call: NodeCall) -> Decision:
-        """Reuse or run: the cache's decision for a node about to start."""
-        refs = {port: (v.node, v.output) for port, v in self.graph[call.node].refs.items()}
-        return self.cache.decide(call.node, call.process, call.inputs, refs)
 
     @staticmethod
     def _reused(call: NodeCall, decision: Decision) -> NodeFinished:
@@ -239,19 +271,15 @@ class _Run:
         Their threads finish in the background; what they return is dropped.
         """
         for future, name in list(running.items()):
-            proc = self.graph[name].process
-            if self.registry.get(proc).in_process and not future.done():
+            call = self.calls[name]
+            if call.process.in_process and not future.done():
                 del running[future]
                 error = Cancelled("cancelled while running; the Python call was abandoned "
                                   "(it cannot be killed) and its result will be dropped",
-                                  process=proc)
+                                  process=call.process.name)
                 error.node = name
                 self._ended(NodeFinished(name, "cancelled", None, None, error, "", time.time()))
                 sorter.done(name)
-
-    def _inline(self, call: NodeCall) -> bool:
-        runs_inline = getattr(self.executor, "runs_inline", None)
-        return runs_inline is not None and runs_inline(call)
 
     def _drain_logs(self) -> None:
         """Logs that arrived after their node's future (none are lost, none come late)."""
@@ -278,12 +306,10 @@ class _Run:
 
     def _call_of(self, name: str) -> NodeCall:
         node = self.graph[name]
-        outputs = self.result.outputs
         # Literals are this run's own copies (Graph.copy), so they are passed as they are.
-        inputs = {port: outputs[v.node][v.output] if isinstance(v, Ref) else v
-                  for port, v in node.inputs.items()}
         timeout = node.timeout if node.timeout is not None else self.timeout
-        return NodeCall(name, self.registry.get(node.process), inputs, timeout, run=self.id)
+        return NodeCall(name, self.registry.get(node.process),
+                        inputs_of(node, self.result.outputs), timeout, run=self.id)
 
     def _skip_if_needed(self, name: str) -> bool:
         status = self.result.status
@@ -302,16 +328,3 @@ class _Run:
         reason.node = name
         self._ended(NodeFinished(name, "skipped", None, None, reason, "", time.time()))
         return True
-
-
-def _run_cache(options: RunOptions) -> RunCache:
-    """The run's view of the cache: the given store, or the default one."""
-    if options.cache is False:  # neither reads nor writes: no store at all
-        return RunCache(None, force=options.force)
-    store = options.cache if not isinstance(options.cache, bool) else default_store()
-    return RunCache(store, force=options.force)
-
-
-def _subgraph(graph: Graph, targets: Iterable[str]) -> Graph:
-    keep = graph.needs(targets)
-    return Graph({n: node for n, node in graph.nodes.items() if n in keep})

@@ -25,7 +25,7 @@ SEED_SPEC = {
 
 @pytest.fixture
 def registry():
-    @process(outputs={"choice": 1}, name="random choice")
+    @process(outputs={"choice": 1.0}, name="random choice")
     def choice(choices: list = [1, 2, 3, 4]):  # noqa: B006 - an example value
         return {"choice": choices[0]}
 

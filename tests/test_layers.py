@@ -7,8 +7,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "containerdag_widgets"
 CORE = ["errors", "status", "ports", "yaml_source", "process", "node", "graph", "events", "result",
-        "options", "execution", "runner", "registry", "random_values", "standard", "display",
-        "cache", "plan", "files"]
+        "options", "execution", "scheduler", "session", "registry", "random_values", "standard",
+        "display", "cache", "plan", "files"]
 OUTER = ("docker", "ipywidgets", "ipycytoscape", "IPython", "ipykernel", "traitlets", "dask",
          "distributed")
 

@@ -53,7 +53,7 @@ def test_options_are_keyword_only_and_spelled_out():
     g = Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 2.0}}})
     with pytest.raises(TypeError):
         g.run(Registry([add]), 4)  # positional max_workers
-    with pytest.raises(TypeError):
+    with pytest.raises(OptionError, match="did you mean 'max_workers'"):
         g.run(Registry([add]), max_worker=4)  # a typo is not swallowed by **options
     assert g.run(Registry([add]), max_workers=1, timeout=5, nodes=["a"]).outputs == {
         "a": {"z": 3.0}}

@@ -13,6 +13,7 @@ from containerdag_widgets import (
     ProcessTimeout,
     Registry,
     RunFinished,
+    Session,
     UpstreamFailed,
     process,
 )
@@ -176,16 +177,21 @@ def test_watchers_of_a_graph_get_its_edits_and_every_run_of_it(registry):
     g = Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 2.0}}})
     seen = []
     unwatch = g.watch(seen.append)
+    unsubscribe = Session.of(registry).subscribe(seen.append, graph=g)
+    Session.of(registry).run(Graph.from_spec(g.to_spec()))  # another graph: not seen
     g.add("b", "add", {"x": ("a", "z"), "y": 1.0})
     g.set_input("a", "x", 5.0)
-    g.run(registry)  # started elsewhere than the watcher: it still sees the run
+    g.run(registry)  # started elsewhere than the subscriber: it still sees the run
     assert seen[:2] == [GraphEdited("add", ("b",)), GraphEdited("input", ("a",))]
     kinds = [type(e).__name__ for e in seen[2:]]
     assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
     assert kinds.count("NodeFinished") == 2
     assert isinstance(seen[2], RunStarted) and seen[2].nodes == ("a", "b")
     unwatch()
+    unsubscribe()
+    unsubscribe()  # twice is harmless
     g.remove("b")
+    g.run(registry)
     assert len(seen) == len(kinds) + 2
 
 
@@ -210,7 +216,7 @@ def test_a_watching_method_does_not_keep_its_object_alive():
     gc.collect()
     assert ref() is None
     g.add("b", "add", {"x": 1.0, "y": 1.0})  # the dead watcher is dropped quietly
-    assert g._watchers == []
+    assert len(g._edits) == 0
 
 
 def test_inline_executor_runs_python_calls_in_the_scheduler_thread(registry):

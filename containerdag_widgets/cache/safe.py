@@ -1,15 +1,19 @@
-"""SafeStore: a Store that never raises, so a broken cache can never fail a run.
+"""SafeStore: a Store whose database failures never fail a run.
 
 The first database failure (corrupt file, lock held past the busy timeout, unwritable
-directory) gives one :class:`CacheUnavailable` warning naming the path and the reason; from
-then on this SafeStore is off and every call is a no-op returning an empty value.
+directory: an ``sqlite3.Error``, an ``OSError`` or the store's ``CacheError``) gives one
+:class:`CacheUnavailable` warning naming the path, the reason and where it was raised; from
+then on this SafeStore is off and every call is a no-op returning an empty value. Any other
+exception is a bug, and is raised.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import time
+import traceback
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -27,7 +31,10 @@ from .store import (
     describe_failure,
 )
 
-__all__ = ["SafeStore"]
+__all__ = ["SafeStore", "FAILURES"]
+
+#: What a database that cannot be used raises; anything else is a bug and is raised.
+FAILURES = (sqlite3.Error, OSError, CacheError)
 
 T = TypeVar("T")
 
@@ -53,7 +60,7 @@ class SafeStore:
         try:
             safe.path = Path(path) if path is not None else database_path()
             safe._store = Store.open(safe.path, busy_timeout=busy_timeout, clock=clock)
-        except Exception as exc:  # noqa: BLE001 - opening the cache must never fail a run
+        except FAILURES as exc:  # the database cannot be used: run without it
             safe._disable(exc, busy_timeout, stacklevel=2)  # the caller of open()
         return safe
 
@@ -67,9 +74,13 @@ class SafeStore:
         reason = exc.reason if isinstance(exc, CacheError) else describe_failure(exc, busy_timeout)
         store, self._store, self.reason = self._store, None, reason
         if store is not None:
-            with contextlib.suppress(Exception):  # already failing: closing is best effort
+            with contextlib.suppress(*FAILURES):  # already failing: closing is best effort
                 store.close()
-        warnings.warn(CacheUnavailable(self.path, reason), stacklevel=stacklevel + 1)
+        warning = CacheUnavailable(self.path, reason)
+        # Where it failed, so a failure that is not the file's fault can be found.
+        trace = "".join(traceback.format_exception(exc, limit=-4)).rstrip()
+        warning.args = (f"{warning.args[0]}\n{trace}",)
+        warnings.warn(warning, stacklevel=stacklevel + 1)
 
     def _call(self, default: T, method: str, *args: Any, **kwargs: Any) -> T:
         """``store.method(*args, **kwargs)``, or ``default`` when off or on failure."""
@@ -83,7 +94,7 @@ class SafeStore:
         except UnstorableValue as exc:  # one value, not the database: the cache stays on
             warnings.warn(CacheWarning(f"not cached: {exc}"), stacklevel=3)
             return default
-        except Exception as exc:  # noqa: BLE001 - a cache must never fail a run
+        except FAILURES as exc:  # the database failed: run on without it
             self._disable(exc, store.busy_timeout, stacklevel=3)  # the caller of the method
             return default
 

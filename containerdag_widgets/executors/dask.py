@@ -133,6 +133,10 @@ class DaskExecutor(RunControl):
 
     # ---- the Executor protocol --------------------------------------------------------------
 
+    def runs_inline(self, call: NodeCall) -> bool:
+        """Never: every node is a task on the cluster."""
+        return False
+
     def prepare(self, max_workers: int) -> None:
         """Check that the scheduler answers (``ClusterUnavailable`` if not), subscribe."""
         if self.closed:

@@ -13,11 +13,18 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import (
+    ArgDecorator,
+    argument,
+    magic_arguments,
+    parse_argstring,
+)
 
-from ..errors import ContainerDagError, GraphValidationError
+from ..errors import ContainerDagError, GraphValidationError, OptionError
 from ..graph import Graph
+from ..options import OPTIONS, RunOptions, add_arguments
 from ..registry import Registry
+from ..session import Session
 from .body import node_name, parse_node
 from .dask import DaskSessions
 from .help import make_matcher
@@ -26,9 +33,20 @@ __all__ = ["ContainerDagMagics", "current_magics", "load_ipython_extension",
            "unload_ipython_extension"]
 
 _COMMANDS = ("show", "run", "plan", "clear", "spec", "remove", "use", "graph")
-#: Options of ``%dag`` and the subcommands they apply to.
-_OPTION_COMMANDS = {"max_workers": "run", "timeout": "run", "quiet": "run", "yaml": "spec",
-                    "dask": "run", "no_cache": ("run", "plan"), "force": ("run", "plan")}
+#: Options of ``%dag`` and the subcommands they apply to: the run options from their table.
+_OPTION_COMMANDS = {"quiet": "run", "yaml": "spec",
+                    **{o.name: ("run", "plan") if o.planned else "run"
+                       for o in OPTIONS if o.flag is not None}}
+
+
+_FLAGS = {o.name: o.flag for o in OPTIONS if o.flag is not None}
+
+
+class run_options(ArgDecorator):  # noqa: N801 - a decorator, named as IPython's are
+    """``%dag``'s run and plan flags, from the run options' table (``options.OPTIONS``)."""
+
+    def add_to_parser(self, parser: Any, group: Any) -> None:
+        add_arguments(group if group is not None else parser)
 
 
 # ---- the magics --------------------------------------------------------------------------------
@@ -149,21 +167,10 @@ class ContainerDagMagics(Magics):
                    "(default: show)")
     @argument("name", nargs="*", metavar="NAME",
               help="the node to remove (spaces allowed), or the variable holding the Registry")
-    @argument("--max-workers", type=int, default=None, metavar="N",
-              help="run: how many nodes run at once (default 4)")
-    @argument("--timeout", type=float, default=None, metavar="SECONDS",
-              help="run: timeout of each node in seconds (a node's own timeout wins)")
-    @argument("--quiet", "-q", action="store_true",
+    @argument("--quiet", "-q", action="store_true", default=None,
               help="run: do not print the result table")
-    @argument("--dask", default=None, metavar="ADDRESS",
-              help="run: each node a task on the Dask scheduler at ADDRESS ('local': a "
-                   "LocalCluster of 2 worker processes kept for the session)")
-    @argument("--no-cache", action="store_true",
-              help="run, plan: neither reuse nor store results, nor record the run")
-    @argument("--force", action="append", default=None, metavar="NODE",
-              help="run, plan: run NODE even if its result is cached (repeatable; quote "
-                   "names with spaces)")
-    @argument("--yaml", action="store_true",
+    @run_options()
+    @argument("--yaml", action="store_true", default=None,
               help="spec: print the spec as YAML (and return nothing)")
     @line_magic
     def dag(self, line: str = "") -> Any:
@@ -171,11 +178,11 @@ class ContainerDagMagics(Magics):
 
         Subcommands:
           show                 the graph as a live widget (GraphWidget); the default
-          run [--max-workers N] [--timeout SECONDS] [--quiet] [--dask ADDRESS]
-              [--no-cache] [--force NODE]
+          run [--max-workers N] [--timeout SECONDS] [--node NODE] [--no-cache]
+              [--force NODE] [--dask ADDRESS] [--quiet]
                                validate and run it, reusing unchanged results; prints the
                                table and returns the RunResult: result = %dag run
-          plan [--no-cache] [--force NODE]
+          plan [--node NODE] [--no-cache] [--force NODE]
                                per node: reuse, run or depends, and why; runs nothing
           clear                remove every node
           spec [--yaml]        the graph's spec (a dict); with --yaml print it as YAML
@@ -187,8 +194,8 @@ class ContainerDagMagics(Magics):
         command = args.command
         for option, applies_to in _OPTION_COMMANDS.items():
             allowed = (applies_to,) if isinstance(applies_to, str) else applies_to
-            if getattr(args, option) not in (None, False) and command not in allowed:
-                flag = "--" + option.replace("_", "-")
+            if getattr(args, option) is not None and command not in allowed:
+                flag = _FLAGS.get(option, "--" + option)
                 where = " and ".join(f"%dag {c}" for c in allowed)
                 raise UsageError(f"%dag {command}: {flag} applies to {where} only")
         name = " ".join(args.name)
@@ -205,19 +212,18 @@ class ContainerDagMagics(Magics):
         # closed since is made again, instead of failing every node.
         return _widget("GraphWidget")(self.graph, lambda: self.registry)
 
+    def _options(self, args: Any) -> RunOptions:
+        try:
+            return RunOptions.from_arguments(args, self.graph, context=self.dask)
+        except OptionError as exc:
+            raise UsageError(str(exc)) from None
+
     def _dag_run(self, args: Any, name: str) -> Any:
         if not self.graph:
             raise UsageError("the graph is empty: add nodes with %%node NAME cells")
-        if args.max_workers is not None and args.max_workers < 1:
-            raise UsageError(f"--max-workers must be at least 1, got {args.max_workers}")
-        if args.timeout is not None and not 0 < args.timeout < float("inf"):
-            raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
-        executor = self.dask.executor(args.dask) if args.dask else None
-        max_workers = args.max_workers or (executor.slots if executor else 0) or 4
+        options = self._options(args)
         try:
-            result = self.graph.run(self.registry, max_workers=max_workers,
-                                    timeout=args.timeout, executor=executor,
-                                    cache=not args.no_cache, force=args.force)
+            result = Session.of(self.registry).run(self.graph, options)
         except GraphValidationError as exc:
             raise UsageError(f"the graph cannot run: {exc}") from None
         except ContainerDagError as exc:
@@ -227,8 +233,9 @@ class ContainerDagMagics(Magics):
         return result
 
     def _dag_plan(self, args: Any, name: str) -> Any:
+        options = self._options(args)
         try:
-            plan = self.graph.plan(self.registry, cache=not args.no_cache, force=args.force)
+            plan = Session.of(self.registry).plan(self.graph, options)
         except ContainerDagError as exc:
             raise UsageError(f"the graph cannot run: {exc}") from None
         print(plan.table())

@@ -35,7 +35,7 @@ class DaskSessions:
         self._executors: dict[str, Any] = {}
         self._finalizer = weakref.finalize(self, _close_all, self._executors)
 
-    def executor(self, address: str) -> Any:
+    def executor_for(self, address: str) -> Any:
         """The executor for ``address`` (``"local"``: a LocalCluster), made on first use."""
         executor = self._executors.get(address)
         if executor is not None and not executor.closed and executor.client.status == "running":

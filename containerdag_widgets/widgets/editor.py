@@ -112,7 +112,7 @@ class GraphEditor(W.VBox):
         self.undo_stack.record(self.graph)
         try:
             change()
-        except (ContainerDagError, KeyError, ValueError) as exc:
+        except ContainerDagError as exc:  # a refused edit; a bug is raised
             self.undo_stack.revert(self.graph)
             self.say(str(exc), error=True)
             return False

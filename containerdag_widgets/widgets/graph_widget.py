@@ -16,7 +16,8 @@ from ..execution import Executor
 from ..graph import Graph
 from ..registry import Registry
 from ..result import RunResult
-from ..runner import RunHandle
+from ..scheduler import RunHandle
+from ..session import Session
 from ..status import SUCCESS
 from .canvas import CanvasPane
 from .closing import close_tree
@@ -70,12 +71,15 @@ class GraphWidget(RunsMixin, W.VBox):
                  *, layout_name: str = "dagre", height: str = "460px",
                  timeout: float | None = None, executor: Executor | None = None,
                  group_by: Callable[[str], str | None] | None = prefix_group,
-                 grouped: bool | None = None, **kwargs: Any):
+                 grouped: bool | None = None, session: Session | None = None, **kwargs: Any):
         self.graph = graph
         self._registry_source = registry if callable(registry) else None
         self._registry = (None if callable(registry) else
                           registry if registry is not None else Registry.current())
         self.timeout, self.executor, self.group_by = timeout, executor, group_by
+        #: Runs go through this session (default: the registry's own, ``Session.of``).
+        self.session = session
+        self._followed: dict[int, tuple[Session, Callable[[], None]]] = {}
         #: The last run's final result (None before a run ended).
         self.result: RunResult | None = None
         self.handle: RunHandle | None = None
@@ -140,7 +144,9 @@ class GraphWidget(RunsMixin, W.VBox):
             self.grouped = grouped
         self.redraw()
         self._unwatch = graph.watch(self._on_event)
-        self._check_registry()
+        registry = self._check_registry()
+        if registry is not None:
+            self._follow(registry)
 
     # ---- the registry ---------------------------------------------------------------------
 
@@ -387,9 +393,21 @@ class GraphWidget(RunsMixin, W.VBox):
         """The runs as this widget folded them from events."""
         return self._fold.current()
 
+    def _follow(self, registry: Registry) -> Session:
+        """The session runs go through, its events of this graph followed from now on (every
+        run of the graph in it, wherever started: here, ``graph.run``, ``%dag run``)."""
+        session = self.session if self.session is not None else Session.of(registry)
+        if id(session) not in self._followed:
+            self._followed[id(session)] = (
+                session, session.subscribe(self._on_event, graph=self.graph))
+        return session
+
     def close(self) -> None:
-        """Stop following the graph and close every widget this one opened."""
+        """Stop following the graph and its runs, and close every widget this one opened."""
         self._unwatch()
+        for _, unsubscribe in self._followed.values():
+            unsubscribe()
+        self._followed.clear()
         self._stop_flusher()
         with self._edit_lock:
             if self._timer is not None:

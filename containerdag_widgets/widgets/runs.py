@@ -3,7 +3,6 @@ them, and the flusher thread that pushes what their events changed to the page."
 
 from __future__ import annotations
 
-import inspect
 import threading
 import time
 from collections.abc import Iterable
@@ -11,7 +10,7 @@ from typing import Any
 
 from ..errors import ContainerDagError
 from ..result import RunResult
-from ..runner import RunHandle
+from ..scheduler import RunHandle
 from ..status import SUCCESS
 from .html import esc, pre
 
@@ -38,11 +37,12 @@ class RunsMixin:
             return None
         if self._graph_dirty:
             self.redraw()
+        session = self._follow(registry)
         options: dict[str, Any] = {"max_workers": self.max_workers, "timeout": self.timeout,
                                    "executor": self.executor}
         if nodes is not None:
             options["nodes"] = list(nodes)
-        if force is not None and "force" in inspect.signature(self.graph.start).parameters:
+        if force is not None:
             options["force"] = list(force)
         self.message.value = ""
         # Running shows before the run starts: a run may end (and the flusher push its end)
@@ -51,7 +51,7 @@ class RunsMixin:
         self.controls.set_running(True, True, False, False)
         self._run_begins()
         try:
-            self.handle = self.graph.start(registry, **options)
+            self.handle = session.start(self.graph, **options)
         except ContainerDagError as exc:
             self._expecting = self.running = False
             self._buttons(True)
@@ -88,9 +88,12 @@ class RunsMixin:
 
     def stop(self) -> None:
         """Cancel the runs going on: running calls are killed, nodes not started are skipped."""
-        if self._fold.cancel_all() or (self.handle is not None and not self.handle.done):
-            if self.handle is not None and not self.handle.done:
-                self.handle.cancel()
+        cancelled = sum(session.cancel(run) for run in self._fold.running()
+                        for session, _ in self._followed.values())
+        if self.handle is not None and not self.handle.done:
+            self.handle.cancel()
+            cancelled += 1
+        if cancelled:
             self.message.value = "<i>stopping...</i>"
 
     def wait_idle(self, timeout: float | None = None) -> None:

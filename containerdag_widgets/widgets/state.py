@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..events import Event, NodeFinished, NodeLog, NodeStarted, RunFinished, RunStarted
@@ -47,9 +47,9 @@ class Fold:
     lock: threading.Lock = field(default_factory=threading.Lock)
     #: node -> when it started, for nodes whose call began (live timeline bars, "so far").
     started: dict[str, float] = field(default_factory=dict)
-    #: runs going on, and their cancel functions (what Stop calls).
+    #: runs going on, and their ids (what Stop cancels through the session).
     active: int = 0
-    cancels: list[Callable[[], None]] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)
     origin: float | None = None
     run_nodes: tuple[str, ...] = ()
     finished: RunResult | None = None
@@ -75,18 +75,20 @@ class Fold:
             self._run_changed = True
 
     def apply(self, event: Event) -> None:
-        """Take an event: runs begun and ended count at once (``active``, ``cancels``); the
+        """Take an event: runs begun and ended count at once (``active``, ``runs``); the
         rest is folded at the next read."""
         self._pending.append(event)  # deque appends and pops are atomic: no lock needed
         if isinstance(event, RunStarted):
             with self.lock:
                 self.active += 1
-                self.cancels.append(event.cancel)
+                self.runs.append(event.run)
         elif isinstance(event, RunFinished):
             with self.lock:
                 self.active = max(self.active - 1, 0)
+                if event.run in self.runs:
+                    self.runs.remove(event.run)
                 if not self.active:
-                    self.cancels = []
+                    self.runs = []
 
     def _fold(self) -> None:
         """Fold the queued events, in order (under ``lock``)."""
@@ -124,13 +126,10 @@ class Fold:
             if old in self.started:
                 self.started[new] = self.started.pop(old)
 
-    def cancel_all(self) -> int:
-        """Cancel every run going on; how many there were."""
+    def running(self) -> list[str]:
+        """The ids of the runs going on."""
         with self.lock:
-            cancels = list(self.cancels)
-        for cancel in cancels:
-            cancel()
-        return len(cancels)
+            return list(self.runs)
 
     def take(self) -> Update | None:
         """What changed since the last call (None: nothing), and a snapshot."""

@@ -223,7 +223,7 @@ def test_magic_runs_on_the_given_scheduler_and_on_local(cluster, client):
         shell.run_cell_magic("node", "t", "process: triple\ninputs:\n  x: 3\n")  # not cached
         result = shell.run_line_magic("dag", "run --quiet --dask local")
         assert result.outputs == {"t": {"z": 9.0}}
-        local = current_magics(shell).dask.executor("local")  # kept for the session
+        local = current_magics(shell).dask.executor_for("local")  # kept for the session
         assert result.workers["t"] in set(local.client.scheduler_info()["workers"])
         assert result.workers["t"] not in workers_of(client)
     finally:

@@ -34,7 +34,7 @@ def add_seed_generators(registry):
         """A uniformly distributed random float."""
         return {"n": random.uniform(min, max)}
 
-    @process(outputs={"choice": 1}, name="random choice")
+    @process(outputs={"choice": 1.0}, name="random choice")
     def choice(choices: list = [1, 2, 3, 4]):  # noqa: B006 - the example value
         """A random choice."""
         return {"choice": random.choice(choices)}

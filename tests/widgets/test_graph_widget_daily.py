@@ -1,9 +1,8 @@
 """Kernel-side checks of issue 8's graph widget: edits, runs from elsewhere, a closed registry,
 large-graph views, re-run controls (the browser tests check the same in the page)."""
 
-import inspect
 
-from containerdag_widgets import Graph, GraphWidget, Registry
+from containerdag_widgets import Graph, GraphWidget, Registry, Session
 from containerdag_widgets.widgets.timeline import timeline_html
 from containerdag_widgets.widgets.view import GROUP_PREFIX, build_view, prefix_group
 
@@ -76,16 +75,16 @@ def test_groups_and_focus():
 def test_rerun_controls_pass_nodes_and_force_when_the_core_takes_it():
     calls = []
 
-    class Spy(Graph):
-        def start(self, registry, *, nodes=None, force=None, **options):
+    class Spy(Session):
+        def start(self, graph, options=None, *, nodes=None, force=None, **values):
             calls.append((nodes, force))
-            return super().start(registry, nodes=nodes, **options)
+            return super().start(graph, nodes=nodes, force=force, **values)
 
-    g = Spy.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}},
-                       "b": {"process": "add", "inputs": {"x": ("a", "z"), "y": 1.0}},
-                       "c": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}}})
-    w = GraphWidget(g, Registry([add]))
-    assert "force" in inspect.signature(g.start).parameters
+    g = Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}},
+                         "b": {"process": "add", "inputs": {"x": ("a", "z"), "y": 1.0}},
+                         "c": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}}})
+    registry = Registry([add])
+    w = GraphWidget(g, registry, session=Spy(registry))
     w.run_from("a").wait(10)
     w.wait_idle(5)
     assert calls[-1] == (["a", "b"], ["a", "b"])

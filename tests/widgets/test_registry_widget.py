@@ -7,7 +7,7 @@ def make_registry():
         """A uniformly distributed random float."""
         return {"n": min}
 
-    @process(outputs={"choice": 1}, name="random choice")
+    @process(outputs={"choice": 1.0}, name="random choice")
     def choice(choices: list = [1, 2]):  # noqa: B006 - example value
         """A random choice."""
         return {"choice": choices[0]}

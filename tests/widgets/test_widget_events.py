@@ -146,7 +146,7 @@ def test_runs_are_counted_at_once_and_folded_in_order_at_the_read():
     assert fold.active == 1  # what Stop and "already running" read, before any fold
     fold.apply(NodeFinished("a", "done", 0.1, {"z": 2.0}, None, "", 1.2))
     fold.apply(RunFinished(RunResult(), 1.3))
-    assert fold.active == 0 and fold.cancels == []
+    assert fold.active == 0 and fold.running() == []
     fold.apply(RunStarted("r2", ("a",), 2.0))  # a runs again: its old outcome goes
     state, started = fold.snapshot()
     assert state.status == {"a": "pending", "b": "pending"} and state.outputs == {}
