@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .errors import Problem, did_you_mean
-from .files import File, is_file_json, size_limit
+from .files import NOT_FILES, File, files_in, is_file_json, not_a_file, shown_name, size_limit
 
 __all__ = ["json_type", "accepts", "port_problems", "type_problem", "value_problem",
            "file_problem", "names_listed", "MAX_INPUT_BYTES"]
@@ -133,6 +133,10 @@ def value_problem(node: str | None, process: str, port: str, value: Any,
         max_bytes = MAX_INPUT_BYTES
     if isinstance(value, File):
         return file_problem(node, process, port, value)
+    for inner in files_in(value, json_form=False):  # files inside a list or an object
+        problem = file_problem(node, process, port, inner)
+        if problem is not None:
+            return problem
     found = _not_json(value, port)
     if found is not None:
         where, what = found
@@ -149,12 +153,19 @@ def value_problem(node: str | None, process: str, port: str, value: Any,
 
 
 def file_problem(node: str | None, process: str, port: str, value: File) -> Problem | None:
-    """A ``missing_file`` or ``file_too_large`` problem for a ``File`` input, else None."""
+    """A ``missing_file``, ``not_a_file`` or ``file_too_large`` problem for a ``File`` input,
+    else None (a FIFO or device is never opened to find out)."""
     field = f"inputs.{port}"
-    if not value.exists():
+    what = not_a_file(value.path)
+    if what is not None and what not in NOT_FILES:
         return Problem("missing_file", node, f"input {port!r} of process {process!r}: file "
-                       f"{str(value.path)!r} does not exist", process=process, field=field,
-                       value=str(value.path))
+                       f"{shown_name(value.path)!r} does not exist"
+                       + ("" if what == "missing" else f" or cannot be read ({what})"),
+                       process=process, field=field, value=shown_name(value.path))
+    if what is not None:
+        return Problem("not_a_file", node, f"input {port!r} of process {process!r}: "
+                       f"{shown_name(value.path)!r} is {what}, not a regular file",
+                       process=process, field=field, value=shown_name(value.path))
     limit = size_limit()
     if value.size > limit:
         return Problem("file_too_large", node, f"input {port!r} of process {process!r}: file "

@@ -130,6 +130,21 @@ def test_a_missing_input_file_is_a_validation_error_before_anything_runs(reg, tm
     assert calls == []
 
 
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_an_input_that_is_not_a_regular_file_is_named_for_what_it_is(reg, tmp_path, kind):
+    """A directory or a FIFO given as a file (alone or inside a list) is refused before
+    anything runs, saying what it is; the FIFO is never opened (it would block)."""
+    path = tmp_path / "data"
+    path.mkdir() if kind == "directory" else os.mkfifo(path)
+    for value in (File(path), [File(path)]):
+        graph = Graph.from_spec({"n": {"process": "count", "inputs": {"data": value}}})
+        [problem] = graph.problems(reg)
+        assert problem.kind == "not_a_file" and problem.field == "inputs.data"
+        words = "a directory" if kind == "directory" else "a FIFO (named pipe)"
+        assert f"{str(path)!r} is {words}, not a regular file" in problem.message
+    assert calls == []
+
+
 def test_python_processes_take_and_give_files_that_flow_by_reference(reg, tmp_path,
                                                                      monkeypatch):
     monkeypatch.chdir(tmp_path)
