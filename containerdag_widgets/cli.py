@@ -65,16 +65,8 @@ def _cmd_describe(args: argparse.Namespace) -> int:
         if proc.file_ports:
             say("  file ports: " + ", ".join(f"{port} ({hint or 'any extension'})"
                                              for port, hint in proc.file_ports.items()))
-        command = getattr(proc, "command", None)
-        if command:
-            say(f"  command: {command}")
-        serve = getattr(proc, "serve", None)
-        if serve is not None:
-            say(f"  keep-loaded server: {list(serve.command)} (asked for {serve.process!r}, "
-                f"up to {serve.instances} at once per container)")
-        settings = getattr(proc, "settings", None)
-        if settings is not None:
-            say(f"  container: {settings.summary()}")
+        for label, text in proc.details().items():
+            say(f"  {label}: {text}")
     return 0
 
 

@@ -7,6 +7,7 @@ A process declares its ports with example values; an example's JSON type is the 
 from __future__ import annotations
 
 import inspect
+import sys
 import threading
 import traceback
 import weakref
@@ -14,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cache.keys import code_hash, description_part
 from .errors import (
     Cancelled,
     InputError,
@@ -149,6 +151,29 @@ class Process:
                 raise ProtocolError(problem.detail, process=self.name,
                                     output=repr(dict(outputs))[:200], log=log, port=port)
 
+    # ---- what each kind says of itself ------------------------------------------------------
+
+    def key_parts(self) -> dict[str, Any] | None:
+        """What identifies this process's code in a cache key: ``kind`` first, then what a
+        change of it must invalidate (``cache.keys.LABELS`` parts are kept for messages
+        only). None: a call of it cannot be keyed, so it is never reused."""
+        return None
+
+    def details(self) -> dict[str, str]:
+        """How it runs, in words (label -> text), for ``containerdag describe`` and the
+        registry widget."""
+        return {}
+
+    def image_command(self) -> tuple[str, str, list[str]] | None:
+        """``(image tag, image ID, argv)`` when a call is one command in an image (what an
+        exported workflow runs); None otherwise."""
+        return None
+
+    @property
+    def settings(self) -> Any:
+        """The container settings its calls run with (None: it runs in no container)."""
+        return None
+
     def close(self) -> None:
         """Release what the process holds (containers, for container processes)."""
 
@@ -195,6 +220,25 @@ class PythonProcess(Process):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
+
+    def key_parts(self) -> dict[str, Any]:
+        """Its function by qualified name and code hash (comments, formatting and docstrings
+        do not count; globals it reads do), the Python version and ``version=``."""
+        target = getattr(self.fn, "__wrapped__", self.fn)
+        module = getattr(target, "__module__", None) or ""
+        qualname = getattr(target, "__qualname__", None) or type(target).__qualname__
+        return {
+            "kind": "python", "name": self.name,
+            "qualname": f"{module}.{qualname}".lstrip("."), "code": code_hash(self.fn),
+            "python": "{}.{}".format(*sys.version_info[:2]), "version": self.version,
+            # The docstring is the description of a Python process: only the ports count.
+            "description": description_part(self, text=False),
+        }
+
+    def details(self) -> dict[str, str]:
+        target = getattr(self.fn, "__wrapped__", self.fn)
+        return {"function": f"{getattr(target, '__module__', '?')}."
+                            f"{getattr(target, '__qualname__', self.name)}"}
 
     def _call(self, inputs: dict[str, Any], *, timeout: float | None,
               cancel: threading.Event | None, on_log: LogSink | None) -> Execution:

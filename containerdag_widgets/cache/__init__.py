@@ -4,11 +4,12 @@ Pure core: the standard library and ``..errors`` only, no Docker or Jupyter.
 """
 
 from .keys import (
-    HASHED,
     KEY_VERSION,
+    LABELS,
     KeyParts,
     canonical_json,
     code_hash,
+    description_part,
     node_key,
     pick_env,
     process_parts,
@@ -38,10 +39,10 @@ from .store import (
 )
 
 __all__ = [
-    "CACHE_DISABLED", "DATABASE_NAME", "FORCED", "HASHED", "KEY_VERSION", "MIGRATIONS",
+    "CACHE_DISABLED", "DATABASE_NAME", "FORCED", "KEY_VERSION", "LABELS", "MIGRATIONS",
     "NO_EARLIER", "CacheError", "CacheUnavailable", "CacheWarning", "CachedResult", "KeyParts",
     "NodeRecord", "RunNotFound", "RunRecord", "RunSummary", "SafeStore", "SchemaError", "Store",
     "UnstorableValue", "cache_root", "cached", "canonical_json", "changes", "code_hash",
-    "database_path", "explain", "node_key", "not_cacheable", "pick_env", "process_parts",
-    "remove_database", "short_id", "with_inputs",
+    "database_path", "description_part", "explain", "node_key", "not_cacheable", "pick_env",
+    "process_parts", "remove_database", "short_id", "with_inputs",
 ]

@@ -62,21 +62,9 @@ class Decision:
         return self.action == "reuse"
 
 
-class _Deterministic:
-    """A process seen as cacheable, to compute the key parts the history keeps for it."""
-
-    cacheable = True
-
-    def __init__(self, proc: Process):
-        self._proc = proc
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._proc, name)
-
-
 def _history_parts(proc: Process, inputs: Mapping[str, Any]) -> KeyParts | None:
     try:
-        return process_parts(_Deterministic(proc), inputs, env=pick_env(ENV_ALLOW))
+        return process_parts(proc, inputs, env=pick_env(ENV_ALLOW), deterministic=True)
     except (TypeError, ValueError):
         return None
 

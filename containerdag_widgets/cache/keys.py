@@ -1,8 +1,9 @@
 """Cache keys: canonical JSON, a stable hash of Python code, and a node's key from its parts.
 
 A key is a sha256 over separately kept *parts* (a plain JSON-able dict), so that a later run
-can say which part changed (see :mod:`.reasons`). Only the parts in ``HASHED`` count; the
-image tag and the process name are kept for messages only.
+can say which part changed (see :mod:`.reasons`). Each kind of process gives its own parts
+(``Process.key_parts``); all count but the ``LABELS`` (the image tag and the process name),
+kept for messages only.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import hashlib
 import json
 import math
 import os
-import sys
 import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypedDict
@@ -20,7 +20,7 @@ from typing import Any, TypedDict
 from ..files import key_form, map_files
 
 __all__ = [
-    "HASHED",
+    "LABELS",
     "KEY_VERSION",
     "KeyParts",
     "canonical_json",
@@ -28,6 +28,7 @@ __all__ = [
     "node_key",
     "pick_env",
     "process_parts",
+    "description_part",
     "with_inputs",
 ]
 
@@ -52,11 +53,9 @@ class KeyParts(TypedDict, total=False):
     inputs: str  # canonical_json() of the resolved inputs
 
 
-#: The parts that go into the hash, per kind. Everything else is for messages.
-HASHED: dict[str, tuple[str, ...]] = {
-    "container": ("kind", "image_id", "argv", "description", "env", "inputs"),
-    "python": ("kind", "qualname", "code", "python", "version", "description", "env", "inputs"),
-}
+#: The parts kept for messages only (a tag and a name can change without the code changing):
+#: every other part goes into the hash.
+LABELS: frozenset[str] = frozenset({"name", "image"})
 
 
 # ---- canonical JSON --------------------------------------------------------------------------
@@ -251,48 +250,32 @@ def process_parts(
     inputs: Mapping[str, Any] | None = None,
     *,
     env: Mapping[str, str] | None = None,
+    deterministic: bool | None = None,
 ) -> KeyParts | None:
-    """The key parts of a process (by duck typing), or None when it must never be cached.
-
-    A container process has ``image_id``, ``image``, ``command``; a Python process has ``fn``
-    and ``version``. ``cacheable=False``, an unknown kind or a missing image ID give None.
-    ``inputs`` (resolved values) are added with :func:`with_inputs`; NaN/inf raise ValueError.
+    """The key parts of a call of ``proc``: what the process says of its own code
+    (``Process.key_parts()``, each kind its own) plus the allow-listed ``env``; None when it
+    must never be cached (``cacheable=False``, unless ``deterministic=True`` asks for the
+    parts anyway, as the history does) or cannot be keyed. ``inputs`` (resolved values) are
+    added with :func:`with_inputs`; NaN/inf raise ValueError.
     """
-    if not getattr(proc, "cacheable", True):
+    if not (proc.cacheable if deterministic is None else deterministic):
         return None
-    env_part = dict(sorted((env or {}).items()))
-    description = {  # an example File counts by its name: it is a type, not a value
-        "description": getattr(proc, "description", "") or "",
-        "inputs": map_files(dict(getattr(proc, "inputs", {}) or {}), _example, json_form=False),
-        "outputs": map_files(dict(getattr(proc, "outputs", {}) or {}), _example,
-                             json_form=False),
-    }
-    name = str(getattr(proc, "name", "") or "")
-    fn = getattr(proc, "fn", None)
-    parts: KeyParts
-    if fn is not None:
-        target = getattr(fn, "__wrapped__", fn)
-        module = getattr(target, "__module__", None) or ""
-        qualname = getattr(target, "__qualname__", None) or type(target).__qualname__
-        version = getattr(proc, "version", None)
-        parts = {
-            "kind": "python", "name": name, "qualname": f"{module}.{qualname}".lstrip("."),
-            "code": code_hash(fn), "python": "{}.{}".format(*sys.version_info[:2]),
-            "version": None if version is None else str(version),
-            # The docstring is the description of a Python process: only the ports count.
-            "description": {"inputs": description["inputs"], "outputs": description["outputs"]},
-            "env": env_part,
-        }
-    elif getattr(proc, "image_id", None):
-        parts = {
-            "kind": "container", "name": name, "image": str(getattr(proc, "image", "") or ""),
-            "image_id": str(proc.image_id), "argv": [str(a) for a in proc.command],
-            "description": description, "env": env_part,
-        }
-    else:
+    own = proc.key_parts()
+    if own is None:
         return None
-    canonical_json(parts["description"])  # fail early on an example that JSON cannot hold
+    parts: KeyParts = {**own, "env": dict(sorted((env or {}).items()))}
+    canonical_json(parts.get("description"))  # fail early on an example JSON cannot hold
     return with_inputs(parts, inputs) if inputs is not None else parts
+
+
+def description_part(proc: Any, *, text: bool = True) -> dict[str, Any]:
+    """A process's description as a key part: its ports' examples (a ``File`` example counts by
+    its name: it is a type, not a value) and, with ``text``, its description."""
+    part = {
+        "inputs": map_files(dict(proc.inputs), _example, json_form=False),
+        "outputs": map_files(dict(proc.outputs), _example, json_form=False),
+    }
+    return {"description": proc.description or "", **part} if text else part
 
 
 def with_inputs(parts: KeyParts, inputs: Mapping[str, Any]) -> KeyParts:
@@ -302,12 +285,11 @@ def with_inputs(parts: KeyParts, inputs: Mapping[str, Any]) -> KeyParts:
 
 
 def node_key(parts: Mapping[str, Any]) -> str:
-    """The sha256 hex of the parts that matter for ``parts["kind"]`` (and ``KEY_VERSION``)."""
-    kind = parts.get("kind")
-    if kind not in HASHED:
-        raise ValueError(f"unknown kind of key parts: {kind!r}")
+    """The sha256 hex of every part but the ``LABELS`` (and ``KEY_VERSION``)."""
+    if not isinstance(parts.get("kind"), str):
+        raise ValueError(f"key parts without a kind: {sorted(parts)!r}")
     if "inputs" not in parts:
         raise ValueError("key parts without inputs: add them with with_inputs()")
-    hashed = {name: parts.get(name) for name in HASHED[kind]}
+    hashed = {name: value for name, value in parts.items() if name not in LABELS}
     hashed["key_version"] = KEY_VERSION
     return hashlib.sha256(canonical_json(hashed).encode("ascii")).hexdigest()

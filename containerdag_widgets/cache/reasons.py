@@ -12,6 +12,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from .keys import LABELS
+
 __all__ = [
     "CACHE_DISABLED",
     "FORCED",
@@ -94,7 +96,7 @@ def _process_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str
         if old.get("argv") != new.get("argv"):
             argv = [shlex.join(p.get("argv") or []) for p in (old, new)]
             out.append(f"command changed {_clip(argv[0])} -> {_clip(argv[1])}")
-    else:
+    elif new.get("kind") == "python":
         if old.get("qualname") != new.get("qualname"):
             out.append(f"function changed {old.get('qualname')} -> {new.get('qualname')}")
         elif old.get("code") != new.get("code"):
@@ -104,6 +106,10 @@ def _process_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str
         if old.get("version") != new.get("version"):
             versions = [p.get("version") or "none" for p in (old, new)]
             out.append(f"version of {name} changed {versions[0]} -> {versions[1]}")
+    else:  # a kind of its own: each part it keys on, by name
+        common = ("kind", "description", "env", "inputs", *LABELS)
+        out.extend(f"{part} of {name} changed" for part in sorted({*old, *new} - set(common))
+                   if old.get(part) != new.get(part))
     if old.get("description") != new.get("description"):
         out.append(f"description of {name} changed")
     old_env, new_env = old.get("env") or {}, new.get("env") or {}

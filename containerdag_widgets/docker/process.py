@@ -7,9 +7,11 @@ through that server; the pool's transport falls back to the one-shot command whe
 from __future__ import annotations
 
 import json
+import shlex
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ..cache.keys import description_part
 from ..errors import (
     Cancelled,
     FileError,
@@ -59,6 +61,32 @@ class ContainerProcess(Process):
         self.max_stderr = max_stderr
         #: The keep-loaded server that answers this process's calls, if its image has one.
         self.serve = serve
+
+    #: How its image's warm container runs (``ContainerSettings``, labels applied); set at
+    #: discovery.
+    settings: Any = None
+
+    def key_parts(self) -> dict[str, Any] | None:
+        """Its image by content ID (a rebuilt tag is another image) and its argv; None
+        without an image ID."""
+        if not self.image_id:
+            return None
+        return {"kind": "container", "name": self.name, "image": self.image,
+                "image_id": str(self.image_id), "argv": [str(a) for a in self.command],
+                "description": description_part(self)}
+
+    def image_command(self) -> tuple[str, str, list[str]]:
+        return self.image, self.image_id, list(self.command)
+
+    def details(self) -> dict[str, str]:
+        found = {"command": shlex.join(self.command)}
+        if self.serve is not None:
+            found["keep-loaded server"] = (
+                f"{shlex.join(self.serve.command)} (asked for {self.serve.process!r}, up to "
+                f"{self.serve.instances} at once per container)")
+        if self.settings is not None:
+            found["container"] = self.settings.summary()
+        return found
 
     def _call(self, inputs: dict[str, Any], *, timeout: float | None,
               cancel: threading.Event | None, on_log: LogSink | None) -> Execution:

@@ -169,8 +169,9 @@ def to_argo(graph: Graph, registry: Registry, *, python_image: str | None = None
             script, more = python_script(proc)
             notes.extend(more)
             image, argv = python, _python_command(script)
-        elif hasattr(proc, "image_id") and hasattr(proc, "command"):
-            image, argv = image_of(proc.image, inspect_image, proc.image_id), list(proc.command)
+        elif (command := proc.image_command()) is not None:
+            tag, image_id, argv = command
+            image = image_of(tag, inspect_image, image_id)
         else:
             raise ExportError(f"process {name!r} is a {type(proc).__name__}, neither an image's "
                               "process nor an in-process @process function", processes=[name])

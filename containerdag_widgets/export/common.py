@@ -229,13 +229,8 @@ class Hardening:
     @classmethod
     def of(cls, proc: Any) -> Hardening:
         """The settings ``proc``'s container runs with (labels applied), or the defaults."""
-        settings = getattr(proc, "settings", None)
-        pool = getattr(proc, "pool", None)
-        if settings is None and hasattr(pool, "settings_for"):  # the image's, labels applied
-            try:
-                settings = pool.settings_for(proc.image_id, tag=proc.image)
-            except ContainerDagError:  # labels it cannot use: discovery reported them
-                settings = None
+        # The image's, labels applied (None: not a container's, or the defaults asked for).
+        settings = proc.settings if proc is not None else None
         if settings is None:
             try:
                 from ..docker.settings import ContainerSettings

@@ -189,10 +189,11 @@ def to_cwl(graph: Graph, registry: Registry, directory: str | Path, *,
             notes.extend(more)
             doc = _tool(name, proc.description, _docker(python, notes, f"process {name!r}", name),
                         ["python3", "-c", script], settings)
-        elif hasattr(proc, "image_id") and hasattr(proc, "command"):
-            image = image_of(proc.image, inspect_image, proc.image_id)
+        elif (command := proc.image_command()) is not None:
+            tag, image_id, argv = command
+            image = image_of(tag, inspect_image, image_id)
             doc = _tool(name, proc.description, _docker(image, notes, f"process {name!r}", name),
-                        list(proc.command), settings)
+                        argv, settings)
         else:
             raise ExportError(f"process {name!r} is a {type(proc).__name__}, neither an image's "
                               "process nor an in-process @process function", processes=[name])

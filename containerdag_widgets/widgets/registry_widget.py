@@ -136,9 +136,7 @@ class RegistryWidget(W.VBox):
             hint = '<div class="cdw-process-body"><i>Click a process to read it.</i></div>'
             return hint + (section("problems", problems) if problems else "")
         proc = self.registry.get(name)
-        command = getattr(proc, "command", None)
-        settings = getattr(proc, "settings", None)  # a container process's ContainerSettings
-        serve = getattr(proc, "serve", None)  # its keep-loaded server, if the image has one
+        details = proc.details()
         file_ports = ", ".join(f"{port} ({hint or 'any extension'})"
                                for port, hint in proc.file_ports.items())
         return "".join([
@@ -146,11 +144,8 @@ class RegistryWidget(W.VBox):
             f'<h4 style="margin:4px 0">{esc(name)}</h4>',
             f"<div>{esc(proc.description) or '<i>no description</i>'}</div>",
             f"<div>from <code>{esc(proc.source)}</code></div>",
-            f"<div>command <code>{esc(' '.join(command))}</code></div>" if command else "",
-            (f"<div>keep-loaded server <code>{esc(' '.join(serve.command))}</code></div>"
-             if serve is not None else ""),
-            (f'<div class="cdw-container-settings">container: {esc(settings.summary())}</div>'
-             if settings is not None else ""),
+            *(f'<div class="cdw-detail-{label.replace(" ", "-")}">{esc(label)} '
+              f'<code>{esc(text)}</code></div>' for label, text in details.items()),
             (f'<div class="cdw-file-ports">file ports: {esc(file_ports)}</div>'
              if file_ports else ""),
             section("inputs (example values)", ports_table(proc.inputs, "cdw-inputs")),

@@ -6,7 +6,6 @@ import math
 import subprocess
 import sys
 import textwrap
-from types import SimpleNamespace
 
 import pytest
 
@@ -18,6 +17,8 @@ from containerdag_widgets.cache import (
     process_parts,
     with_inputs,
 )
+from containerdag_widgets.docker.process import ContainerProcess
+from containerdag_widgets.process import Process, PythonProcess
 
 # ---- canonical JSON --------------------------------------------------------------------------
 
@@ -164,20 +165,20 @@ def test_code_hash_is_the_same_in_another_interpreter():
 
 
 def _container(**changes):
-    proc = SimpleNamespace(
+    """A container process as discovery makes it (no pool: its key needs none)."""
+    proc = ContainerProcess(
         name="python_add", image="containerdag/add_subtract:latest",
         image_id="sha256:" + "1a2b3c" * 10 + "abcd", command=["python3", "/app/add.py"],
         description="Addition. z = x + y.", inputs={"x": 1.0, "y": 1.0}, outputs={"z": 1.0},
-        cacheable=True)
+        pool=None)
     for name, value in changes.items():
         setattr(proc, name, value)
     return proc
 
 
 def _python(fn=None, **changes):
-    proc = SimpleNamespace(name="my_fn", fn=fn or _fn(BASE), version=None, cacheable=True,
-                           description="Add and scale.", inputs={"x": 1, "y": 2},
-                           outputs={"z": []})
+    proc = PythonProcess(fn or _fn(BASE), name="my_fn", description="Add and scale.",
+                         inputs={"x": 1, "y": 2}, outputs={"z": []})
     for name, value in changes.items():
         setattr(proc, name, value)
     return proc
@@ -229,7 +230,7 @@ def test_non_deterministic_or_unknown_processes_have_no_parts():
     assert process_parts(_container(cacheable=False), INPUTS) is None
     assert process_parts(_python(cacheable=False), INPUTS) is None
     assert process_parts(_container(image_id=""), INPUTS) is None
-    assert process_parts(SimpleNamespace(name="odd", cacheable=True), INPUTS) is None
+    assert process_parts(Process(name="odd"), INPUTS) is None  # a kind that cannot be keyed
 
 
 def test_parts_with_inputs_added_later_give_the_same_key():
@@ -241,7 +242,11 @@ def test_parts_with_inputs_added_later_give_the_same_key():
     with pytest.raises(ValueError, match="NaN"):
         with_inputs(bare, {"x": math.nan})
     with pytest.raises(ValueError, match="kind"):
-        node_key({"kind": "shell", "inputs": "{}"})
+        node_key({"inputs": "{}"})
+    # A new kind of process brings its own parts: all but the labels count.
+    shell = {"kind": "shell", "name": "a", "script": "echo 1", "inputs": "{}"}
+    assert node_key(shell) == node_key({**shell, "name": "b"}) != node_key(
+        {**shell, "script": "echo 2"})
 
 
 def test_pick_env_takes_only_allow_listed_variables_that_are_set():

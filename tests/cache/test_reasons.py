@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 
 from containerdag_widgets.cache import (
     CACHE_DISABLED,
@@ -18,6 +17,7 @@ from containerdag_widgets.cache import (
     process_parts,
     short_id,
 )
+from containerdag_widgets.process import PythonProcess
 
 OLD_ID = "sha256:1a2b3c1a2b3c" + "0" * 52
 NEW_ID = "sha256:4d5e6f4d5e6f" + "0" * 52
@@ -155,8 +155,8 @@ def test_explaining_from_the_history(tmp_path):
     """The flow the runner will use: parts of this run against the last recorded run."""
     namespace: dict = {"__name__": "cell"}
     exec("def my_fn(x):\n    return {'z': x + 1}\n", namespace)
-    proc = SimpleNamespace(name="my_fn", fn=namespace["my_fn"], version=None, cacheable=True,
-                           inputs={"x": 1.0}, outputs={"z": 1.0})
+    proc = PythonProcess(namespace["my_fn"], name="my_fn", inputs={"x": 1.0},
+                         outputs={"z": 1.0})
     with Store.open(tmp_path / "db.sqlite") as store:
         run = store.begin_run({})
         first = process_parts(proc, {"x": 1.0})

@@ -224,7 +224,8 @@ def test_cli_list_and_describe(docker_client):
     assert "keep-loaded server" not in out
     out = subprocess.run([*cli, "describe", "python_add"], capture_output=True, text=True,
                          env=env, timeout=120, check=True).stdout
-    assert "  keep-loaded server: ['python3', " in out and "asked for 'python_add'" in out
+    assert "  keep-loaded server: python3 " in out and "asked for 'python_add'" in out
+    assert "  command: python3 /app/add.py" in out
     bad = subprocess.run([*cli, "describe", "nope"], capture_output=True, text=True, env=env,
                          timeout=120, check=False)
     assert bad.returncode == 2 and "unknown process 'nope'" in bad.stderr

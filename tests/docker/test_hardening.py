@@ -31,7 +31,8 @@ MiB = 2**20
 #: TEST-NET-1 (RFC 5737): reserved for documentation, never routed.
 UNROUTED = "192.0.2.1"
 DEFAULT_SUMMARY = ("network none, read-only root, /tmp tmpfs 64m, caps dropped, "
-                   "no-new-privileges, memory 512m, cpus 1, pids 256")
+                   "no-new-privileges, memory 512m, cpus 1, pids 256, user 65534:65534 "
+                   "(unprivileged: the image sets no USER)")
 
 # A process in plain sh on debian:bookworm-slim (no Python): its description, made when the
 # describe call runs, lists the container's network interfaces, so it shows where describe ran.
@@ -117,7 +118,8 @@ def _closed(client, reg: Registry) -> None:
 
 def test_default_container_settings_reach_the_engine(registry, docker_client):
     proc = registry.get("sandbox_probe")
-    assert proc.settings == ContainerSettings()
+    # The defaults, with the user resolved: the test kit sets no USER.
+    assert proc.settings == ContainerSettings(user="65534:65534", user_source="default")
     assert proc.settings.summary() == DEFAULT_SUMMARY
     proc.run({"address": UNROUTED})
     hc = _host_config(docker_client, registry, TESTKIT)
@@ -234,7 +236,8 @@ def test_an_image_label_loosens_a_setting_and_the_process_shows_it(docker_client
         assert settings.summary() == (
             "network bridge (image label), writable root (image label), /tmp tmpfs 16m "
             "(image label), caps dropped, no-new-privileges, memory 1g (image label), "
-            "cpus 0.5 (image label), pids 100 (image label)")
+            "cpus 0.5 (image label), pids 100 (image label), user 65534:65534 (unprivileged: "
+            "the image sets no USER)")
         # The description was made in a container with the bridge's interface.
         assert proc.description == "interfaces: eth0 lo"
         hc = _host_config(docker_client, reg, tag)
@@ -349,4 +352,5 @@ def test_describe_and_the_registry_widget_show_the_container_settings(registry, 
     assert cli.main(["--image", TESTKIT, "describe", "echo"]) == 0
     assert f"  container: {DEFAULT_SUMMARY}\n" in capsys.readouterr().out
     html = RegistryWidget(registry)._panel_html("echo")
-    assert f'<div class="cdw-container-settings">container: {DEFAULT_SUMMARY}</div>' in html
+    assert (f'<div class="cdw-detail-container">container <code>{DEFAULT_SUMMARY}</code></div>'
+            in html)
