@@ -13,8 +13,8 @@
  *        instances how many servers of that command may run at once), then one request
  *        line. The line goes to an idle server (started if none); the server's next stdout
  *        line is the answer.
- *   'K'  kill that call: its process group gets SIGKILL (a queued keep-loaded call is
- *        dropped). Nothing else is touched.
+ *   'K'  kill that call: its process group gets SIGKILL, then every process it started
+ *        (a queued keep-loaded call is dropped). Nothing else is touched.
  * Replies:
  *   'H'  hello (call 0): the version text, sent once at start.
  *   'O'  stdout bytes of the call (for a server: its answer line, without the newline).
@@ -23,8 +23,18 @@
  *   'D'  a keep-loaded call ended because its server exited or could not start: the reason.
  *
  * End of stdin (the host went away) kills every process this runner started, then exits.
+ *
+ * A call ends with every process it started. Each one-shot command runs under a shepherd of
+ * its own: a fork of the runner that makes a new session and becomes a child subreaper
+ * (PR_SET_CHILD_SUBREAPER), so whatever the command starts stays its descendant however it
+ * detaches (setsid, a double fork, nohup). When the command exits, the shepherd kills every
+ * descendant left (read from /proc), reaps them, and exits with the command's code: the call
+ * ends only then. The runner is a subreaper too: what a killed shepherd or server leaves
+ * becomes the runner's child and is killed at once, and so is, at start, what a runner that
+ * died left in the container (orphans of PID 1 but the warm container's keep-alive).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -34,11 +44,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-#define VERSION "containerdag-runner 1"
+#define VERSION "containerdag-runner 2"
 #define HEADER 9
 #define CHUNK 65536
 #define MAX_FRAME (1u << 30)
@@ -78,6 +90,132 @@ typedef struct proc {
 static proc_t *procs;
 static group_t *groups;
 static int sigpipe_r = -1, sigpipe_w = -1;
+static int strangers; /* a child the runner did not start may be there: sweep */
+
+/* ---- the processes of the container, from /proc ----------------------------------------- */
+
+typedef struct {
+    pid_t pid, ppid;
+    unsigned long long start;
+    int mark;
+} pinfo_t;
+
+/* Every process in /proc (this container's PID namespace); the count, or -1. */
+static long read_procs(pinfo_t **out) {
+    DIR *dir = opendir("/proc");
+    if (!dir) return -1;
+    size_t n = 0, cap = 64;
+    pinfo_t *all = malloc(cap * sizeof *all);
+    struct dirent *e;
+    while (all && (e = readdir(dir))) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0) continue;
+        char path[64], text[1024];
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        ssize_t got = read(fd, text, sizeof text - 1);
+        close(fd);
+        if (got <= 0) continue;
+        text[got] = 0;
+        char *close_paren = strrchr(text, ')'); /* the name may hold spaces and parens */
+        if (!close_paren) continue;
+        int ppid;
+        unsigned long long start = 0;
+        /* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+           cutime cstime priority nice threads itrealvalue starttime */
+        if (sscanf(close_paren + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d "
+                   "%*d %*d %*d %*d %*d %llu", &ppid, &start) < 1)
+            continue;
+        if (n == cap) {
+            pinfo_t *more = realloc(all, (cap *= 2) * sizeof *all);
+            if (!more) break;
+            all = more;
+        }
+        all[n++] = (pinfo_t){(pid_t)pid, (pid_t)ppid, start, 0};
+    }
+    closedir(dir);
+    if (!all) return -1;
+    *out = all;
+    return (long)n;
+}
+
+/* SIGKILL the processes marked in ``all`` and all their descendants; how many. */
+static long kill_marked(pinfo_t *all, long n) {
+    for (int grew = 1; grew;) { /* the descendants of marked processes are marked too */
+        grew = 0;
+        for (long i = 0; i < n; i++)
+            if (!all[i].mark)
+                for (long j = 0; j < n; j++)
+                    if (all[j].mark && all[j].pid == all[i].ppid) {
+                        all[i].mark = grew = 1;
+                        break;
+                    }
+    }
+    long killed = 0;
+    for (long i = 0; i < n; i++)
+        if (all[i].mark) {
+            kill(all[i].pid, SIGKILL);
+            killed++;
+        }
+    return killed;
+}
+
+static int is_known(pid_t pid) {
+    for (proc_t *p = procs; p; p = p->next)
+        if (p->pid == pid && !p->reaped) return 1;
+    return 0;
+}
+
+/* Kill the children of ``parent`` (``skip``: those to keep) and their descendants. */
+static long kill_children(pid_t parent, int (*skip)(pid_t)) {
+    pinfo_t *all;
+    long n = read_procs(&all);
+    if (n < 0) return -1;
+    for (long i = 0; i < n; i++)
+        all[i].mark = all[i].ppid == parent && !(skip && skip(all[i].pid));
+    long killed = kill_marked(all, n);
+    free(all);
+    return killed;
+}
+
+/* The runner's children it did not start (what a killed shepherd or server left): killed. */
+static void sweep_strangers(void) {
+    strangers = 0;
+    kill_children(getpid(), is_known);
+}
+
+/* At start: what a runner that died left running (orphans of PID 1 but its first child, the
+   warm container's keep-alive) is killed, with its descendants. */
+static void sweep_orphans_of_init(void) {
+    pinfo_t *all;
+    long n = read_procs(&all);
+    if (n < 0) return;
+    long keep = -1;
+    for (long i = 0; i < n; i++)
+        if (all[i].ppid == 1 && (keep < 0 || all[i].start < all[keep].start ||
+                                 (all[i].start == all[keep].start && all[i].pid < all[keep].pid)))
+            keep = i;
+    for (long i = 0; i < n; i++)
+        all[i].mark = all[i].ppid == 1 && i != keep && all[i].pid != getpid();
+    kill_marked(all, n);
+    free(all);
+}
+
+/* Kill and reap every descendant of this process; give up after about 5 s. */
+static void end_descendants(void) {
+    for (int round = 0; round < 5000; round++) {
+        int status;
+        pid_t w;
+        while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+        }
+        if (w < 0 && errno == ECHILD) return; /* no child left: no descendant left */
+        kill_children(getpid(), NULL);
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
+}
 
 static void kill_all(void) {
     for (proc_t *p = procs; p; p = p->next)
@@ -85,6 +223,7 @@ static void kill_all(void) {
             kill(-p->pid, SIGKILL);
             kill(p->pid, SIGKILL);
         }
+    end_descendants(); /* what the shepherds left comes to the runner: killed too */
 }
 
 static void die(const char *what) {
@@ -181,8 +320,67 @@ static void close_fd(int *fd) {
     *fd = -1;
 }
 
-/* Start argv (no shell); NULL with errno set if it cannot be forked. */
-static proc_t *spawn(char **argv, char **env) {
+static void exec_command(char **argv, char **env) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL); /* an ignored signal would stay ignored across exec */
+    signal(SIGCHLD, SIG_DFL);
+    for (char **e = env; *e; e++) putenv(*e);
+    execvp(argv[0], argv);
+    int code = errno == ENOENT ? 127 : 126;
+    dprintf(2, "containerdag-runner: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(code);
+}
+
+static void close_from(int lowest) {
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)lowest, ~0u, 0) == 0) return;
+#endif
+    long most = sysconf(_SC_OPEN_MAX);
+    if (most < 0 || most > 65536) most = 65536;
+    for (int fd = lowest; fd < most; fd++) close(fd);
+}
+
+/* The shepherd of one call (in its own session, stdin/stdout/stderr the call's pipes): runs
+   the command as its child, and when it exits kills and reaps every process it left; exits
+   with the command's code (128 + signal when killed by one). Never returns. */
+static void shepherd(char **argv, char **env) {
+    close_from(3); /* the runner's other fds: the host stream, the other calls' pipes */
+    signal(SIGCHLD, SIG_DFL);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    pid_t cmd = fork();
+    if (cmd < 0) {
+        dprintf(2, "containerdag-runner: cannot start a process: %s\n", strerror(errno));
+        _exit(126);
+    }
+    if (cmd == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        exec_command(argv, env);
+    }
+    int null = open("/dev/null", O_RDWR); /* the call's pipes are its processes' alone */
+    for (int fd = 0; fd < 3; fd++) {
+        if (null >= 0) dup2(null, fd);
+        else close(fd);
+    }
+    if (null > 2) close(null);
+    int status = 255 << 8;
+    for (;;) {
+        int got;
+        pid_t w = waitpid(-1, &got, 0);
+        if (w == cmd) {
+            status = got;
+            break;
+        }
+        if (w < 0 && errno != EINTR) break;
+    }
+    end_descendants();
+    _exit(exit_code(status));
+}
+
+/* Start argv (no shell), under a shepherd when ``shepherded`` (a one-shot call); NULL with
+   errno set if it cannot be forked. */
+static proc_t *spawn(char **argv, char **env, int shepherded) {
     int in[2], out[2], err[2];
     if (pipe2(in, O_CLOEXEC)) return NULL;
     if (pipe2(out, O_CLOEXEC)) {
@@ -201,22 +399,16 @@ static proc_t *spawn(char **argv, char **env) {
         return NULL;
     }
     if (pid == 0) {
-        setpgid(0, 0); /* its own group: a kill reaches what it started, and nothing else */
+        if (shepherded) setsid(); /* its own session and group */
+        else setpgid(0, 0); /* its own group: a kill reaches what it started, and nothing else */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(err[1], 2);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL); /* an ignored signal would stay ignored across exec */
-        for (char **e = env; *e; e++) putenv(*e);
-        execvp(argv[0], argv);
-        int code = errno == ENOENT ? 127 : 126;
-        dprintf(2, "containerdag-runner: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(code);
+        if (shepherded) shepherd(argv, env);
+        exec_command(argv, env);
     }
-    setpgid(pid, pid);
+    setpgid(pid, pid); /* (fails harmlessly once the child made its session) */
     close(in[0]);
     close(out[1]);
     close(err[1]);
@@ -279,7 +471,7 @@ static void start_one_shot(uint32_t id, unsigned char *data, size_t n) {
         start_failed(id, 126, "malformed start request");
         return;
     }
-    proc_t *p = spawn(argv, env);
+    proc_t *p = spawn(argv, env, 1);
     free(argv);
     free(env);
     if (!p) {
@@ -307,7 +499,7 @@ static void dispatch(group_t *g) {
             if (p->group == g && !p->call && !p->reaped && !p->killed && p->in >= 0) idle = p;
         if (!idle) {
             if (live_servers(g) >= g->max) return;
-            idle = spawn(g->argv, g->env);
+            idle = spawn(g->argv, g->env, 0);
             if (!idle) {
                 char text[512];
                 snprintf(text, sizeof text, "the keep-loaded server could not be started: %s",
@@ -380,6 +572,7 @@ static void kill_call(uint32_t id) {
             } else {
                 kill(-p->pid, SIGKILL); /* what it left holding its pipes */
             }
+            strangers = 1; /* what its shepherd or server leaves comes to the runner */
             return;
         }
     for (group_t *g = groups; g; g = g->next) {
@@ -455,13 +648,20 @@ static void finish(proc_t *p) {
 static void reap(void) {
     int status;
     pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-        for (proc_t *p = procs; p; p = p->next)
-            if (p->pid == pid) {
-                p->reaped = 1;
-                p->status = status;
-                break;
-            }
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        proc_t *p = procs;
+        while (p && p->pid != pid) p = p->next;
+        if (!p) { /* a child it did not start died: others like it may live */
+            strangers = 1;
+            continue;
+        }
+        p->reaped = 1;
+        p->status = status;
+        /* A server, or a shepherd that was killed (a shepherd exits by itself otherwise),
+           leaves its descendants to the runner. */
+        if (p->group || WIFSIGNALED(status)) strangers = 1;
+    }
+    if (strangers) sweep_strangers();
 }
 
 static void pump_stdin(proc_t *p) {
@@ -517,6 +717,8 @@ int main(int argc, char **argv) {
     sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
     sigaction(SIGCHLD, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    prctl(PR_SET_CHILD_SUBREAPER, 1); /* orphans of the calls come here, not to PID 1 */
+    sweep_orphans_of_init();
     send_text('H', 0, VERSION);
 
     buf_t rx = {0};
