@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import re
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import docker
@@ -36,6 +38,8 @@ LABEL_PID = "containerdag.pid"
 LABEL_HOST = "containerdag.host"
 #: What a warm container runs while it waits for execs (docker's init reaps killed calls).
 KEEPALIVE = ["sleep", "infinity"]
+
+log = logging.getLogger(__name__)
 
 #: Exceptions that mean the engine itself does not answer.
 engine_errors = (requests.exceptions.ConnectionError, docker.errors.DockerException)
@@ -81,6 +85,10 @@ class ContainerPool:
         self._containers: dict[str, Any] = {}  # image id -> Container
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        #: Calls in each image's container (``calling``), and the images being swept.
+        self._live: dict[str, int] = {}
+        self._sweeping: set[str] = set()
+        self._idle = threading.Condition(self._lock)
         self.closed = False
 
     @property
@@ -98,9 +106,11 @@ class ContainerPool:
         """
         found = self._effective.get(image_id)
         if found is None:
+            config = self.client.api.inspect_image(image_id)["Config"] or {}
             if labels is None:
-                labels = self.client.api.inspect_image(image_id)["Config"].get("Labels") or {}
-            found = self.settings.for_image(labels, image=tag or image_id[:19])
+                labels = config.get("Labels") or {}
+            found = self.settings.for_image(labels, image=tag or image_id[:19],
+                                            image_user=config.get("User") or "")
             self._effective[image_id] = found
         return found
 
@@ -179,6 +189,64 @@ class ContainerPool:
             container.remove(force=True)
             raise
         return container
+
+    @contextlib.contextmanager
+    def calling(self, image_id: str, tag: str) -> Iterator[None]:
+        """One call of ``image_id`` (its file transfers and its command) in the warm container.
+
+        Through the resident runner a call ends with every process it started (runner.c).
+        On the exec path nothing in the container can wait for them, so when the last call
+        of the container ends, its processes are listed (``docker top``) and, if anything a
+        call started is still running (a daemon that detached), the container is removed:
+        the next call starts a fresh one. New calls wait while that is looked at.
+        """
+        with self._idle:
+            while image_id in self._sweeping:
+                self._idle.wait()
+            self._live[image_id] = self._live.get(image_id, 0) + 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._live[image_id] -= 1
+                last = self._live[image_id] == 0
+                if last:
+                    del self._live[image_id]
+                    sweep = self.runners.fallback_reason(image_id) is not None
+                    if sweep:
+                        self._sweeping.add(image_id)
+            if last and sweep:
+                try:
+                    self._sweep(image_id, tag)
+                finally:
+                    with self._idle:
+                        self._sweeping.discard(image_id)
+                        self._idle.notify_all()
+
+    def _sweep(self, image_id: str, tag: str) -> None:
+        """Remove ``image_id``'s container (exec path, no call in it) if a call left a
+        process running there: anything but its init and the init's first child (the
+        keep-alive)."""
+        container = self._containers.get(image_id)
+        if container is None:
+            return
+        try:
+            rows = self.client.api.top(container.id)["Processes"] or []
+        except (docker.errors.APIError, *engine_errors):
+            return  # gone or not running: the next call finds out and starts a fresh one
+        pids = [(int(row[1]), int(row[2]), row[-1]) for row in rows]
+        own = {pid for pid, _, _ in pids}
+        inits = [pid for pid, ppid, _ in pids if ppid not in own]
+        keep = set(inits)
+        for init in inits:
+            children = sorted(pid for pid, ppid, _ in pids if ppid == init)
+            keep.update(children[:1])
+        left = [cmd for pid, _, cmd in pids if pid not in keep]
+        if left:
+            log.warning("containerdag: image %r: a call left %d process(es) running in its "
+                        "warm container (%s); it is replaced", tag, len(left),
+                        "; ".join(c[:80] for c in left[:3]))
+            self.forget(image_id, container)
 
     def exec(self, image_id: str, tag: str, command: list[str], stdin: bytes, *,
              process: str | None = None, serve: Serve | None = None, direct: bool = False,

@@ -6,6 +6,7 @@ through that server; the pool's transport falls back to the one-shot command whe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import threading
@@ -90,6 +91,13 @@ class ContainerProcess(Process):
 
     def _call(self, inputs: dict[str, Any], *, timeout: float | None,
               cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
+        calling = getattr(self.pool, "calling", None)  # (a Dask worker's pool: none)
+        with (calling(self.image_id, self.image) if calling is not None
+              else contextlib.nullcontext()):
+            return self._call_in(inputs, timeout=timeout, cancel=cancel, on_log=on_log)
+
+    def _call_in(self, inputs: dict[str, Any], *, timeout: float | None,
+                 cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
         if not has_files(inputs, self.outputs):
             return self._call_json(inputs, timeout=timeout, cancel=cancel, on_log=on_log)
         files = self.call_files(timeout=timeout, cancel=cancel)

@@ -21,8 +21,8 @@ from typing import Any
 
 from ..errors import ContainerDagError, DescriptionError, OptionError
 
-__all__ = ["ContainerSettings", "LabelError", "LABELS", "LABEL_NAMESPACE", "parse_size",
-           "size_text"]
+__all__ = ["ContainerSettings", "LabelError", "LABELS", "LABEL_NAMESPACE", "UNPRIVILEGED",
+           "parse_size", "size_text"]
 
 #: Image labels in this namespace configure the image's container.
 LABEL_NAMESPACE = "containerdag."
@@ -92,6 +92,16 @@ def _parse_cpus(value: str) -> float:
     return cpus
 
 
+_USER = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*(:[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$")
+
+
+def _parse_user(value: str) -> str:
+    text = value.strip()
+    if not _USER.match(text):
+        raise ValueError(value)
+    return text
+
+
 def _parse_count(value: str) -> int:
     text = value.strip()
     if not text.isdigit() or int(text) < 1:
@@ -107,7 +117,12 @@ LABELS: dict[str, tuple[str, Any, str]] = {
     "containerdag.memory": ("mem_limit", _parse_memory, "a size of at least 6m, like 512m or 2g"),
     "containerdag.cpus": ("cpus", _parse_cpus, "a number of CPUs of at least 0.01, like 0.5 or 2"),
     "containerdag.pids_limit": ("pids_limit", _parse_count, "a whole number above 0, like 512"),
+    "containerdag.user": ("user", _parse_user, "a user like root, 1000 or 1000:1000"),
 }
+
+#: The user of a container whose image sets no ``USER`` (and no label or setting asks for
+#: one): ``nobody:nogroup`` on Debian, as numbers, so it works in any image.
+UNPRIVILEGED = "65534:65534"
 
 
 def _near_miss(label: str) -> str | None:
@@ -175,12 +190,16 @@ class ContainerSettings:
     mem_limit: int | str | None = "512m"
     #: CPU limit in CPUs (``nano_cpus``); Docker refuses more than the engine's host has.
     cpus: float | None = 1.0
-    #: ``user`` (``"uid[:gid]"`` or a name); ``None`` keeps the image's ``USER``.
+    #: ``user`` (``"uid[:gid]"`` or a name); ``None``: the image's ``USER`` if it sets one,
+    #: else ``UNPRIVILEGED`` (65534:65534). An image label ``containerdag.user`` overrides.
     user: str | None = None
     #: Apply the images' ``containerdag.*`` labels.
     image_labels: bool = True
     #: Settings taken from the image's labels (set by ``for_image``).
     from_labels: tuple[str, ...] = ()
+    #: Where ``for_image`` took the user from when none was set: ``"image"`` (its ``USER``)
+    #: or ``"default"`` (``UNPRIVILEGED``); ``""`` otherwise.
+    user_source: str = ""
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -227,19 +246,20 @@ class ContainerSettings:
 
     # ---- per image ----------------------------------------------------------------------
 
-    def for_image(self, labels: Mapping[str, str] | None, *, image: str) -> ContainerSettings:
-        """These settings with the image's ``containerdag.*`` labels applied.
+    def for_image(self, labels: Mapping[str, str] | None, *, image: str,
+                  image_user: str = "") -> ContainerSettings:
+        """These settings with the image's ``containerdag.*`` labels applied, and the user
+        resolved: a ``containerdag.user`` label, else the ``user`` setting, else the image's
+        ``USER`` (``image_user``, its config's ``User``), else ``UNPRIVILEGED``.
 
         ``LabelError`` names every label whose value cannot be used, and every label that
         looks like a misspelt one of ``LABELS`` (a typo must not silently leave a setting at
         its default). Other labels of the namespace are left alone: images use it for their
         own purposes too.
         """
-        if not self.image_labels:
-            return self
         changes: dict[str, Any] = {}
         bad: list[tuple[str, str, str]] = []
-        for label, value in sorted((labels or {}).items()):
+        for label, value in sorted((labels or {}).items() if self.image_labels else ()):
             if not label.startswith(LABEL_NAMESPACE) or \
                     label[len(LABEL_NAMESPACE):] in _CONTAINER_LABELS:
                 continue
@@ -256,9 +276,14 @@ class ContainerSettings:
                 bad.append((label, value, expected))
         if bad:
             raise LabelError(bad, image=image)
-        if not changes:
+        resolved: dict[str, Any] = {}
+        if "user" not in changes and self.user is None:
+            resolved = ({"user": image_user.strip(), "user_source": "image"}
+                        if image_user.strip()
+                        else {"user": UNPRIVILEGED, "user_source": "default"})
+        if not changes and not resolved:
             return self
-        return replace(self, **changes, from_labels=tuple(sorted(changes)))
+        return replace(self, **changes, **resolved, from_labels=tuple(sorted(changes)))
 
     # ---- to Docker ----------------------------------------------------------------------
 
@@ -286,8 +311,8 @@ class ContainerSettings:
             kwargs["memswap_limit"] = self.mem_limit  # no swap beyond the limit
         if self.cpus is not None:
             kwargs["nano_cpus"] = round(self.cpus * 1e9)
-        if self.user is not None:
-            kwargs["user"] = self.user
+        # Never the image's root by omission: unresolved (no ``for_image``), the default.
+        kwargs["user"] = self.user if self.user is not None else UNPRIVILEGED
         return kwargs
 
     def key(self) -> str:
@@ -319,8 +344,10 @@ class ContainerSettings:
             "pids_limit": (f"pids {self.pids_limit}" if self.pids_limit is not None
                            else "pids unlimited"),
         }
-        if self.user is not None:
-            parts["user"] = f"user {self.user}"
+        parts["user"] = f"user {self.user if self.user is not None else UNPRIVILEGED}" + {
+            "image": " (the image's USER)",
+            "default": " (unprivileged: the image sets no USER)",
+        }.get(self.user_source, "" if self.user is not None else " (unprivileged default)")
         return ", ".join(text + (" (image label)" if name in self.from_labels else "")
                          for name, text in parts.items())
 
