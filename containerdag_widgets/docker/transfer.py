@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import posixpath
+import stat
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -213,9 +214,10 @@ class CallFiles:
         pending: dict[str, Incoming] = {}
         try:  # resolved first, then copied (an exec each beside one another was not faster)
             real = self._inside(named, resolve())
+            sizes = self._regular(named, real)  # a FIFO, a device...: refused before any read
             for port, path in named:
                 if path not in pending:
-                    pending[path] = self._fetch(port, path, real[path])
+                    pending[path] = self._fetch(port, path, real[path], sizes[path])
         except BaseException:
             for incoming in pending.values():
                 incoming.abort()
@@ -245,18 +247,50 @@ class CallFiles:
                             process=self.process, reason="name", port=port,
                             path=shown_name(path)) from None
 
-    def _fetch(self, port: str, path: str, real: str) -> Incoming:
-        """Copy one output file out of the container: its bytes written and hashed as they
-        arrive; the caller finishes or aborts it. ``head -c LIMIT+1`` reads it, so a file
-        over the size limit ends the command by itself (nothing to kill)."""
+    def _regular(self, named: list[tuple[str, str]], real: dict[str, str]) -> dict[str, int]:
+        """The size of each output, checked to be a regular file before anything reads it
+        (reading a FIFO would block, a device would never end): one ``stat`` for them all.
+        ``FileError`` naming the port, the path and what it is otherwise."""
+        paths = list(dict.fromkeys(real[path] for _, path in named))
+        argv = ["stat", "-L", "-c", "%f %s", "--"]  # the mode in hex, the size
+        seen = self._run([*argv, *paths], b"", 2**16 + 64 * len(paths))
+        lines = seen.stdout.decode(errors="replace").splitlines()
+        if seen.exit_code != 0 or len(lines) != len(paths):  # one is missing: ask each
+            lines = []
+            for one in paths:
+                alone = self._run([*argv, one], b"", 2**16)
+                lines.append(alone.stdout.decode(errors="replace") if alone.exit_code == 0
+                             else "")
+        found = dict(zip(paths, lines, strict=True))
+        sizes: dict[str, int] = {}
+        for port, path in named:
+            mode, _, size = found[real[path]].strip().partition(" ")
+            try:
+                kind = _kind(int(mode, 16))
+            except ValueError:
+                raise FileError(f"output {port!r}: {path!r} is not there, not a file written "
+                                f"under {OUTPUT_DIR_ENV}", process=self.process,
+                                reason="missing", port=port, path=path) from None
+            if kind is not None:
+                error = FileError(f"output {port!r}: {path!r} is {kind}, not a regular file; "
+                                  f"write the output file itself under {OUTPUT_DIR_ENV} (it "
+                                  "was not read)", process=self.process, reason="not_a_file",
+                                  port=port, path=path)
+                error.kind = kind
+                raise error
+            sizes[path] = int(size) if size.isdigit() else 0
+        return sizes
+
+    def _fetch(self, port: str, path: str, real: str, size: int) -> Incoming:
+        """Copy one output file out of the container (a regular file of ``size`` bytes, as
+        ``_regular`` saw it): its bytes written and hashed as they arrive; the caller finishes
+        or aborts it. ``head -c LIMIT+1`` reads it, so a file over the size limit ends the
+        command by itself (nothing to kill)."""
         limit = size_limit()
         incoming = self.store.incoming(posixpath.basename(real))
         argv = ["head", "-c", str(limit + 1), "--", real]
         try:
-            small = self._bulk is None
-            if not small and self.small_first:  # the runner's stat is cheap: ask the size
-                seen = self._run(["stat", "-L", "-c", "%s", "--", real], b"", 4096)
-                small = seen.exit_code == 0 and int(seen.stdout.strip() or 0) < BULK
+            small = self._bulk is None or (self.small_first and size < BULK)
             if small:  # one cheap command through the runner
                 outcome = self._run(argv, b"", limit + 1)
                 if outcome.exit_code == 0 and outcome.killed is None:
@@ -302,6 +336,18 @@ class CallFiles:
         if self._made:
             with contextlib.suppress(Exception):
                 self._tidy(["rm", "-rf", "--", self.dir], b"", 2**16)
+
+
+def _kind(mode: int) -> str | None:
+    """None for a regular file, else what ``mode`` is, in words (``"a FIFO (named pipe)"``)."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, words in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                        (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                        (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return words
+    return "not a regular file"
 
 
 def has_files(inputs: dict[str, Any], outputs: dict[str, Any]) -> bool:
