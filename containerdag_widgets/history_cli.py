@@ -102,20 +102,29 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
                 else f"process {node.process!r}, with no recorded container call")
         raise HistoryError(f"node {args.node!r} of run {args.run} ran {what}; reproduce "
                            "replays container calls only")
+    for port, value in node.inputs.items():
+        for found in files_in(value, json_form=False):
+            name = found.name if isinstance(found, File) else str(found)
+            raise HistoryError(f"node {args.node!r} of run {args.run}: input {port!r} is a file "
+                               f"({name!r}); reproduce replays calls whose inputs are JSON "
+                               "only (run the graph again to call it with its files)")
     stdin = json.dumps(node.inputs, allow_nan=False).encode()
-    from .docker.reproduce import docker_run_line, reproduce
+    from .docker import connect
+    from .docker.reproduce import checked_call, docker_run_line, reproduce
 
+    client = connect()
+    settings = checked_call(client, node=args.node, process=node.process,
+                            image_id=parts.get("image_id"), recorded_image=node.image_id,
+                            argv=parts.get("argv"))
     if args.print:
         slug = "".join(c if c.isalnum() else "_" for c in args.node)
         path = f"containerdag-run{args.run}-{slug}.json"
         with open(path, "wb") as fh:
             fh.write(stdin)
         say(f"# input written to {path}")
-        say(docker_run_line(parts["image_id"], parts["argv"], path))
+        say(docker_run_line(parts["image_id"], parts["argv"], path, settings))
         return 0
-    from .docker import connect
-
-    again = reproduce(connect(), parts["image_id"], parts["argv"], stdin)
+    again = reproduce(client, parts["image_id"], parts["argv"], stdin, settings=settings)
     say(f"# {shlex.join(parts['argv'])} in {parts['image_id'][:19]} (run {args.run}, node "
         f"{args.node!r}, recorded status {node.status})")
     say(again.stdout.decode("utf-8", "replace"), end="")
