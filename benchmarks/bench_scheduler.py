@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dask.local import get_sync
 
 from containerdag_widgets import Graph, Registry, process
-from containerdag_widgets.execution import ThreadExecutor
+from containerdag_widgets.run.execution import ThreadExecutor
 
 
 @process(outputs={"z": 1.0})

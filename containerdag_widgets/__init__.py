@@ -4,18 +4,19 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from . import display, errors
-from .errors import *  # noqa: F403 - the error classes, listed once in errors.__all__
-from .events import GraphEdited, NodeFinished, NodeLog, NodeStarted, RunFinished, RunStarted
-from .files import File
-from .graph import Graph, Node, Ref
-from .options import RunOptions
-from .process import Process, PythonProcess, process
-from .registry import Registry
-from .result import RunResult
-from .scheduler import RunHandle
-from .session import Session
-from .status import Status
+from .graph import Graph, GraphEdited, Node, Ref
+from .model import display, errors
+from .model.errors import *  # noqa: F403 - the error classes, listed once in errors.__all__
+from .model.files import File
+from .model.status import Status
+from .processes.base import Process
+from .processes.python import PythonProcess, process
+from .processes.registry import Registry
+from .run.events import NodeFinished, NodeLog, NodeStarted, RunFinished, RunStarted
+from .run.options import RunOptions
+from .run.result import RunResult
+from .run.scheduler import RunHandle
+from .run.session import Session
 
 try:
     __version__ = version("containerdag_widgets")

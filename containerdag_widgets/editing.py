@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import Problem
-from .node import Node, Ref, copy_value
-from .ports import accepts, json_type
+from .model.errors import Problem
+from .model.node import Node, Ref, copy_value
+from .model.ports import accepts, json_type
 
 if TYPE_CHECKING:
-    from .graph import Graph
-    from .registry import Registry
+    from .model.graph import Graph
+    from .processes.registry import Registry
 
 __all__ = ["unique_name", "example_inputs", "connect_choices", "connection_problems",
            "Undo"]

@@ -1,337 +1,28 @@
-"""Graphs of nodes: each node names a process and gives its inputs, literal or referenced.
+"""``Graph``: the graph as data (``model.graph``) with its fronts: run, start and plan it in
+its registry's ``Session``, export it to CWL or Argo, read a workflow back.
 
-A reference to an upstream node's output is a ``Ref``; in a spec it is written as the seed's
-tuple ``("node a", "z")`` or, in YAML/JSON, ``{from: node a, output: z}``.
+The fronts live here, above the run layer and export, so that the model imports neither.
 """
 
 from __future__ import annotations
 
-import graphlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
-import yaml
+from .export import CwlExport, from_cwl, to_argo, to_cwl
+from .model import graph as model
+from .model.graph import GraphEdited, Node, Ref
+from .processes.registry import Registry
+from .run.plan import Plan
+from .run.result import RunResult
+from .run.scheduler import RunHandle
+from .run.session import Session
 
-from . import display
-from .errors import (
-    CycleError,
-    GraphValidationError,
-    Problem,
-    ProcessNotFound,
-    SpecError,
-    did_you_mean,
-)
-from .events import EventBus, GraphEdited
-from .node import Node, Ref, copy_value, parse_input
-from .ports import accepts, json_type, port_problems
-from .yaml_source import NodeSource, load_yaml
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from .export import CwlExport
-    from .plan import Plan
-    from .registry import Registry
-    from .result import RunResult
-    from .scheduler import RunHandle
-
-__all__ = ["Ref", "Node", "Graph"]
+__all__ = ["Graph", "GraphEdited", "Node", "Ref"]
 
 
-class Graph:
-    """A DAG of named nodes. Build it from a spec, YAML, or ``add``; run it with a registry."""
-
-    def __init__(self, nodes: Mapping[str, Node] | None = None):
-        self.nodes: dict[str, Node] = dict(nodes or {})
-        self._edits = EventBus()
-
-    # ---- watching -----------------------------------------------------------------------
-
-    def watch(self, callback: Callable[[GraphEdited], None]) -> Callable[[], None]:
-        """Call ``callback(event)`` with a ``GraphEdited`` on each edit of this graph (from any
-        thread; a bound method is held weakly). Returns a function that stops the watching.
-        A run's events go out on its session's bus (``Session.subscribe``)."""
-        return self._edits.subscribe(callback)
-
-    def notify(self, event: GraphEdited) -> None:
-        """Tell every watcher about an edit (a broken watcher is logged, never raised)."""
-        self._edits.publish(event)
-
-    # ---- building -----------------------------------------------------------------------
-
-    @classmethod
-    def from_spec(cls, spec: Mapping[str, Any]) -> Graph:
-        """A graph from the seed's dict: ``{name: {"process": ..., "inputs": {...}}}``."""
-        if not isinstance(spec, Mapping):
-            raise SpecError(f"a graph spec is a mapping of node name to node, got {spec!r:.80}")
-        return cls({name: Node.from_spec(name, node) for name, node in spec.items()})
-
-    @classmethod
-    def from_yaml(cls, text: str) -> Graph:
-        """A graph from YAML; references are written ``{from: NODE, output: PORT}``.
-
-        Each node remembers where it is written, so its problems carry their line.
-        """
-        data, root = load_yaml(text, graph=True)
-        if data is None:
-            return cls()
-        if not isinstance(data, Mapping):
-            raise SpecError("a graph is a mapping of node name to node", line=1, column=1)
-        sources = {str(k.value): NodeSource(v, k.start_mark.line + 1, k.start_mark.column + 1)
-                   for k, v in root.value}
-        return cls({name: Node.from_spec(name, spec, sources.get(str(name)))
-                    for name, spec in data.items()})
-
-    def add(self, name: str, process: str, inputs: Mapping[str, Any] | None = None,
-            *, timeout: float | None = None) -> Node:
-        """Add or replace node ``name``; returns it."""
-        node = Node.from_spec(
-            name, {"process": process, "inputs": dict(inputs or {}), "timeout": timeout}
-        )
-        return self.put(node)
-
-    def put(self, node: Node) -> Node:
-        """Add ``node``, or replace the node of that name where it stands; returns it."""
-        kind = "replace" if node.name in self.nodes else "add"
-        self.nodes[node.name] = node
-        self.notify(GraphEdited(kind, (node.name,)))
-        return node
-
-    def remove(self, name: str) -> None:
-        """Remove node ``name`` (nodes reading from it are left to validation to report)."""
-        self._known(name)
-        del self.nodes[name]
-        self.notify(GraphEdited("remove", (name,)))
-
-    def _known(self, name: str) -> Node:
-        """Node ``name``, or a ``SpecError`` naming it and the nodes there are."""
-        node = self.nodes.get(name)
-        if node is None:
-            raise SpecError(f"no node named {name!r}{did_you_mean(name, self.nodes)}",
-                            node=name, field="name", value=name)
-        return node
-
-    def rename(self, old: str, new: str) -> None:
-        """Rename node ``old`` to ``new`` where it stands; references to it follow."""
-        self._known(old)
-        if not isinstance(new, str) or not new.strip() or new != new.strip():
-            raise SpecError(f"a node name is a non-empty string without surrounding spaces, "
-                            f"got {new!r}", node=old, field="name", value=new)
-        if new != old and new in self.nodes:
-            raise SpecError(f"a node named {new!r} exists already", node=old, field="name",
-                            value=new)
-        nodes = {}
-        for name, node in self.nodes.items():
-            for port, value in node.inputs.items():
-                if isinstance(value, Ref) and value.node == old:
-                    node.inputs[port] = Ref(new, value.output)
-            if name == old:
-                node.name = name = new
-            nodes[name] = node
-        self.nodes.clear()
-        self.nodes.update(nodes)
-        self.notify(GraphEdited("rename", (old, new)))
-
-    def restore(self, nodes: Mapping[str, Node]) -> None:
-        """Make the graph hold ``nodes`` (e.g. a ``copy().nodes`` taken before edits): one edit."""
-        before = tuple(self.nodes)
-        self.nodes.clear()
-        self.nodes.update(nodes)
-        self.notify(GraphEdited("restore", tuple(dict.fromkeys((*before, *self.nodes)))))
-
-    def clear(self) -> None:
-        """Remove every node."""
-        names = tuple(self.nodes)
-        self.nodes.clear()
-        self.notify(GraphEdited("clear", names))
-
-    def set_input(self, name: str, port: str, value: Any) -> None:
-        """Set input ``port`` of node ``name`` to a literal or a reference (tuple, ``Ref``)."""
-        node = self._known(name)
-        node.inputs[port] = parse_input(value, node=name, port=port)
-        self.notify(GraphEdited("input", (name,)))
-
-    def to_spec(self) -> dict[str, dict[str, Any]]:
-        """The JSON-compatible spec; ``Graph.from_spec(g.to_spec()) == g``."""
-        return {name: node.to_spec() for name, node in self.nodes.items()}
-
-    def to_yaml(self) -> str:
-        """The spec as YAML; ``Graph.from_yaml(g.to_yaml()) == g``."""
-        return yaml.safe_dump(self.to_spec(), sort_keys=False, allow_unicode=True)
-
-    def to_cwl(self, registry: Registry, path: str | Path, *,
-               python_image: str | None = None) -> CwlExport:
-        """Write a CWL v1.2 workflow, a tool per process and a job file into directory ``path``.
-
-        ``python_image`` runs in-process processes and the inputs helper (see ``export``).
-        """
-        from .export import to_cwl
-
-        return to_cwl(self, registry, path, python_image=python_image)
-
-    def to_argo(self, registry: Registry, *, python_image: str | None = None) -> dict[str, Any]:
-        """An Argo ``Workflow`` (a dict) running this graph (see ``export``)."""
-        from .export import to_argo
-
-        return to_argo(self, registry, python_image=python_image)
-
-    @classmethod
-    def from_cwl(cls, path: str | Path) -> Graph:
-        """The graph of a workflow ``to_cwl`` wrote (its directory or its workflow.cwl)."""
-        from .export import from_cwl
-
-        return from_cwl(path)
-
-    def copy(self) -> Graph:
-        """An independent copy: later edits of either graph do not touch the other."""
-        return Graph({
-            name: Node(name, node.process, {p: copy_value(v) for p, v in node.inputs.items()},
-                       node.timeout, node.source)
-            for name, node in self.nodes.items()
-        })
-
-    # ---- mapping-like access ------------------------------------------------------------
-
-    def __getitem__(self, name: str) -> Node:
-        return self.nodes[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.nodes
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.nodes)
-
-    def __len__(self) -> int:
-        return len(self.nodes)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Graph) and self.nodes == other.nodes
-
-    def __repr__(self) -> str:
-        return f"<Graph {len(self.nodes)} nodes: {', '.join(self.nodes)}>"
-
-    @property
-    def edges(self) -> list[tuple[str, str, str, str]]:
-        """``(upstream, output, node, input)`` for every reference."""
-        return [
-            (ref.node, ref.output, name, port)
-            for name, node in self.nodes.items()
-            for port, ref in node.refs.items()
-        ]
-
-    def descendants(self, name: str) -> set[str]:
-        """Every node that reads, directly or not, from ``name``."""
-        down: dict[str, set[str]] = {}
-        for up, _, node, _ in self.edges:
-            down.setdefault(up, set()).add(node)
-        seen: set[str] = set()
-        stack = [name]
-        while stack:
-            for nxt in down.get(stack.pop(), ()):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
-        return seen
-
-    def needs(self, names: Iterable[str]) -> set[str]:
-        """``names`` and every node they read from, directly or not (what running them takes)."""
-        keep: set[str] = set()
-        stack = list(names)
-        while stack:
-            name = stack.pop()
-            if name not in keep and name in self.nodes:
-                keep.add(name)
-                stack.extend(self.nodes[name].upstream)
-        return keep
-
-    # ---- checking and ordering ------------------------------------------------------------
-
-    def sorter(self) -> graphlib.TopologicalSorter:
-        """A ``graphlib.TopologicalSorter`` over the nodes (references to unknown nodes dropped)."""
-        deps = {n: [u for u in node.upstream if u in self.nodes] for n, node in self.nodes.items()}
-        return graphlib.TopologicalSorter(deps)
-
-    def order(self) -> list[str]:
-        """The nodes in a topological order; raises ``CycleError`` naming the cycle."""
-        try:
-            return list(self.sorter().static_order())
-        except graphlib.CycleError as exc:
-            raise CycleError([_cycle_problem(exc.args[1])]) from None
-
-    def problems(self, registry: Registry) -> list[Problem]:
-        """Every problem with this graph against ``registry``; empty when it can run.
-
-        Problems of a node written in YAML or a ``%%node`` body carry its line and column.
-        """
-        return self._check(registry)[0]
-
-    def _check(self, registry: Registry) -> tuple[list[Problem], list[str]]:
-        """The problems, and a topological order when there is no cycle."""
-        problems: list[Problem] = []
-        for name, node in self.nodes.items():
-            found: list[Problem] = []
-            try:
-                proc = registry.get(node.process)
-            except ProcessNotFound as exc:
-                found.append(Problem("unknown_process", name, str(exc), process=node.process,
-                                     field="process", value=node.process))
-                proc = None
-            if proc is not None:
-                found.extend(port_problems(proc.name, proc.inputs, node.inputs, node=name,
-                                           literal=lambda v: not isinstance(v, Ref)))
-            for port, ref in node.refs.items():
-                found.extend(self._ref_problems(registry, node, port, ref, proc))
-            if node.source is not None:
-                found = [p.at(*node.source.locate(p.field, p.kind)) for p in found]
-            problems.extend(found)
-        order: list[str] = []
-        try:
-            order = list(self.sorter().static_order())
-        except graphlib.CycleError as exc:
-            problems.append(_cycle_problem(exc.args[1]))
-        return problems, order
-
-    def validate(self, registry: Registry) -> list[str]:
-        """Raise ``GraphValidationError`` (``CycleError`` if only a cycle) listing all problems;
-        return the nodes in a topological order."""
-        problems, order = self._check(registry)
-        if problems:
-            only_cycle = all(p.kind == "cycle" for p in problems)
-            raise (CycleError if only_cycle else GraphValidationError)(problems)
-        return order
-
-    def _ref_problems(self, registry: Registry, node: Node, port: str, ref: Ref,
-                      proc: Any) -> list[Problem]:
-        name = node.name
-        field_ = f"inputs.{port}"
-        if ref.node not in self.nodes:
-            known = ", ".join(sorted(self.nodes)) or "none"
-            return [Problem("unknown_node", name,
-                            f"input {port!r} reads from unknown node {ref.node!r}"
-                            f"{did_you_mean(ref.node, self.nodes)} (nodes: {known})",
-                            process=node.process, field=field_, value=ref.node)]
-        up_process = self.nodes[ref.node].process
-        if up_process not in registry:
-            return []  # reported as unknown_process on the upstream node
-        up = registry.get(up_process)
-        if ref.output not in up.outputs:
-            return [Problem("unknown_output", name,
-                            f"input {port!r} reads output {ref.output!r} of node {ref.node!r}, "
-                            f"but process {up.name!r} has outputs "
-                            f"{', '.join(up.outputs) or 'none'}"
-                            f"{did_you_mean(ref.output, up.outputs)}",
-                            process=node.process, field=field_, value=ref.output)]
-        if proc is not None and port in proc.inputs:
-            want = json_type(proc.inputs[port])
-            got = json_type(up.outputs[ref.output])
-            if not accepts(want, got):
-                return [Problem("type_mismatch", name,
-                                f"input {port!r} of process {proc.name!r} is {want}, "
-                                f"but {ref} is {got}",
-                                process=proc.name, field=field_, value=str(ref))]
-        return []
-
-    # ---- running --------------------------------------------------------------------------
+class Graph(model.Graph):
+    """A DAG of named nodes: build it from a spec, YAML or ``add``, run it with a registry."""
 
     def run(self, registry: Registry, **options: Any) -> RunResult:
         """Validate, then run every node (or ``nodes`` and what they need) and wait.
@@ -340,27 +31,30 @@ class Graph:
         ``nodes``, ``executor``, ``cache``, ``force``...); a bad one raises ``OptionError``
         before anything runs. Runs in ``registry``'s default ``Session``.
         """
-        from .session import Session
-
         return Session.of(registry).run(self, **options)
 
     def start(self, registry: Registry, **options: Any) -> RunHandle:
         """Like ``run`` but returns at once a handle with ``cancel()`` and ``wait()``."""
-        from .session import Session
-
         return Session.of(registry).start(self, **options)
 
     def plan(self, registry: Registry, **options: Any) -> Plan:
         """Per node, whether ``run`` would reuse it, run it, or decide on its upstream's
         outputs (``depends``), and why; starts no container."""
-        from .session import Session
-
         return Session.of(registry).plan(self, **options)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return display.mimebundle(self, "graph")
+    def to_cwl(self, registry: Registry, path: str | Path, *,
+               python_image: str | None = None) -> CwlExport:
+        """Write a CWL v1.2 workflow, a tool per process and a job file into directory ``path``.
 
+        ``python_image`` runs in-process processes and the inputs helper (see ``export``).
+        """
+        return to_cwl(self, registry, path, python_image=python_image)
 
-def _cycle_problem(cycle: list[str]) -> Problem:
-    path = " -> ".join(repr(n) for n in cycle)
-    return Problem("cycle", None, f"cycle: {path}", field="inputs", value=list(cycle))
+    def to_argo(self, registry: Registry, *, python_image: str | None = None) -> dict[str, Any]:
+        """An Argo ``Workflow`` (a dict) running this graph (see ``export``)."""
+        return to_argo(self, registry, python_image=python_image)
+
+    @classmethod
+    def from_cwl(cls, path: str | Path) -> Graph:
+        """The graph of a workflow ``to_cwl`` wrote (its directory or its workflow.cwl)."""
+        return cls(from_cwl(path).nodes)

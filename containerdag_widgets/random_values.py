@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from .process import process
+from .processes.python import process
 
 __all__ = ["random_float", "random_choice"]
 

@@ -5,8 +5,8 @@ What the CLI and the magics use when the user has not made a registry of their o
 
 from __future__ import annotations
 
+from .processes.registry import Registry
 from .random_values import random_choice, random_float
-from .registry import Registry
 
 __all__ = ["standard_registry"]
 

@@ -10,8 +10,8 @@ from containerdag_widgets.editing import (
     example_inputs,
     unique_name,
 )
-from containerdag_widgets.events import GraphEdited
-from containerdag_widgets.node import Ref
+from containerdag_widgets.model.graph import GraphEdited
+from containerdag_widgets.model.node import Ref
 
 from .processes import add, divide
 

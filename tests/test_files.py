@@ -12,8 +12,8 @@ import pytest
 from containerdag_widgets import File, Graph, GraphValidationError, Ref, Registry, process
 from containerdag_widgets.cache.artifacts import ArtifactStore, FileTooLarge
 from containerdag_widgets.cache.keys import with_inputs
-from containerdag_widgets.cli import main
-from containerdag_widgets.files import file_of, is_file_json, key_form
+from containerdag_widgets.cli.main import main
+from containerdag_widgets.model.files import file_of, is_file_json, key_form
 
 from .processes import CallLog
 

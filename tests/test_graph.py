@@ -155,8 +155,8 @@ def test_add_replaces():
 def test_every_error_survives_pickle_with_its_data():
     import pickle
 
-    from containerdag_widgets import errors
-    from containerdag_widgets.errors import Problem
+    from containerdag_widgets.model import errors
+    from containerdag_widgets.model.errors import Problem
 
     samples = [
         errors.ProcessNotFound("nope", ["add"], hint="did you mean 'add'?"),

@@ -10,7 +10,7 @@ from containerdag_widgets import (
     Registry,
     process,
 )
-from containerdag_widgets.ports import port_problems
+from containerdag_widgets.model.ports import port_problems
 
 from .processes import add
 
@@ -73,7 +73,7 @@ def test_values_json_cannot_carry_are_named_with_their_port(value, words):
 
 
 def test_an_input_over_the_size_limit_is_refused_with_its_size(monkeypatch):
-    monkeypatch.setattr("containerdag_widgets.ports.MAX_INPUT_BYTES", 1000)
+    monkeypatch.setattr("containerdag_widgets.model.ports.MAX_INPUT_BYTES", 1000)
     graph = Graph.from_spec({"n": {"process": "add", "inputs": {"x": [1.0] * 400, "y": 1.0}}})
     with pytest.raises(GraphValidationError, match="input 'x' of process 'add' is 2000 bytes "
                                                    "of JSON, over the limit of 1000"):

@@ -1,7 +1,7 @@
 import pytest
 
 from containerdag_widgets import InputError, ProcessFailed, ProcessTimeout, ProtocolError, process
-from containerdag_widgets.ports import accepts, json_type
+from containerdag_widgets.model.ports import accepts, json_type
 
 
 @process(outputs={"n": 0.5}, name="random float")

@@ -172,7 +172,7 @@ def test_table_lists_every_node(registry):
 
 
 def test_watchers_of_a_graph_get_its_edits_and_every_run_of_it(registry):
-    from containerdag_widgets.events import GraphEdited, RunStarted
+    from containerdag_widgets import GraphEdited, RunStarted
 
     g = Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 2.0}}})
     seen = []
@@ -220,7 +220,7 @@ def test_a_watching_method_does_not_keep_its_object_alive():
 
 
 def test_inline_executor_runs_python_calls_in_the_scheduler_thread(registry):
-    from containerdag_widgets.execution import ThreadExecutor
+    from containerdag_widgets.run.execution import ThreadExecutor
 
     threads = []
 

@@ -225,7 +225,7 @@ def test_run_options_are_one_table_used_by_every_front_end():
     import argparse
 
     from containerdag_widgets import RunOptions
-    from containerdag_widgets.options import OPTIONS, add_arguments
+    from containerdag_widgets.run.options import OPTIONS, add_arguments
 
     graph = _seed()
     parser = argparse.ArgumentParser()
@@ -238,3 +238,16 @@ def test_run_options_are_one_table_used_by_every_front_end():
                                          force=["a"], timeout=2.5)
     assert options.nodes == ("b",) and options.force == ("a",) and options.timeout == 2.5
     assert RunOptions.from_arguments(parser.parse_args([]), graph) == RunOptions()
+
+
+def test_a_registry_run_through_its_default_session_can_still_be_freed():
+    """Session.of keeps one session per registry: it must not keep the registry (its engine
+    connections and containers) alive once the user lets it go."""
+    import weakref
+
+    registry = Registry([add])
+    _seed().run(registry, cache=False)
+    ref = weakref.ref(registry)
+    del registry
+    gc.collect()
+    assert ref() is None

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..files import File, map_files, size_limit
+from ..model.files import File, map_files, size_limit
 from .failures import CacheWarning
 from .paths import cache_root
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ..errors import ContainerDagError
+from ..model.errors import ContainerDagError
 
 __all__ = ["CacheError", "CacheUnavailable", "CacheWarning", "RunNotFound", "UnstorableValue",
            "describe_failure"]

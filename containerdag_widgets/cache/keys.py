@@ -17,7 +17,7 @@ import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypedDict
 
-from ..files import key_form, map_files
+from ..model.files import key_form, map_files
 
 __all__ = [
     "LABELS",

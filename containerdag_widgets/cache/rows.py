@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..files import File, from_stored, json_default, to_stored
+from ..model.files import File, from_stored, json_default, to_stored
 from .records import NodeRecord
 
 __all__ = ["NODE_COLUMNS", "JSON_COLUMNS", "UPSERT_RESULT", "UPSERT_NODE", "SHA256", "dump",

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..files import File, files_in, from_stored, to_stored
+from ..model.files import File, files_in, from_stored, to_stored
 from .failures import (
     CacheError,
     CacheUnavailable,

@@ -23,14 +23,15 @@ import docker
 import docker.errors
 import requests
 
-from ..errors import EngineUnavailable, ImageNotFound, ProcessFailed
+from ..model.errors import EngineUnavailable, ImageNotFound, ProcessFailed
 from .exec import ExecOutcome, exec_call
 from .resident import Runners, runner_wanted
 from .runner import RunnerLost, Serve
 from .settings import ContainerSettings
 
 __all__ = ["ContainerPool", "LABEL_MANAGED", "LABEL_SESSION", "LABEL_PID", "LABEL_HOST",
-           "KEEPALIVE", "engine_errors", "PoolOutcome"]
+           "KEEPALIVE", "engine_errors", "PoolOutcome", "connect",
+           "HTTP_POOL_SIZE"]
 
 LABEL_MANAGED = "containerdag.managed"
 LABEL_SESSION = "containerdag.session"
@@ -43,6 +44,23 @@ log = logging.getLogger(__name__)
 
 #: Exceptions that mean the engine itself does not answer.
 engine_errors = (requests.exceptions.ConnectionError, docker.errors.DockerException)
+
+#: HTTP connections the client keeps to the engine: as many as calls may run at once on the
+#: exec path (``max_workers``), so none is dropped with "Connection pool is full" (docker-py
+#: keeps 10). Calls through the resident runner use no HTTP connection of their own.
+HTTP_POOL_SIZE = 64
+
+
+def connect(timeout: float = 60, max_pool_size: int = HTTP_POOL_SIZE) -> docker.DockerClient:
+    """A client of the local engine (``DOCKER_HOST`` honoured); ``EngineUnavailable`` if down."""
+    try:
+        client = docker.from_env(timeout=timeout, max_pool_size=max_pool_size)
+        client.ping()
+    except engine_errors as exc:
+        raise EngineUnavailable(
+            f"the Docker Engine does not answer ({exc}); start it, or set DOCKER_HOST"
+        ) from None
+    return client
 
 #: The cgroup files (v2, then v1) whose ``oom_kill N`` line counts the container's OOM kills,
 #: as the container sees them.

@@ -13,7 +13,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..cache.keys import description_part
-from ..errors import (
+from ..model.errors import (
     Cancelled,
     FileError,
     OutputTooLarge,
@@ -22,8 +22,8 @@ from ..errors import (
     ProtocolError,
     excerpt,
 )
-from ..files import FILE_KEY, File, files_in
-from ..process import Execution, LogSink, Process
+from ..model.files import FILE_KEY, File, files_in
+from ..processes.base import Execution, LogSink, Process
 from .transfer import OUTPUT_DIR_ENV, CallFiles, has_files
 
 if TYPE_CHECKING:

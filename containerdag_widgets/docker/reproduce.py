@@ -22,7 +22,7 @@ from typing import Any
 import docker
 import docker.errors
 
-from ..errors import ContainerDagError, ImageNotFound
+from ..model.errors import ContainerDagError, ImageNotFound
 from .settings import ContainerSettings
 
 __all__ = ["Reproduction", "ReproduceRefused", "checked_call", "reproduce", "docker_run_line"]

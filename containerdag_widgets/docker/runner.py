@@ -31,7 +31,7 @@ from typing import Any
 
 import docker
 
-from ..errors import ContainerDagError, excerpt
+from ..model.errors import ContainerDagError, excerpt
 from .exec import STDOUT, Collector, ExecOutcome, demultiplex
 
 __all__ = ["RunnerSession", "RunnerLost", "RunnerUnavailable", "Serve", "RUNNER_PATH"]

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from ..errors import ContainerDagError, DescriptionError, OptionError
+from ..model.errors import ContainerDagError, DescriptionError, OptionError
 
 __all__ = ["ContainerSettings", "LabelError", "LABELS", "LABEL_NAMESPACE", "UNPRIVILEGED",
            "parse_size", "size_text"]

@@ -23,9 +23,15 @@ import docker
 import docker.errors
 
 from ..cache.paths import cache_root
-from ..errors import ContainerDagError, DescriptionError, EngineUnavailable, ImageNotFound, excerpt
+from ..model.errors import (
+    ContainerDagError,
+    DescriptionError,
+    EngineUnavailable,
+    ImageNotFound,
+    excerpt,
+)
 from .exec import ExecOutcome
-from .pool import ContainerPool, engine_errors
+from .pool import ContainerPool, connect, engine_errors
 from .process import ContainerProcess, parse_json_object
 from .runner import Serve
 from .settings import ContainerSettings, LabelError
@@ -35,10 +41,6 @@ __all__ = ["DockerSource", "LABEL_PREFIX", "cache_dir", "connect"]
 LABEL_PREFIX = "process."
 #: ``process.<name>.serve=<command>``: the keep-loaded server of process <name>.
 SERVE_SUFFIX = ".serve"
-#: HTTP connections the client keeps to the engine: as many as calls may run at once on the
-#: exec path (``max_workers``), so none is dropped with "Connection pool is full" (docker-py
-#: keeps 10). Calls through the resident runner use no HTTP connection of their own.
-HTTP_POOL_SIZE = 64
 _CACHE_VERSION = 1
 _DEFAULT_MAX_OUTPUT = 8 * 2**20
 
@@ -46,18 +48,6 @@ _DEFAULT_MAX_OUTPUT = 8 * 2**20
 def cache_dir() -> Path:
     """Where descriptions are cached: ``descriptions/`` in the cache root (see cache.paths)."""
     return cache_root() / "descriptions"
-
-
-def connect(timeout: float = 60, max_pool_size: int = HTTP_POOL_SIZE) -> docker.DockerClient:
-    """A client of the local engine (``DOCKER_HOST`` honoured); ``EngineUnavailable`` if down."""
-    try:
-        client = docker.from_env(timeout=timeout, max_pool_size=max_pool_size)
-        client.ping()
-    except engine_errors as exc:
-        raise EngineUnavailable(
-            f"the Docker Engine does not answer ({exc}); start it, or set DOCKER_HOST"
-        ) from None
-    return client
 
 
 class DockerSource:

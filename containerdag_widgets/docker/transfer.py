@@ -27,8 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..cache.artifacts import ArtifactStore, FileTooLarge, Incoming
-from ..errors import FileError, excerpt
-from ..files import (
+from ..model.errors import FileError, excerpt
+from ..model.files import (
     FILE_KEY,
     NOT_FILES,
     File,

@@ -20,7 +20,7 @@ import docker
 import docker.errors
 from distributed import WorkerPlugin, get_worker
 
-from ..errors import EngineUnavailable, ImageNotFound
+from ..model.errors import EngineUnavailable, ImageNotFound
 from .pool import LABEL_MANAGED, ContainerPool, engine_errors
 
 __all__ = ["ContainerPoolPlugin", "WorkerPool", "WorkerPoolRef", "worker_pool",
@@ -85,7 +85,7 @@ class ContainerPoolPlugin(WorkerPlugin):
             pool = self._pools.get(key)
             if pool is None:
                 if self._client is None:
-                    from .source import connect
+                    from .pool import connect
 
                     try:
                         self._client = connect()
@@ -161,7 +161,7 @@ def close_worker_pools(dask_worker: Any) -> int:
 
 def remove_worker_containers(address: str) -> list[str]:
     """``client.run`` target: remove what worker ``address`` (gone) left on this engine."""
-    from .source import connect
+    from .pool import connect
 
     try:
         client = connect(timeout=10)

@@ -5,7 +5,7 @@ of this process; ``DaskExecutor`` runs each node as a task on a ``dask.distribut
 
 from typing import Any
 
-from ..execution import Executor, NodeCall, ThreadExecutor
+from ..run.execution import Executor, NodeCall, ThreadExecutor
 
 __all__ = ["Executor", "NodeCall", "ThreadExecutor", "DaskExecutor", "dask_executor"]
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..cache.artifacts import ArtifactStore
-from ..errors import FileError
-from ..files import File, map_files, map_leaves
+from ..model.errors import FileError
+from ..model.files import File, map_files, map_leaves
 
 __all__ = ["Carried", "pack_files", "unpack_files"]
 

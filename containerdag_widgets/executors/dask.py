@@ -33,9 +33,9 @@ import distributed
 from distributed import Client
 from distributed.protocol.pickle import loads
 
-from ..errors import Cancelled, ClusterUnavailable, ProcessError, ProcessFailed, WorkerLost
-from ..events import NodeFinished, NodeLog
-from ..execution import NodeCall, Report
+from ..model.errors import Cancelled, ClusterUnavailable, ProcessError, ProcessFailed, WorkerLost
+from ..run.events import NodeFinished, NodeLog
+from ..run.execution import NodeCall, Report
 from .carry import pack_files
 from .dask_control import RunControl, Task, ended
 from .dask_worker import run_node, unpack_finished

@@ -17,9 +17,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ProcessError, WorkerLost
-from ..events import NodeFinished, NodeLog
-from ..execution import NodeCall, Report
+from ..model.errors import ProcessError, WorkerLost
+from ..run.events import NodeFinished, NodeLog
+from ..run.execution import NodeCall, Report
 from .dask_worker import cancel_run
 
 __all__ = ["Task", "RunControl", "ended"]

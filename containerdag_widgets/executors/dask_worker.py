@@ -28,9 +28,9 @@ from distributed import get_worker
 from distributed.protocol.pickle import dumps
 
 from ..cache.artifacts import ArtifactStore
-from ..errors import Cancelled, ContainerDagError, FileError
-from ..events import NodeFinished, NodeLog
-from ..execution import NodeCall, execute_call
+from ..model.errors import Cancelled, ContainerDagError, FileError
+from ..run.events import NodeFinished, NodeLog
+from ..run.execution import NodeCall, execute_call
 from .carry import pack_files, unpack_files
 
 __all__ = ["run_node", "cancel_run", "pack_finished", "unpack_finished"]

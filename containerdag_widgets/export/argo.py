@@ -31,7 +31,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..process import PythonProcess
+from ..processes.python import PythonProcess
 from .common import (
     DEFAULT_PYTHON_IMAGE,
     MERGE_SCRIPT,
@@ -47,8 +47,8 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..graph import Graph
-    from ..registry import Registry
+    from ..model.graph import Graph
+    from ..processes.registry import Registry
 
 __all__ = ["to_argo"]
 

@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ..errors import ContainerDagError
-from ..files import file_of, files_in
-from ..graph import Ref
-from ..process import PythonProcess
+from ..model.errors import ContainerDagError
+from ..model.files import file_of, files_in
+from ..model.graph import Ref
+from ..processes.python import PythonProcess
 
 if TYPE_CHECKING:
-    from ..graph import Graph
-    from ..registry import Registry
+    from ..model.graph import Graph
+    from ..processes.registry import Registry
 
 __all__ = ["ExportError", "Step", "Image", "Hardening", "plan", "MERGE_SCRIPT",
            "DEFAULT_PYTHON_IMAGE", "python_script", "image_of", "docker_inspector", "unique_ids",

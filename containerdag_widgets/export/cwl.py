@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ..graph import Graph, Node, Ref
-from ..ports import json_type
-from ..process import PythonProcess
+from ..model.graph import Graph, Node, Ref
+from ..model.ports import json_type
+from ..processes.python import PythonProcess
 from .common import (
     DEFAULT_PYTHON_IMAGE,
     MERGE_SCRIPT,
@@ -46,7 +46,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..registry import Registry
+    from ..processes.registry import Registry
 
 __all__ = ["CwlExport", "to_cwl", "from_cwl", "NAMESPACE"]
 

@@ -10,10 +10,10 @@ from collections import deque
 
 from IPython.core.error import UsageError
 
-from ..errors import Problem, SpecError
-from ..graph import Graph, Node
-from ..registry import Registry
-from ..yaml_source import NodeSource, load_yaml
+from ..model.errors import Problem, SpecError
+from ..model.graph import Graph, Node
+from ..model.yaml_source import NodeSource, load_yaml
+from ..processes.registry import Registry
 from .help import reference_hints
 
 __all__ = ["parse_node", "node_name", "report"]

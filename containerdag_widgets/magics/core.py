@@ -20,11 +20,11 @@ from IPython.core.magic_arguments import (
     parse_argstring,
 )
 
-from ..errors import ContainerDagError, GraphValidationError, OptionError
 from ..graph import Graph
-from ..options import OPTIONS, RunOptions, add_arguments
-from ..registry import Registry
-from ..session import Session
+from ..model.errors import ContainerDagError, GraphValidationError, OptionError
+from ..processes.registry import Registry
+from ..run.options import OPTIONS, RunOptions, add_arguments
+from ..run.session import Session
 from .body import node_name, parse_node
 from .dask import DaskSessions
 from .help import make_matcher

@@ -13,7 +13,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from ..errors import ContainerDagError
+from ..model.errors import ContainerDagError
 
 __all__ = ["DaskSessions"]
 

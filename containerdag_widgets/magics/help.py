@@ -26,8 +26,8 @@ from IPython.core.completer import (
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from ..errors import Problem
-from ..graph import Graph
+from ..model.errors import Problem
+from ..model.graph import Graph
 
 __all__ = ["LOAD_HINT", "make_matcher", "reference_hints", "offer_magics"]
 
@@ -100,7 +100,7 @@ def _matches(magics: Any, context: CompletionContext, commands: tuple[str, ...])
     if command == "remove":
         return _complete(rest.lstrip(), token, magics.graph)
     if command == "use" and magics.shell is not None:
-        from ..registry import Registry
+        from ..processes.registry import Registry
 
         return _complete(rest.lstrip(), token, [k for k, v in magics.shell.user_ns.items()
                                                 if isinstance(v, Registry)])

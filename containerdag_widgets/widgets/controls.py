@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import ipywidgets as W
 
-from ..status import FINAL, STATUSES, SUCCESS
+from ..model.status import FINAL, STATUSES, SUCCESS
 from .style import STATUS_COLORS
 
 __all__ = ["Controls", "legend_html", "progress_of"]

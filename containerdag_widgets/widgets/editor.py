@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ipywidgets as W
 from traitlets import Bool, Int, Unicode
 
 from ..editing import Undo, connect_choices, connection_problems, example_inputs, unique_name
-from ..errors import ContainerDagError
-from ..node import Ref
-from ..ports import json_type, type_problem
+from ..model.errors import ContainerDagError
+from ..model.node import Ref
+from ..model.ports import json_type, type_problem
 from .closing import close_tree
 from .html import esc, pre
-
-if TYPE_CHECKING:
-    from .graph_widget import GraphWidget
 
 __all__ = ["GraphEditor", "port_class"]
 
@@ -46,7 +43,7 @@ class GraphEditor(W.VBox):
     yaml_text = Unicode("", help="the graph as YAML, kept current (what the YAML link offers)")
     said = Unicode("", help="the editor's last message (a refusal's reason), as text")
 
-    def __init__(self, widget: GraphWidget, **kwargs: Any):
+    def __init__(self, widget: Any, **kwargs: Any):  # the GraphWidget that holds it
         self.widget, self.graph = widget, widget.graph
         self.undo_stack = Undo()
         self._shape: tuple | None = None  # what the node panel was built for

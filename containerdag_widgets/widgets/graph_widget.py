@@ -11,14 +11,14 @@ from typing import Any
 import ipywidgets as W
 from traitlets import Bool, Dict, Float, Int, List, Unicode, observe
 
-from ..events import GraphEdited, RunFinished, RunStarted
-from ..execution import Executor
-from ..graph import Graph
-from ..registry import Registry
-from ..result import RunResult
-from ..scheduler import RunHandle
-from ..session import Session
-from ..status import SUCCESS
+from ..model.graph import Graph, GraphEdited
+from ..model.status import SUCCESS
+from ..processes.registry import Registry
+from ..run.events import RunFinished, RunStarted
+from ..run.execution import Executor
+from ..run.result import RunResult
+from ..run.scheduler import RunHandle
+from ..run.session import Session
 from .canvas import CanvasPane
 from .closing import close_tree
 from .controls import Controls

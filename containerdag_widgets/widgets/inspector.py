@@ -9,9 +9,9 @@ import time
 from collections import Counter
 from typing import Any
 
-from ..graph import Graph, Ref
-from ..result import RunResult
-from ..status import STATUSES
+from ..model.graph import Graph, Ref
+from ..model.status import STATUSES
+from ..run.result import RunResult
 from .html import Plain, cell, esc, ports_table, pre, section
 from .previews import COMPACT, INSPECTOR, preview_html
 from .style import STATUS_COLORS, STATUS_TEXT

@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ..files import NOT_FILES, not_a_file
+from ..model.files import NOT_FILES, not_a_file
 from .html import TABLE_STYLE, WRAP_STYLE, cell, esc, value_text
 
 __all__ = ["Limits", "INSPECTOR", "TABLE", "COMPACT", "preview_html", "is_file", "file_kind",
@@ -69,7 +69,7 @@ COMPACT = Limits(pictures=False, download_bytes=0)
 
 @runtime_checkable
 class FileLike(Protocol):
-    """What a preview needs of a file: the ``File`` class of ``containerdag_widgets.files``."""
+    """What a preview needs of a file: the ``File`` of ``containerdag_widgets.model.files``."""
 
     path: Path
     name: str

@@ -7,8 +7,8 @@ from typing import Any
 import ipywidgets as W
 from traitlets import Unicode, observe
 
-from ..errors import DescriptionError
-from ..registry import Registry
+from ..model.errors import DescriptionError
+from ..processes.registry import Registry
 from .canvas import CanvasPane
 from .closing import close_tree
 from .html import esc, ports_table, pre, section

@@ -8,10 +8,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import ContainerDagError
-from ..result import RunResult
-from ..scheduler import RunHandle
-from ..status import SUCCESS
+from ..model.errors import ContainerDagError
+from ..model.status import SUCCESS
+from ..run.result import RunResult
+from ..run.scheduler import RunHandle
 from .html import esc, pre
 
 __all__ = ["RunsMixin"]

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..errors import ContainerDagError
-from ..graph import Graph
-from ..registry import Registry
-from ..status import SUCCESS
+from ..model.errors import ContainerDagError
+from ..model.graph import Graph
+from ..model.status import SUCCESS
+from ..processes.registry import Registry
+from ..run.session import Session
 
 __all__ = ["stale_nodes"]
 
@@ -22,7 +23,7 @@ def stale_nodes(graph: Graph, registry: Registry | None, last: Mapping[str, str]
     if not had or registry is None or registry.closed:
         return []
     try:
-        plan = graph.plan(registry, nodes=had)
+        plan = Session.of(registry).plan(graph, nodes=had)
     except ContainerDagError:
         return []  # an invalid graph: the message under the toolbar says why
     return [step.node for step in plan if step.node in had and step.action != "reuse"]

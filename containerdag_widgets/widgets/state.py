@@ -13,8 +13,8 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..events import Event, NodeFinished, NodeLog, NodeStarted, RunFinished, RunStarted
-from ..result import RunResult
+from ..run.events import Event, NodeFinished, NodeLog, NodeStarted, RunFinished, RunStarted
+from ..run.result import RunResult
 
 __all__ = ["Fold", "Update"]
 

@@ -8,7 +8,7 @@ Node sizes come from ``data(w)``/``data(h)`` (``label_size``): Cytoscape 3.21 wa
 
 from __future__ import annotations
 
-from ..status import STATUSES
+from ..model.status import STATUSES
 
 #: Fill colour of a node per status (the same in light and dark themes: text on them is dark).
 STATUS_COLORS = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..result import RunResult
+from ..run.result import RunResult
 from .html import esc
 from .style import STATUS_COLORS
 

@@ -12,8 +12,8 @@ from collections import Counter, deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
-from ..graph import Graph
-from ..status import STATUSES, SUCCESS
+from ..model.graph import Graph
+from ..model.status import STATUSES, SUCCESS
 from .style import STATUS_COLORS, label_size
 
 __all__ = ["View", "prefix_group", "build_view", "group_data", "neighbourhood"]

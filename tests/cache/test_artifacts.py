@@ -8,7 +8,7 @@ import pytest
 
 from containerdag_widgets import File
 from containerdag_widgets.cache.artifacts import ArtifactStore, FileTooLarge
-from containerdag_widgets.files import from_stored, json_default, to_stored
+from containerdag_widgets.model.files import from_stored, json_default, to_stored
 
 
 def test_a_stored_result_gives_its_files_back_until_they_are_pruned(store):

@@ -18,7 +18,8 @@ from containerdag_widgets.cache import (
     with_inputs,
 )
 from containerdag_widgets.docker.process import ContainerProcess
-from containerdag_widgets.process import Process, PythonProcess
+from containerdag_widgets.processes.base import Process
+from containerdag_widgets.processes.python import PythonProcess
 
 # ---- canonical JSON --------------------------------------------------------------------------
 
@@ -255,7 +256,7 @@ def test_pick_env_takes_only_allow_listed_variables_that_are_set():
 
 
 def test_parts_of_a_real_python_process():
-    from containerdag_widgets.process import process
+    from containerdag_widgets.processes.python import process
 
     @process(outputs={"n": 0.5}, name="random float", cache=False)
     def uniform(low: float = 0.0, high: float = 1.0):

@@ -1,5 +1,5 @@
-"""The cache's foundation is pure core: the standard library, ``..errors`` and ``..files``
-(itself the standard library only) only."""
+"""The cache's foundation is pure core: the standard library, ``..model.errors`` and
+``..model.files`` (itself the standard library only) only."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 CACHE = Path(__file__).resolve().parents[2] / "containerdag_widgets" / "cache"
 MODULES = ["__init__", "failures", "keys", "paths", "reasons", "records", "safe", "schema",
            "store", "artifacts", "rows"]
-ALLOWED_RELATIVE = {"..errors", "..files"} | {f".{m}" for m in MODULES}
+ALLOWED_RELATIVE = {"..model.errors", "..model.files"} | {f".{m}" for m in MODULES}
 
 
 def _imports(path: Path) -> set[str]:

@@ -17,7 +17,7 @@ from containerdag_widgets.cache import (
     process_parts,
     short_id,
 )
-from containerdag_widgets.process import PythonProcess
+from containerdag_widgets.processes.python import PythonProcess
 
 OLD_ID = "sha256:1a2b3c1a2b3c" + "0" * 52
 NEW_ID = "sha256:4d5e6f4d5e6f" + "0" * 52

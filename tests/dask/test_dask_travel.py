@@ -9,11 +9,11 @@ import sys
 
 import pytest
 
-from containerdag_widgets import errors
 from containerdag_widgets.docker import ContainerPool, ContainerProcess
 from containerdag_widgets.docker.worker import WorkerPoolRef
-from containerdag_widgets.events import NodeFinished
 from containerdag_widgets.executors.dask_worker import pack_finished, unpack_finished
+from containerdag_widgets.model import errors
+from containerdag_widgets.run.events import NodeFinished
 
 
 def container_process() -> ContainerProcess:

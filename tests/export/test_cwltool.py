@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from containerdag_widgets import Graph, Registry
-from containerdag_widgets.cli import main
+from containerdag_widgets.cli.main import main
+from containerdag_widgets.model.status import SUCCESS
 from containerdag_widgets.random_values import random_float
-from containerdag_widgets.status import SUCCESS
 
 from ..conftest import EXAMPLE_IMAGES, TESTKIT
 from ..seed import SEED_GRAPH

@@ -15,10 +15,10 @@ import yaml
 
 import containerdag_widgets.export as export_pkg
 from containerdag_widgets import Graph, process
-from containerdag_widgets.cli import build_parser
-from containerdag_widgets.errors import GraphValidationError
+from containerdag_widgets.cli.main import build_parser
 from containerdag_widgets.export import ExportError, from_cwl, to_argo, to_cwl
 from containerdag_widgets.export.common import MERGE_SCRIPT, python_script
+from containerdag_widgets.model.errors import GraphValidationError
 
 from ..seed import SEED_GRAPH
 from .helpers import (

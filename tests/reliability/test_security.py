@@ -11,7 +11,7 @@ import pytest
 
 from containerdag_widgets import File, FileError, Graph, Registry
 from containerdag_widgets.cache.store import Store
-from containerdag_widgets.files import files_in
+from containerdag_widgets.model.files import files_in
 
 from ..conftest import EXAMPLE_IMAGES, TESTKIT, require_engine
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from containerdag_widgets import File, FileError, Graph, Registry
+from containerdag_widgets import File, FileError, Graph, GraphValidationError, Registry
 from containerdag_widgets.cache.artifacts import ArtifactsElsewhere
-from containerdag_widgets.errors import ProtocolError
-from containerdag_widgets.files import NotAFileError
+from containerdag_widgets.model.errors import ProtocolError
+from containerdag_widgets.model.files import NotAFileError
 from containerdag_widgets.widgets.previews import preview_html
 
 from ..conftest import TESTKIT, require_engine
@@ -178,20 +178,21 @@ def test_an_input_that_is_a_directory_device_fifo_or_socket_is_named_for_what_it
         assert error.kind == f"a {kind}" and f"is a {kind}, not a regular file" in str(error)
 
 
-def test_a_nested_fifo_or_device_input_never_blocks_a_run_and_fails_its_node(hostile, odd_files,
-                                                                            tmp_path):
+def test_a_nested_fifo_or_device_input_never_blocks_a_run_and_is_refused_before_it(
+        hostile, odd_files, tmp_path):
+    """Inside a list input too, a FIFO, device, socket or directory is a validation problem
+    naming node, port and kind: nothing starts, nothing blocks."""
     plain = tmp_path / "plain.csv"
     plain.write_text("1,2\n")
     for kind, path in odd_files.items():
         graph = Graph.from_spec({"m": {"process": "many",
                                        "inputs": {"files": [File(plain), File(path)]}}})
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the history cannot hold such a file: see README
-            result = within(60, lambda g=graph: g.run(hostile),
-                            fifo=odd_files["FIFO (named pipe)"])
-        error = result.errors["m"]
-        assert isinstance(error, FileError) and error.reason == "not_a_file", repr(error)
-        assert error.port == "files" and error.kind == f"a {kind}"
+        [problem] = within(60, lambda g=graph: g.problems(hostile),
+                           fifo=odd_files["FIFO (named pipe)"])
+        assert (problem.kind, problem.node, problem.field) == ("not_a_file", "m", "inputs.files")
+        assert f"is a {kind}, not a regular file" in problem.message
+        with pytest.raises(GraphValidationError, match="not a regular file"):
+            within(60, lambda g=graph: g.run(hostile), fifo=odd_files["FIFO (named pipe)"])
 
 
 def test_hashing_reading_and_previewing_never_open_a_fifo(odd_files):

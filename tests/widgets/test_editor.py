@@ -4,7 +4,7 @@ import html
 import time
 
 from containerdag_widgets import Graph, GraphWidget, Registry, process
-from containerdag_widgets.node import Ref
+from containerdag_widgets.model.node import Ref
 from containerdag_widgets.widgets.editor import port_class
 
 from ..processes import add, divide

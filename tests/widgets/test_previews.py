@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from containerdag_widgets.graph import Graph
-from containerdag_widgets.result import RunResult
+from containerdag_widgets.model.graph import Graph
+from containerdag_widgets.run.result import RunResult
 from containerdag_widgets.widgets.inspector import inspector_html
 from containerdag_widgets.widgets.output_table import OutputTable
 from containerdag_widgets.widgets.previews import (

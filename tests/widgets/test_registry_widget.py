@@ -50,7 +50,7 @@ def test_refresh_keeps_manual_processes():
 
 def test_summary_counts_only_description_failures_as_undescribed():
     from containerdag_widgets.docker import RunnerUnavailable
-    from containerdag_widgets.errors import DescriptionError
+    from containerdag_widgets.model.errors import DescriptionError
 
     class Noted(Registry):
         @property

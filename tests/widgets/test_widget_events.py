@@ -136,7 +136,7 @@ def test_an_edit_marks_stale_the_nodes_a_run_would_not_reuse():
 
 
 def test_runs_are_counted_at_once_and_folded_in_order_at_the_read():
-    from containerdag_widgets.events import NodeFinished, NodeStarted, RunFinished, RunStarted
+    from containerdag_widgets.run.events import NodeFinished, NodeStarted, RunFinished, RunStarted
     from containerdag_widgets.widgets.state import Fold
 
     fold = Fold()

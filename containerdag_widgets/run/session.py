@@ -13,17 +13,18 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .cache.decisions import RunCache, default_store
-from .events import Event, EventBus, RunFinished
+from ..model.bus import EventBus
+from .decisions import RunCache, default_store
+from .events import Event, RunFinished
 from .execution import Executor, ThreadExecutor
 from .options import RunOptions
 from .scheduler import Run, RunHandle
 
 if TYPE_CHECKING:
-    from .cache import SafeStore, Store
-    from .graph import Graph
+    from ..cache import SafeStore, Store
+    from ..model.graph import Graph
+    from ..processes.registry import Registry
     from .plan import Plan
-    from .registry import Registry
     from .result import RunResult
 
 __all__ = ["Session"]
@@ -40,7 +41,7 @@ class Session:
 
     def __init__(self, registry: Registry, *, store: Store | SafeStore | None = None,
                  executor: Executor | None = None):
-        self.registry = registry
+        self._registry: Callable[[], Registry | None] = lambda: registry
         self.store = store
         self._own_executor = executor is None
         self.executor: Executor = executor if executor is not None else ThreadExecutor()
@@ -55,9 +56,19 @@ class Session:
             session = _defaults.get(registry)
             if session is None:
                 session = _defaults[registry] = cls(registry)
-                # Its threads end with the registry, not with the interpreter.
+                # The registry's own session must not keep it alive (its containers and engine
+                # connections go with it): it holds it weakly, and its threads end with it.
+                session._registry = weakref.ref(registry)
                 weakref.finalize(registry, session.executor.close)
             return session
+
+    @property
+    def registry(self) -> Registry:
+        """The registry this session runs with."""
+        registry = self._registry()
+        if registry is None:
+            raise RuntimeError("the registry of this session was freed")
+        return registry
 
     # ---- running --------------------------------------------------------------------------
 

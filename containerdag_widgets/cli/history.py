@@ -9,11 +9,11 @@ import sys
 import time
 from typing import Any
 
-from .cache import RunRecord, SafeStore, Store
-from .cache.artifacts import ArtifactStore
-from .cache.paths import database_path
-from .errors import ContainerDagError
-from .files import File, files_in, json_default
+from ..cache import RunRecord, SafeStore, Store
+from ..cache.artifacts import ArtifactStore
+from ..cache.paths import database_path
+from ..model.errors import ContainerDagError
+from ..model.files import File, files_in, json_default
 from .terminal import say
 
 __all__ = ["add_parsers"]
@@ -109,8 +109,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
                                f"({name!r}); reproduce replays calls whose inputs are JSON "
                                "only (run the graph again to call it with its files)")
     stdin = json.dumps(node.inputs, allow_nan=False).encode()
-    from .docker import connect
-    from .docker.reproduce import checked_call, docker_run_line, reproduce
+    from ..docker import connect
+    from ..docker.reproduce import checked_call, docker_run_line, reproduce
 
     client = connect()
     settings = checked_call(client, node=args.node, process=node.process,

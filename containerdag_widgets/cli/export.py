@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import DEFAULT_PYTHON_IMAGE, yaml_text
+from ..export.common import DEFAULT_PYTHON_IMAGE, yaml_text
 
 __all__ = ["add_parser"]
 
@@ -36,9 +36,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from ..cli import read_spec, say
     from ..graph import Graph
     from ..standard import standard_registry
+    from .terminal import read_spec, say
 
     graph = Graph.from_yaml(read_spec(args.spec))
     with standard_registry(args.image) as registry:

@@ -12,13 +12,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .cache.decisions import RunCache
-from .graph import Graph
+from ..model.graph import Graph
+from .decisions import RunCache
 from .options import RunOptions
 from .scheduler import inputs_of, references_of
 
 if TYPE_CHECKING:
-    from .registry import Registry
+    from ..processes.registry import Registry
 
 __all__ = ["Plan", "PlanStep", "plan"]
 

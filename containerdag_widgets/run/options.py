@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import OptionError, did_you_mean
+from ..model.errors import OptionError, did_you_mean
 
 if TYPE_CHECKING:
-    from .graph import Graph
+    from ..model.graph import Graph
 
 __all__ = ["Option", "OPTIONS", "RunOptions", "add_arguments", "positive"]
 
@@ -118,7 +118,7 @@ def _executor(value: Any, graph: Graph) -> Any:
 
 
 def _cache(value: Any, graph: Graph) -> Any:
-    from .cache import SafeStore, Store
+    from ..cache import SafeStore, Store
 
     if not isinstance(value, (bool, Store, SafeStore)):
         raise OptionError("cache", value, "True, False or a cache store")

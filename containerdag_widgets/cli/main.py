@@ -6,19 +6,18 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from .errors import ContainerDagError, OptionError, SpecError
-from .events import Event, Listener, NodeFinished, RunFinished
-from .files import json_default
-from .graph import Graph
-from .history_cli import add_parsers as add_history_parsers
-from .options import RunOptions, add_arguments
-from .session import Session
-from .standard import standard_registry
-from .status import SUCCESS
-from .terminal import say
+from ..model.errors import ContainerDagError, OptionError
+from ..model.files import json_default
+from ..model.graph import Graph
+from ..model.status import SUCCESS
+from ..run.events import Event, Listener, NodeFinished, RunFinished
+from ..run.options import RunOptions, add_arguments
+from ..run.session import Session
+from ..standard import standard_registry
+from .history import add_parsers as add_history_parsers
+from .terminal import read_spec, say
 
 __all__ = ["main"]
 
@@ -70,16 +69,6 @@ def _cmd_describe(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_spec(path: str) -> str:
-    """The text of a spec file; ``SpecError`` naming the file if it is not UTF-8."""
-    data = Path(path).read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset "
-                        f"{exc.start}; save it as UTF-8") from None
-
-
 class _Executors:
     """What ``--dask ADDRESS`` names, made for one command and closed at its end."""
 
@@ -88,7 +77,7 @@ class _Executors:
 
     def executor_for(self, address: str) -> Any:
         try:
-            from .executors import DaskExecutor
+            from ..executors import DaskExecutor
         except ImportError as exc:
             raise ContainerDagError(str(exc)) from None
         executor = DaskExecutor.connect(address)
@@ -144,7 +133,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_cleanup(args: argparse.Namespace) -> int:
-    from .docker import cleanup, connect
+    from ..docker import cleanup, connect
 
     removed = cleanup(connect(), include_live=args.all)
     for item in removed:
@@ -177,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also remove containers of sessions that are still running")
     p.set_defaults(fn=_cmd_cleanup)
     add_history_parsers(sub)  # history, show, reproduce, cache
-    from .export.cli import add_parser as add_export_parser  # export cwl|argo SPEC
+    from .export import add_parser as add_export_parser  # export cwl|argo SPEC
 
     add_export_parser(sub)
     return parser

@@ -11,9 +11,9 @@ from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .errors import ContainerDagError
+from ..model.errors import ContainerDagError
+from ..model.status import SUCCESS, Status
 from .events import Event, NodeFinished, NodeLog, NodeStarted, RunStarted
-from .status import SUCCESS, Status
 
 __all__ = ["RunResult"]
 

@@ -15,9 +15,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .errors import Cancelled, ProcessError, ProcessFailed
+from ..model.errors import Cancelled, ProcessError, ProcessFailed
+from ..processes.base import Process
 from .events import Event, NodeFinished, NodeLog
-from .process import Process
 
 __all__ = ["NodeCall", "Executor", "EXECUTOR_MEMBERS", "ThreadExecutor", "execute_call",
            "LogBatcher", "Report"]

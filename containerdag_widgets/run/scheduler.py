@@ -25,8 +25,11 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .cache.decisions import Decision, RunCache
-from .errors import Cancelled, ProcessFailed, UpstreamFailed
+from ..model.errors import Cancelled, ProcessFailed, UpstreamFailed
+from ..model.graph import Graph
+from ..model.node import Node, Ref
+from ..model.status import FINAL, SUCCESS
+from .decisions import Decision, RunCache
 from .events import (
     Event,
     NodeFinished,
@@ -37,14 +40,11 @@ from .events import (
     RunStarted,
 )
 from .execution import Executor, NodeCall, execute_call
-from .graph import Graph
-from .node import Node, Ref
 from .options import RunOptions
 from .result import RunResult
-from .status import FINAL, SUCCESS
 
 if TYPE_CHECKING:
-    from .registry import Registry
+    from ..processes.registry import Registry
 
 __all__ = ["Run", "RunHandle", "inputs_of", "references_of", "subgraph", "CANCEL_GRACE"]
 

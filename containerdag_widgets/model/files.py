@@ -192,7 +192,7 @@ class File:
     def from_bytes(cls, data: bytes | bytearray | memoryview, name: str) -> File:
         """A new file called ``name`` holding ``data``, kept in the artifact store (how a
         ``@process`` function makes an output file)."""
-        from .cache.artifacts import ArtifactStore
+        from ..cache.artifacts import ArtifactStore
 
         return ArtifactStore().put_bytes(data, name)
 

@@ -8,8 +8,9 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from .errors import ContainerDagError, ProcessNotFound
-from .process import DEFINED, Process
+from ..model.errors import ContainerDagError, ProcessNotFound
+from .base import Process
+from .python import DEFINED
 
 __all__ = ["Registry", "Source"]
 
@@ -65,7 +66,7 @@ class Registry:
         environment's engine); ``describe_timeout`` bounds each describe call (seconds);
         ``max_output`` bounds what a process may print on stdout (bytes).
         """
-        from .docker import DockerSource  # the one entry from the core into the backend
+        from ..docker import DockerSource  # the one entry from the core into the backend
 
         registry = cls()
         try:
@@ -199,7 +200,7 @@ class Registry:
         return f"<Registry {len(self)} processes, session {self.session}, {state}>"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from .display import mimebundle
+        from ..model.display import mimebundle
 
         return mimebundle(self, "registry")
 

@@ -14,12 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..events import NodeFinished
-from ..process import Process
-from .keys import KeyParts, node_key, pick_env, process_parts, with_inputs
-from .reasons import CACHE_DISABLED, FORCED, cached, explain, not_cacheable
-from .records import CachedResult, NodeRecord
-from .safe import SafeStore
+from ..cache.keys import KeyParts, node_key, pick_env, process_parts, with_inputs
+from ..cache.reasons import CACHE_DISABLED, FORCED, cached, explain, not_cacheable
+from ..cache.records import CachedResult, NodeRecord
+from ..cache.safe import SafeStore
+from ..processes.base import Process
+from .events import NodeFinished
 
 __all__ = ["Decision", "RunCache", "default_store", "ENV_ALLOW"]
 
@@ -36,7 +36,7 @@ _stores_lock = threading.Lock()
 
 def default_store() -> SafeStore:
     """The process-wide store at the default path (``$CONTAINERDAG_CACHE_DIR``), opened once."""
-    from .paths import database_path
+    from ..cache.paths import database_path
 
     path = str(database_path())
     with _stores_lock:
