@@ -19,7 +19,7 @@ import sys
 import textwrap
 import types
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -230,15 +230,16 @@ class Hardening:
     def of(cls, proc: Any) -> Hardening:
         """The settings ``proc``'s container runs with (labels applied), or the defaults."""
         # The image's, labels applied (None: not a container's, or the defaults asked for).
+        from ..docker.settings import UNPRIVILEGED, ContainerSettings
+
         settings = proc.settings if proc is not None else None
         if settings is None:
-            try:
-                from ..docker.settings import ContainerSettings
-            except ImportError:  # the settings module is not there: the same defaults
-                return cls()
             settings = ContainerSettings()
-        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__
-                      if hasattr(settings, name)})
+        found = cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__
+                       if hasattr(settings, name)})
+        # No user chosen (a Python step, the defaults): unprivileged, as the warm containers
+        # run an image that sets no USER; an exported step must not run as root instead.
+        return found if found.user is not None else replace(found, user=UNPRIVILEGED)
 
 
 # ---- @process functions as scripts -----------------------------------------------------

@@ -46,25 +46,27 @@ def parse_input(value: Any, *, node: str, port: str) -> Any:
         return value
     if isinstance(value, tuple):
         if len(value) != 2 or not all(isinstance(v, str) for v in value):
-            raise SpecError(f"a reference tuple is (node, output), got {value!r}",
-                            node=node, field=f"inputs.{port}", value=value)
+            raise SpecError(f"input {port!r}: a reference tuple is (node, output), two "
+                            f"strings, got {value!r:.80}", node=node, field=f"inputs.{port}",
+                            value=value)
         return Ref(*value)
     if _is_ref_mapping(value):
         if not all(isinstance(value[k], str) for k in ("from", "output")):
-            raise SpecError(f"a reference is {{from: NODE, output: PORT}} with string values, "
-                            f"got {dict(value)!r}", node=node, field=f"inputs.{port}",
-                            value=dict(value))
+            raise SpecError(f"input {port!r}: a reference is {{from: NODE, output: PORT}} with "
+                            f"string values, got {dict(value)!r:.80}", node=node,
+                            field=f"inputs.{port}", value=dict(value))
         return Ref(value["from"], value["output"])
     if isinstance(value, Mapping) and set(value) in ({"file"}, {FILE_KEY}):
         (key, path), = value.items()
         if not isinstance(path, str) or not path:
-            raise SpecError(f"a file is {{{key}: PATH}} with a path, got {dict(value)!r}",
-                            node=node, field=f"inputs.{port}", value=dict(value))
+            raise SpecError(f"input {port!r}: a file is {{{key}: PATH}} with a path, got "
+                            f"{dict(value)!r:.80}", node=node, field=f"inputs.{port}",
+                            value=dict(value))
         return File(path)  # keyed by its contents from here on, never by its path
     if isinstance(value, Mapping) and "from" in value:
-        raise SpecError(f"a reference needs exactly the keys 'from' and 'output', "
-                        f"got {sorted(value)!r}", node=node, field=f"inputs.{port}",
-                        value=dict(value))
+        raise SpecError(f"input {port!r}: a reference needs exactly the keys 'from' and "
+                        f"'output', got {sorted(map(str, value))!r:.80}", node=node,
+                        field=f"inputs.{port}", value=dict(value))
     return value
 
 

@@ -260,7 +260,8 @@ def test_argo_documents():
         "containerdag/multiply_divide:latest"]["RepoDigests"][1]
     assert c["securityContext"] == {
         "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
-        "seccompProfile": {"type": "RuntimeDefault"}, "capabilities": {"drop": ["ALL"]}}
+        "seccompProfile": {"type": "RuntimeDefault"}, "capabilities": {"drop": ["ALL"]},
+        "runAsUser": 65534, "runAsGroup": 65534}
     assert c["resources"] == {"limits": {"cpu": "1", "memory": "512Mi"}}
     assert add["volumes"] == [{"name": "tmp", "emptyDir": {"medium": "Memory",
                                                            "sizeLimit": "64Mi"}}]
@@ -382,3 +383,15 @@ def test_files_are_refused_naming_the_node_and_port(tmp_path):
                                           r"\(outputs.csv\)") as info:
         to_argo(chained, reg, inspect_image=fake_inspect)
     assert info.value.port == "outputs.csv"
+
+
+def test_a_step_with_no_user_chosen_runs_unprivileged_in_argo_and_as_in_the_warm_containers():
+    """An exported step runs as the warm container would: 65534:65534 when no USER or label
+    chose one (it ran as the image's user, root for most images)."""
+    reg = offline_registry()
+    graph = Graph.from_spec({"a": {"process": "python_add", "inputs": {"x": 1, "y": 2}}})
+    wf = to_argo(graph, reg, python_image=PYTHON, inspect_image=fake_inspect)
+    for template in wf["spec"]["templates"]:
+        context = template.get("container", {}).get("securityContext")
+        if context is not None:
+            assert (context["runAsUser"], context["runAsGroup"]) == (65534, 65534), template
