@@ -1,7 +1,12 @@
 """Store: the result cache and run history in one SQLite file, shared by threads and processes.
 
 WAL mode lets readers run beside one writer; every write is a short ``BEGIN IMMEDIATE``
-transaction that waits up to ``busy_timeout`` for another process. One connection per
+transaction that waits up to ``busy_timeout`` for another process. Opening (creating the file,
+switching it to WAL, migrating the schema) happens under an exclusive ``fcntl`` lock on a file
+beside the database (``<name>.lock``), so any number of processes can open a new cache
+directory at the same moment: SQLite's own locks cannot order that step (two connections that
+both read the new file and then both want to write it are a deadlock that SQLite breaks by
+failing one at once with "database is locked", without waiting). One connection per
 process, guarded by a lock, serves every thread. Database failures raise :class:`CacheError`;
 :class:`~.safe.SafeStore` turns them into one :class:`CacheUnavailable` warning instead.
 """
@@ -9,6 +14,7 @@ process, guarded by a lock, serves every thread. Database failures raise :class:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -42,10 +48,79 @@ from .rows import (
 )
 from .schema import MIGRATIONS, SchemaError, migrate
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: the pragma's retry below is all there is
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = ["CacheError", "CacheUnavailable", "CacheWarning", "RunNotFound", "Store",
            "UnstorableValue", "describe_failure"]
 
 _TOUCH_BATCH = 256  # lookups remembered before their last_used is written
+LOCK_SUFFIX = ".lock"  # the creation lock: ``containerdag.sqlite.lock`` beside the database
+
+
+def lock_path(path: str | os.PathLike[str]) -> Path:
+    """The file whose ``fcntl`` lock orders the opening (creation, WAL, migration) of ``path``."""
+    path = Path(path)
+    return path.with_name(path.name + LOCK_SUFFIX)
+
+
+@contextlib.contextmanager
+def creation_lock(path: str | os.PathLike[str], timeout: float) -> Iterator[None]:
+    """Hold the exclusive creation lock of the database at ``path`` (waiting up to ``timeout``).
+
+    Where the lock file cannot be made (a read-only directory, a file system without locks)
+    it is skipped: opening then fails or succeeds on its own, with SQLite's reason.
+    Raises ``sqlite3.OperationalError`` ("... is locked") when another process holds it past
+    ``timeout``.
+    """
+    if fcntl is None:  # pragma: no cover - not POSIX
+        yield
+        return
+    where = lock_path(path)
+    try:
+        fd = os.open(where, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    break  # no locks here (e.g. some network file systems): go on without
+                if time.monotonic() >= deadline:
+                    raise sqlite3.OperationalError(
+                        f"database is locked: another process is creating it ({where})") from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _execute_retrying(conn: sqlite3.Connection, sql: str, timeout: float) -> None:
+    """Execute ``sql``, retrying with backoff while SQLite answers "locked" or "busy" at once
+    (a connection outside the creation lock, e.g. an older toolkit or the sqlite3 shell)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            conn.execute(sql)
+            return
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if ("locked" not in text and "busy" not in text) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
 class Store:
     """The result cache and run history in one SQLite file. Thread- and process-safe."""
 
@@ -99,16 +174,18 @@ class Store:
         if self._conn is None:
             with self._guard():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout,
-                                       isolation_level=None, check_same_thread=False)
-                try:
-                    conn.execute("PRAGMA journal_mode = WAL")
-                    conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable but for power loss
-                    conn.execute("PRAGMA foreign_keys = ON")
-                    self.schema_version = migrate(conn, self._migrations)
-                except BaseException:
-                    conn.close()
-                    raise
+                with creation_lock(self.path, self.busy_timeout):
+                    conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout,
+                                           isolation_level=None, check_same_thread=False)
+                    try:
+                        _execute_retrying(conn, "PRAGMA journal_mode = WAL", self.busy_timeout)
+                        # WAL with synchronous NORMAL: durable but for power loss.
+                        conn.execute("PRAGMA synchronous = NORMAL")
+                        conn.execute("PRAGMA foreign_keys = ON")
+                        self.schema_version = migrate(conn, self._migrations)
+                    except BaseException:
+                        conn.close()
+                        raise
             self._conn = conn
         return self._conn
 

@@ -71,6 +71,8 @@ def _record_runs(path: str, label: str, barrier, queue) -> None:
             ids = []
             for i in range(RUNS_PER_PROCESS):
                 run = store.begin_run({"writer": label, "i": i})
+                if i == 0:  # both have begun a run before either ends one: they overlap
+                    barrier.wait(60)  # however the two processes are scheduled
                 store.record_nodes(run, [
                     NodeRecord(f"n{j}", "done", key=f"{label}-{i}-{j}", inputs={"i": i},
                                outputs={"z": i * 1.5}) for j in range(3)])
@@ -87,13 +89,18 @@ def test_two_processes_write_one_database_at_once(tmp_path):
     path = str(tmp_path / "shared" / "containerdag.sqlite")  # neither finds it: both create it
     ctx = multiprocessing.get_context("spawn")
     barrier, queue = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_record_runs, args=(path, label, barrier, queue))
+    procs = [ctx.Process(target=_record_runs, args=(path, label, barrier, queue), daemon=True)
              for label in ("one", "two")]
     for proc in procs:
         proc.start()
-    reports = [queue.get(timeout=120) for _ in procs]
-    for proc in procs:
-        proc.join(30)
+    try:
+        reports = [queue.get(timeout=300) for _ in procs]
+    finally:
+        for proc in procs:
+            proc.join(60)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(10)
     assert [r[2] for r in reports] == [None, None], [r[2] for r in reports]
     assert all(proc.exitcode == 0 for proc in procs)
 
