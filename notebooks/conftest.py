@@ -35,22 +35,54 @@ def _engine_for_notebooks():
     require_engine().close()
 
 
+#: Sessions of the registries the notebooks' kernels opened (found while the kernel lived).
+_KERNEL_SESSIONS: set[str] = set()
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rpartition(")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def pytest_runtest_teardown(item):
+    """After each cell: note the sessions of labelled containers whose owner is a kernel this
+    pytest started (a child process), so the end cleans those, and nobody else's."""
+    if "/notebooks/" not in str(item.path):
+        return
+    import docker
+
+    from containerdag_widgets.docker.cleanup import leftovers
+
+    client = docker.from_env()
+    try:
+        me = os.getpid()
+        _KERNEL_SESSIONS.update(x.session for x in leftovers(client)
+                                if x.pid is not None and x.on_this_host
+                                and _parent_pid(x.pid) == me)
+    finally:
+        client.close()
+
+
 def pytest_sessionfinish(session):
     """nbval stops each notebook's kernel with a kill (no atexit), so the warm containers of a
-    registry a notebook leaves open for its widgets (01, 03, 06) outlive it: remove them as
-    ``containerdag cleanup`` would after a crash (owners gone; live sessions are kept)."""
-    if not os.environ.get("_CONTAINERDAG_NOTEBOOK"):
-        return  # no notebook ran
+    registry a notebook leaves open for its widgets (01, 03, 06) outlive it: remove them, and
+    only them (the sessions of this run's kernels: the engine may hold other sessions')."""
+    if not os.environ.get("_CONTAINERDAG_NOTEBOOK") or not _KERNEL_SESSIONS:
+        return  # no notebook ran, or none left a container
     import docker
 
     from containerdag_widgets.docker.cleanup import cleanup, leftovers
 
     client = docker.from_env()
     try:
-        deadline = time.monotonic() + 10  # the last kernel may take a moment to die
+        deadline = time.monotonic() + 30  # the last kernel may take a moment to die
         while time.monotonic() < deadline and any(
-                x.owner_alive and x.pid != os.getpid() for x in leftovers(client)):
+                x.owner_alive for s in _KERNEL_SESSIONS for x in leftovers(client, s)):
             time.sleep(0.2)
-        cleanup(client)
+        for name in sorted(_KERNEL_SESSIONS):
+            cleanup(client, session=name)
     finally:
         client.close()

@@ -12,12 +12,17 @@ import re
 
 from containerdag_widgets.docker import leftovers
 
-#: A registry of the example images (needs Docker); prints its session for the leak check.
-SETUP = """\
+#: The images the browser tests use, named: the engine may hold other labelled images.
+IMAGES = ["containerdag/add_subtract:latest", "containerdag/multiply_divide:latest",
+          "containerdag/testkit:latest"]
+
+#: A registry of the example images and the test kit (needs Docker); prints its session for
+#: the leak check.
+SETUP = f"""\
 import json
 from containerdag_widgets import Graph, GraphWidget, RegistryWidget, OutputTable, process
 from containerdag_widgets.standard import standard_registry
-reg = standard_registry()
+reg = standard_registry({IMAGES!r})
 print("SESSION=" + reg.session)
 """
 
@@ -88,6 +93,8 @@ class Notebook:
 
 @contextlib.contextmanager
 def notebook(lab, docker_client, name, cells, after=(), setup=SETUP):
+    # A notebook on the engine needs the test's docker_client (its marker, the leak check).
+    assert docker_client is not None or "standard_registry" not in setup, name
     nb = Notebook(lab, name, cells, after, setup)
     try:
         yield nb

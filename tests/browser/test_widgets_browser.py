@@ -1,6 +1,7 @@
 """The package's widgets in a real JupyterLab (headless Chromium) driving a real Docker engine.
 
-Every notebook starts with ``reg = standard_registry()`` and ends with ``reg.close()``. The
+Every notebook starts with ``reg = standard_registry(IMAGES)`` (nb.py) and ends with
+``reg.close()``. The
 cells before the close run first; the test then clicks in the page; then the remaining cells
 (reports read back from the kernel, and the close) run. Afterwards no container of the
 registry's session may be left.

@@ -19,10 +19,11 @@ from containerdag_widgets import (
     WorkerLost,
 )
 from containerdag_widgets.docker import cleanup, leftovers
-from containerdag_widgets.docker.pool import LABEL_HOST, LABEL_PID
+from containerdag_widgets.docker.pool import LABEL_HOST, LABEL_PID, LABEL_SESSION
 from containerdag_widgets.docker.worker import LABEL_WORKER
 from containerdag_widgets.executors import DaskExecutor
 
+from ..engine_scope import scoped_client
 from ..processes import add
 from .conftest import distributed, new_cluster, worker_containers
 
@@ -178,7 +179,8 @@ def test_cleanup_finds_what_a_dead_worker_left(fragile, registry, docker_client)
                 if item.id == container["Id"] and not item.owner_alive]
 
     wait_for(dead_leftover, what="the container to be seen as a dead owner's")
-    removed = cleanup(docker_client)
+    with scoped_client(labels[LABEL_SESSION]) as scoped:  # blind to others' containers
+        removed = cleanup(scoped)
     assert container["Id"] in {item.id for item in removed}
     assert worker_containers(docker_client, address) == []
 

@@ -1,9 +1,17 @@
 """Plain cleanup removes only this host's dead owners' containers; --all removes any."""
 
+import secrets
+import socket
+
 from containerdag_widgets.docker import cleanup, leftovers
 from containerdag_widgets.docker.pool import LABEL_HOST, LABEL_MANAGED, LABEL_PID, LABEL_SESSION
 
 from ..conftest import TESTKIT
+from ..engine_scope import scoped_client
+
+# Session names of this run only: another copy of the suite may run beside this one.
+OTHER = f"otherhost-{secrets.token_hex(4)}"
+RACING = f"racing-{secrets.token_hex(4)}"
 
 
 def _labelled(client, session, host, pid):
@@ -14,19 +22,19 @@ def _labelled(client, session, host, pid):
 
 
 def test_plain_cleanup_leaves_other_hosts_containers(docker_client):
-    other = _labelled(docker_client, "otherhost-session", "some-other-machine", 999_999)
+    other = _labelled(docker_client, OTHER, "some-other-machine", 999_999)
     try:
-        [item] = leftovers(docker_client, "otherhost-session")
+        [item] = leftovers(docker_client, OTHER)
         assert not item.on_this_host and not item.owner_alive
-        removed = cleanup(docker_client)
-        assert "otherhost-session" not in {r.session for r in removed}
-        assert len(leftovers(docker_client, "otherhost-session")) == 1
+        with scoped_client(OTHER) as scoped:  # blind to others' containers
+            assert cleanup(scoped) == []
+        assert len(leftovers(docker_client, OTHER)) == 1
         # (--all would remove it too, but also the live containers of anything else running.)
-        removed = cleanup(docker_client, session="otherhost-session")
-        assert [r.session for r in removed] == ["otherhost-session"]
-        assert leftovers(docker_client, "otherhost-session") == []
+        removed = cleanup(docker_client, session=OTHER)
+        assert [r.session for r in removed] == [OTHER]
+        assert leftovers(docker_client, OTHER) == []
     finally:
-        if leftovers(docker_client, "otherhost-session"):
+        if leftovers(docker_client, OTHER):
             other.remove(force=True)
 
 
@@ -55,7 +63,7 @@ def test_cleanup_racing_another_removal_waits_it_out(docker_client):
 
     from containerdag_widgets.docker.pool import remove_container
 
-    items = [_labelled(docker_client, "racing-session", "some-other-machine", 999_999)
+    items = [_labelled(docker_client, RACING, "some-other-machine", 999_999)
              for _ in range(4)]
     for c in items:
         c.start()  # a running container takes a moment to stop, so the removals overlap
@@ -70,8 +78,29 @@ def test_cleanup_racing_another_removal_waits_it_out(docker_client):
 
     racer = threading.Thread(target=remove_all)
     racer.start()
-    removed = cleanup(docker_client, session="racing-session")
+    removed = cleanup(docker_client, session=RACING)
     racer.join()
     assert errors == []
-    assert leftovers(docker_client, "racing-session") == []
+    assert leftovers(docker_client, RACING) == []
     assert len(removed) == 4  # every one is gone, whichever call removed it
+
+
+def test_plain_cleanup_through_a_scope_removes_only_that_session(docker_client,
+                                                                  _foreign_engine_objects):
+    """What the other tests' plain cleanups rely on: through ``scoped_client`` the engine shows
+    one session's containers, so a dead owner's container of another session (which plain
+    cleanup on the bare engine would remove) stays."""
+    foreign = _foreign_engine_objects["dead"]
+    [seen] = [x for x in leftovers(docker_client) if x.id == foreign]
+    assert not seen.owner_alive and seen.on_this_host  # plain cleanup would take it
+    session = f"scoped-{secrets.token_hex(4)}"
+    mine = _labelled(docker_client, session, socket.gethostname(), 999_999)
+    try:
+        with scoped_client(session) as scoped:
+            assert [x.id for x in leftovers(scoped)] == [mine.id]
+            assert [x.id for x in cleanup(scoped)] == [mine.id]
+        assert leftovers(docker_client, session) == []
+        assert foreign in {x.id for x in leftovers(docker_client)}
+    finally:
+        if leftovers(docker_client, session):
+            mine.remove(force=True)

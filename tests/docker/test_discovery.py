@@ -31,13 +31,31 @@ def test_discovery_finds_exactly_the_example_processes(docker_client):
         assert reg.problems == []
 
 
-def test_discovery_of_all_images_reports_bad_description(docker_client):
-    with Registry.from_docker() as reg:
+def test_discovery_of_the_test_kit_reports_bad_description(docker_client):
+    with Registry.from_docker(images=[*EXAMPLE_IMAGES, TESTKIT]) as reg:
         assert set(EXAMPLE_PROCESSES) <= set(reg)
         assert "bad_description" not in reg
         (problem,) = [p for p in reg.problems if p.process == "bad_description"]
         assert isinstance(problem, DescriptionError)
         assert problem.image == TESTKIT and "{not json" in str(problem)
+
+
+def test_discovery_without_a_list_considers_every_labelled_image(docker_client,
+                                                                 _foreign_engine_objects):
+    """``images=None`` lists every labelled image on the engine, other people's too (here the
+    suite's foreign image, which inherits the test kit's labels), and no unlabelled one.
+    Only the listing: describing other people's images is not this suite's business."""
+    src = DockerSource(session="listing-only", client=docker_client)
+    try:
+        found = src._labelled_images()
+    finally:
+        src.close()
+    listed = {tag: image.id for tag, image in found}
+    assert {*EXAMPLE_IMAGES, TESTKIT} <= set(listed)
+    assert _foreign_engine_objects["image"] in listed.values()
+    assert all(any(k.startswith("process.") for k in image.labels) for _, image in found)
+    unlabelled = docker_client.images.get(_foreign_engine_objects["unrelated_image"])
+    assert unlabelled.id not in listed.values()
 
 
 def _creations(client, since, session):

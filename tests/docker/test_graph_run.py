@@ -22,6 +22,7 @@ from containerdag_widgets import (
 from containerdag_widgets.docker import cleanup, leftovers
 
 from ..conftest import EXAMPLE_IMAGES, TESTKIT
+from ..engine_scope import scoped_client
 from ..seed import SEED_GRAPH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,6 +149,9 @@ def _python(code: str) -> subprocess.CompletedProcess:
                           env=env, timeout=120, check=False)
 
 
+#: The CLI's discovery, limited to the images these tests use (the engine may hold others).
+CLI_IMAGES = [arg for tag in EXAMPLE_IMAGES for arg in ("--image", tag)]
+
 START_AND_RUN = f"""
 from containerdag_widgets import Registry
 reg = Registry.from_docker(images={EXAMPLE_IMAGES!r})
@@ -169,15 +173,19 @@ def test_cleanup_finds_containers_of_a_crashed_session(docker_client):
     assert session, proc.stderr
     left = leftovers(docker_client, session)
     assert len(left) == 2 and not any(item.owner_alive for item in left)
-    removed = cleanup(docker_client)
-    assert {item.session for item in removed} >= {session}
+    with scoped_client(session) as scoped:  # plain cleanup, blind to others' containers
+        removed = cleanup(scoped)
+    assert {item.id for item in removed} == {item.id for item in left}
     assert leftovers(docker_client, session) == []
 
 
 def test_cleanup_keeps_containers_of_live_sessions(registry, docker_client):
     registry.get("python_add").run({"x": 1.0, "y": 1.0})
-    cleanup(docker_client)
-    assert len(leftovers(docker_client, registry.session)) >= 1
+    before = leftovers(docker_client, registry.session)
+    assert before
+    with scoped_client(registry.session) as scoped:
+        assert cleanup(scoped) == []
+    assert leftovers(docker_client, registry.session) == before
 
 
 def test_cli_run_prints_table_and_fails_on_failed_node(docker_client, tmp_path):
@@ -186,7 +194,7 @@ def test_cli_run_prints_table_and_fails_on_failed_node(docker_client, tmp_path):
         "ok: {process: python_add, inputs: {x: 1.5, y: 2}}\n"
         "bad: {process: c_divide, inputs: {a: {from: ok, output: z}, b: 0.0}}\n"
     )
-    cli = [sys.executable, "-m", "containerdag_widgets.cli"]
+    cli = [sys.executable, "-m", "containerdag_widgets.cli", *CLI_IMAGES]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([*cli, "run", str(spec)], capture_output=True, text=True, env=env,
                           timeout=120, check=False)
@@ -203,8 +211,8 @@ def test_cli_run_prints_table_and_fails_on_failed_node(docker_client, tmp_path):
 def test_cli_seed_example_runs(docker_client):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        [sys.executable, "-m", "containerdag_widgets.cli", "run", str(ROOT / "examples" /
-                                                                      "seed_graph.yaml")],
+        [sys.executable, "-m", "containerdag_widgets.cli", *CLI_IMAGES, "run",
+         str(ROOT / "examples" / "seed_graph.yaml")],
         capture_output=True, text=True, env=env, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for node in ("node alpha", "node beta", "node a", "node b", "node c"):
@@ -213,7 +221,7 @@ def test_cli_seed_example_runs(docker_client):
 
 def test_cli_list_and_describe(docker_client):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cli = [sys.executable, "-m", "containerdag_widgets.cli"]
+    cli = [sys.executable, "-m", "containerdag_widgets.cli", *CLI_IMAGES]
     out = subprocess.run([*cli, "list", "--json"], capture_output=True, text=True, env=env,
                          timeout=120, check=True).stdout
     names = {p["name"] for p in json.loads(out)}

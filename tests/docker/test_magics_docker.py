@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from IPython.testing import globalipapp
 
-from containerdag_widgets import Registry, RunResult
+from containerdag_widgets import Registry, RunResult, standard
 from containerdag_widgets.docker import leftovers
 from containerdag_widgets.magics import current_magics
+
+from ..conftest import EXAMPLE_IMAGES
 
 CELLS = {
     "node alpha": "process: random choice\ninputs:\n  choices: [1.2, 5.4, 6.7]\n",
@@ -37,6 +39,10 @@ def test_seed_graph_in_node_cells_runs_edits_and_cleans_up(docker_client, monkey
     shell = globalipapp.start_ipython() or globalipapp.get_ipython()
     # No other open registry may be picked up: the magics must create (and own) theirs.
     monkeypatch.setattr(Registry, "current", classmethod(lambda cls: None))
+    # ... the standard one, of the images this test uses (the engine may hold others).
+    default = standard.standard_registry
+    monkeypatch.setattr(standard, "standard_registry",
+                        lambda images=None: default(images or [*EXAMPLE_IMAGES]))
     shell.run_line_magic("load_ext", "containerdag_widgets")
     try:
         for name, body in CELLS.items():

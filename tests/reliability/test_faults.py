@@ -21,6 +21,7 @@ import pytest
 from containerdag_widgets.docker import cleanup, leftovers
 
 from ..conftest import EXAMPLE_IMAGES, TESTKIT, require_engine
+from ..engine_scope import scoped_client
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = [*EXAMPLE_IMAGES, TESTKIT]
@@ -87,8 +88,9 @@ def test_sigkill_mid_run_then_cleanup_removes_what_it_left(docker_client):
     proc.wait(30)
     left = leftovers(docker_client, session)
     assert len(left) >= 1 and not any(item.owner_alive for item in left)
-    removed = cleanup(docker_client)
-    assert {item.session for item in removed} >= {session}
+    with scoped_client(session) as scoped:  # plain cleanup, blind to others' containers
+        removed = cleanup(scoped)
+    assert {item.id for item in removed} == {item.id for item in left}
     assert leftovers(docker_client, session) == []
 
 
@@ -125,7 +127,8 @@ def test_a_kernel_killed_with_minus_9_then_cleanup(docker_client):
                    if m["msg_type"] == "stream")
     left = leftovers(docker_client, session)
     assert len(left) == 1 and not left[0].owner_alive
-    cleanup(docker_client)
+    with scoped_client(session) as scoped:
+        assert [item.id for item in cleanup(scoped)] == [left[0].id]
     assert leftovers(docker_client, session) == []
 
 
@@ -147,8 +150,8 @@ def test_cleanup_during_a_live_run_leaves_it_alone(docker_client):
     proc = spawn(RUN_SLOW, "3")
     session = started_both(proc)
     before = leftovers(docker_client, session)
-    removed = cleanup(docker_client)
-    assert session not in {item.session for item in removed}
+    with scoped_client(session) as scoped:
+        assert cleanup(scoped) == []
     assert leftovers(docker_client, session) == before
     assert proc.wait(120) == 0, proc.stderr.read()
     assert "'slow': 'done', 'add': 'done'" in proc.stdout.read()
@@ -212,5 +215,5 @@ def test_engine_socket_cut_mid_run_fails_the_node_clearly(docker_client, tmp_pat
     out = proc.stdout.read()
     assert "'slow': 'failed'" in out
     left = leftovers(docker_client, session)  # the engine could not be told to remove them
-    cleanup(docker_client)
+    cleanup(docker_client, session=session)
     assert leftovers(docker_client, session) == [] and len(left) <= 2
