@@ -7,12 +7,20 @@ from typing import Any
 from .graph import Graph, GraphEdited, Node, Ref
 from .model import display, errors
 from .model.errors import *  # noqa: F403 - the error classes, listed once in errors.__all__
-from .model.files import File
+from .model.files import File, Files
 from .model.status import Status
 from .processes.base import Process
 from .processes.python import PythonProcess, process
 from .processes.registry import Registry
-from .run.events import NodeFinished, NodeLog, NodeStarted, RunFinished, RunStarted
+from .run.events import (
+    ElementFinished,
+    ElementStarted,
+    NodeFinished,
+    NodeLog,
+    NodeStarted,
+    RunFinished,
+    RunStarted,
+)
 from .run.options import RunOptions
 from .run.result import RunResult
 from .run.scheduler import RunHandle
@@ -25,6 +33,7 @@ except PackageNotFoundError:  # run from a source tree that was not installed
 
 __all__ = [
     "File",
+    "Files",
     "Registry",
     "Graph",
     "Node",
@@ -42,6 +51,8 @@ __all__ = [
     "NodeLog",
     "NodeFinished",
     "RunFinished",
+    "ElementStarted",
+    "ElementFinished",
     "GraphEdited",
     "GraphWidget",  # noqa: F405 - lazy, see __getattr__
     "RegistryWidget",  # noqa: F405

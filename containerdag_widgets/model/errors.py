@@ -24,6 +24,8 @@ __all__ = [
     "ProcessTimeout",
     "Cancelled",
     "UpstreamFailed",
+    "ElementsFailed",
+    "ScatterError",
     "ImageNotFound",
     "EngineUnavailable",
     "DescriptionError",
@@ -278,6 +280,21 @@ class ProcessTimeout(ProcessError):
 
 class Cancelled(ProcessError):
     """The run was cancelled while this node was running or waiting."""
+
+
+class ElementsFailed(ProcessError):
+    """Elements of a scattered node failed (the others kept their results); ``failed`` maps
+    each failed element's index to its error, ``labels`` names them."""
+
+    def __init__(self, message: str, *, process: str | None,
+                 failed: dict[int, ContainerDagError], labels: dict[int, str], **kw: Any):
+        self.failed = failed
+        self.labels = labels
+        super().__init__(message, process=process, **kw)
+
+
+class ScatterError(ProcessError):
+    """A scattered node whose lists cannot be paired (``dotproduct`` of unequal lengths)."""
 
 
 class UpstreamFailed(ProcessError):

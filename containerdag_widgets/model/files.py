@@ -19,7 +19,7 @@ from typing import Any
 __all__ = ["FILE_KEY", "DEFAULT_SIZE_LIMIT", "File", "is_file_json", "file_of", "size_limit",
            "map_leaves", "map_files", "files_in", "sha256_of", "file_hint", "key_form",
            "json_default", "to_stored", "from_stored", "ESCAPE_KEY", "LEGACY_KEY",
-           "NotAFileError", "NOT_FILES", "not_a_file", "shown_name", "utf8_name"]
+           "NotAFileError", "NOT_FILES", "not_a_file", "shown_name", "utf8_name", "Files", "Glob"]
 
 #: The key of a file's JSON form: ``{"$file": PATH}``.
 FILE_KEY = "$file"
@@ -362,3 +362,58 @@ def _from_stored(value: Any) -> Any:
     if isinstance(value, list):
         return [_from_stored(v) for v in value]
     return value
+
+
+class Files:
+    """Several files at once: ``Files.glob("data/*.csv")`` is every CSV of a folder, found
+    again at each run (so a file added to the folder is one more element of a scatter)."""
+
+    @staticmethod
+    def glob(pattern: str | os.PathLike[str]) -> Glob:
+        """The files matching ``pattern`` (relative to the current directory), sorted by path."""
+        return Glob(pattern)
+
+
+class Glob:
+    """A pattern of files, resolved when a run reads it (``files()``); ``{"glob": PATTERN}``
+    in a spec. Two globs are equal when their patterns are."""
+
+    __slots__ = ("pattern",)
+
+    def __init__(self, pattern: str | os.PathLike[str]) -> None:
+        text = os.fspath(pattern)
+        if not isinstance(text, str) or not text:
+            raise TypeError(f"a glob needs a pattern (a str), got {pattern!r}")
+        #: The absolute pattern (a relative one is taken from the current directory).
+        self.pattern = text if os.path.isabs(text) else os.path.join(os.getcwd(), text)
+
+    def files(self) -> list[File]:
+        """The regular files that match now, sorted by path."""
+        import glob as globbing
+
+        return [File(p) for p in sorted(globbing.glob(self.pattern)) if os.path.isfile(p)]
+
+    @property
+    def folder(self) -> str:
+        """The folder the pattern looks in (its part before the first wildcard)."""
+        head = self.pattern
+        while any(c in head for c in "*?["):
+            head = os.path.dirname(head)
+        return head
+
+    def to_spec(self) -> dict[str, str]:
+        """``{"glob": PATTERN}``, relative to the current directory when under it."""
+        try:
+            return {"glob": os.path.relpath(self.pattern) if self.pattern.startswith(
+                os.getcwd() + os.sep) else self.pattern}
+        except ValueError:
+            return {"glob": self.pattern}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Glob) and self.pattern == other.pattern
+
+    def __hash__(self) -> int:
+        return hash(self.pattern)
+
+    def __repr__(self) -> str:
+        return f"Files.glob({self.to_spec()['glob']!r})"

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from . import display
+from . import display, scatter
 from .bus import EventBus
 from .errors import (
     CycleError,
@@ -102,10 +102,14 @@ class Graph:
                     for name, spec in data.items()})
 
     def add(self, name: str, process: str, inputs: Mapping[str, Any] | None = None,
-            *, timeout: float | None = None) -> Node:
-        """Add or replace node ``name``; returns it."""
+            *, timeout: float | None = None, scatter: Iterable[str] | str = (),
+            scatter_method: str = "dotproduct", on_error: str = "fail") -> Node:
+        """Add or replace node ``name``; returns it. ``scatter`` names inputs whose lists it
+        runs over, a call per element (see ``Node``)."""
         node = Node.from_spec(
-            name, {"process": process, "inputs": dict(inputs or {}), "timeout": timeout}
+            name, {"process": process, "inputs": dict(inputs or {}), "timeout": timeout,
+                   "scatter": [scatter] if isinstance(scatter, str) else list(scatter),
+                   "scatter_method": scatter_method, "on_error": on_error}
         )
         return self.put(node)
 
@@ -183,7 +187,8 @@ class Graph:
         the other."""
         return type(self)({
             name: Node(name, node.process, {p: copy_value(v) for p, v in node.inputs.items()},
-                       node.timeout, node.source)
+                       node.timeout, node.source, node.scatter, node.scatter_method,
+                       node.on_error)
             for name, node in self.nodes.items()
         })
 
@@ -274,10 +279,14 @@ class Graph:
                                      field="process", value=node.process))
                 proc = None
             if proc is not None:
-                found.extend(port_problems(proc.name, proc.inputs, node.inputs, node=name,
-                                           literal=lambda v: not isinstance(v, Ref)))
+                found.extend(port_problems(proc.name, proc.inputs, _as_checked(node, proc),
+                                           node=name, literal=lambda v: not isinstance(v, Ref)))
+                if node.scatter:
+                    found.extend(scatter.problems(node, proc, self.nodes,
+                                                  lambda up: self._outputs_read(registry, up)))
             for port, ref in node.refs.items():
-                found.extend(self._ref_problems(registry, node, port, ref, proc))
+                if port not in node.scatter:
+                    found.extend(self._ref_problems(registry, node, port, ref, proc))
             if node.source is not None:
                 found = [p.at(*node.source.locate(p.field, p.kind)) for p in found]
             problems.extend(found)
@@ -320,7 +329,7 @@ class Graph:
                             process=node.process, field=field_, value=ref.output)]
         if proc is not None and port in proc.inputs:
             want = json_type(proc.inputs[port])
-            got = json_type(up.outputs[ref.output])
+            got = json_type(scatter.as_read(self.nodes[ref.node], up.outputs)[ref.output])
             if not accepts(want, got):
                 return [Problem("type_mismatch", name,
                                 f"input {port!r} of process {proc.name!r} is {want}, "
@@ -328,8 +337,25 @@ class Graph:
                                 process=proc.name, field=field_, value=str(ref))]
         return []
 
+    def _outputs_read(self, registry: Catalog, name: str) -> dict[str, Any] | None:
+        """Node ``name``'s outputs as its readers see them (None: its process is unknown)."""
+        process = self.nodes[name].process
+        if process not in registry:
+            return None
+        return scatter.as_read(self.nodes[name], registry.get(process).outputs)
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return display.mimebundle(self, "graph")
+
+
+def _as_checked(node: Node, proc: Any) -> dict[str, Any]:
+    """The inputs the port checker sees: a scattered input stands for one of its elements
+    (each element is checked by ``scatter.problems``), its port's example in its place."""
+    if not node.scatter:
+        return node.inputs
+    return {port: (proc.inputs[port] if port in node.scatter and port in proc.inputs
+                   and not isinstance(value, Ref) else value)
+            for port, value in node.inputs.items()}
 
 
 def _cycle_problem(cycle: list[str]) -> Problem:

@@ -13,12 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
-from .files import FILE_KEY, File
+from .files import FILE_KEY, File, Glob
 from .yaml_source import NodeSource
 
 __all__ = ["Ref", "Node", "parse_input", "copy_value"]
 
-_NODE_KEYS = {"process", "inputs", "timeout"}
+_NODE_KEYS = {"process", "inputs", "timeout", "scatter", "scatter_method", "on_error"}
+#: How the elements of several scattered inputs pair up (CWL's names): ``dotproduct`` takes
+#: the i-th of each (same lengths), ``flat_crossproduct`` every combination, in order.
+SCATTER_METHODS = ("dotproduct", "flat_crossproduct")
+#: What a failed element does: ``fail`` the node (the others keep their results), or
+#: ``continue`` (its outputs gathered as None, the node ``partial``).
+ON_ERROR = ("fail", "continue")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,12 @@ def parse_input(value: Any, *, node: str, port: str) -> Any:
                             f"{dict(value)!r:.80}", node=node, field=f"inputs.{port}",
                             value=dict(value))
         return File(path)  # keyed by its contents from here on, never by its path
+    if isinstance(value, Mapping) and set(value) == {"glob"}:
+        if not isinstance(value["glob"], str) or not value["glob"]:
+            raise SpecError(f"input {port!r}: a glob is {{glob: PATTERN}} with a pattern, got "
+                            f"{dict(value)!r:.80}", node=node, field=f"inputs.{port}",
+                            value=dict(value))
+        return Glob(value["glob"])
     if isinstance(value, Mapping) and "from" in value:
         raise SpecError(f"input {port!r}: a reference needs exactly the keys 'from' and "
                         f"'output', got {sorted(map(str, value))!r:.80}", node=node,
@@ -80,6 +92,10 @@ class Node:
     timeout: float | None = None
     #: Where the node is written (YAML or a ``%%node`` body), to locate its problems.
     source: NodeSource | None = field(default=None, compare=False, repr=False)
+    #: Inputs whose lists the node runs over, one call per element (empty: one call).
+    scatter: tuple[str, ...] = ()
+    scatter_method: str = "dotproduct"
+    on_error: str = "fail"
 
     @property
     def refs(self) -> dict[str, Ref]:
@@ -94,13 +110,19 @@ class Node:
         spec: dict[str, Any] = {
             "process": self.process,
             "inputs": {
-                port: v.to_spec() if isinstance(v, Ref) else
+                port: v.to_spec() if isinstance(v, (Ref, Glob)) else
                 {"file": _relative(v)} if isinstance(v, File) else copy.deepcopy(v)
                 for port, v in self.inputs.items()
             },
         }
         if self.timeout is not None:
             spec["timeout"] = self.timeout
+        if self.scatter:
+            spec["scatter"] = list(self.scatter)
+            if self.scatter_method != "dotproduct":
+                spec["scatter_method"] = self.scatter_method
+        if self.on_error != "fail":
+            spec["on_error"] = self.on_error
         return spec
 
     @classmethod
@@ -124,7 +146,7 @@ class Node:
         if extra:
             raise SpecError(
                 f"unknown field(s) {', '.join(map(repr, extra))}; a node has 'process', "
-                "'inputs' and optionally 'timeout'",
+                "'inputs' and optionally 'timeout', 'scatter', 'scatter_method', 'on_error'",
                 node=name, field=str(extra[0]), value=extra[0])
         process = spec.get("process")
         if not isinstance(process, str) or not process:
@@ -141,6 +163,22 @@ class Node:
         ):
             raise SpecError(f"field 'timeout' must be a positive number, got {timeout!r}",
                             node=name, field="timeout", value=timeout)
+        scatter = spec.get("scatter") or ()
+        if isinstance(scatter, str):
+            scatter = (scatter,)
+        if (not isinstance(scatter, (list, tuple))
+                or not all(isinstance(s, str) and s for s in scatter)):
+            raise SpecError(f"field 'scatter' lists input names, got {scatter!r:.80}", node=name,
+                            field="scatter", value=scatter)
+        method = spec.get("scatter_method", "dotproduct")
+        if method not in SCATTER_METHODS:
+            raise SpecError(f"field 'scatter_method' is one of {', '.join(SCATTER_METHODS)}, "
+                            f"got {method!r:.80}", node=name, field="scatter_method",
+                            value=method)
+        on_error = spec.get("on_error", "fail")
+        if on_error not in ON_ERROR:
+            raise SpecError(f"field 'on_error' is one of {', '.join(ON_ERROR)}, got "
+                            f"{on_error!r:.80}", node=name, field="on_error", value=on_error)
         return cls(
             name=name,
             process=process,
@@ -149,10 +187,13 @@ class Node:
             },
             timeout=float(timeout) if timeout is not None else None,
             source=source,
+            scatter=tuple(dict.fromkeys(scatter)),
+            scatter_method=method,
+            on_error=on_error,
         )
 
 
-_IMMUTABLE = (Ref, File, str, int, float, bool, type(None))
+_IMMUTABLE = (Ref, File, Glob, str, int, float, bool, type(None))
 
 
 def _relative(file: File) -> str:

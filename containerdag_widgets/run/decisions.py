@@ -91,7 +91,8 @@ class RunCache:
         return self.run_id
 
     def decide(self, name: str, proc: Process, inputs: Mapping[str, Any],
-               references: Mapping[str, tuple[str, str]]) -> Decision:
+               references: Mapping[str, tuple[str, str]], *,
+               explain_run: bool = True) -> Decision:
         """Reuse or run node ``name`` called with ``inputs`` (``references``: port -> the
         upstream node and output it reads, to blame a changed value on it)."""
         if self.store is None:
@@ -116,10 +117,29 @@ class RunCache:
         if hit is not None:
             return Decision(name, "reuse", cached(parts, hit.run_id, hit.created), key, parts,
                             hit)
+        if not explain_run:  # an element: its node's summary says why
+            return Decision(name, "run", "ran", key, parts)
         last = self.store.last_node_run(name, before_run=self.run_id)
         reason = explain(last.key_parts if last else None, parts, references=references,
                          last_status=last.status if last else None)
         return Decision(name, "run", reason, key, parts)
+
+    def last_elements(self, name: str) -> dict[str, str | None]:
+        """The elements of scattered node ``name`` in its last recorded run: label -> key."""
+        if self.store is None:
+            return {}
+        last = self.store.last_node_run(name, before_run=self.run_id)
+        parts = last.key_parts if last is not None else None
+        if not parts or parts.get("kind") != "scatter":
+            return {}
+        return {e.get("label"): e.get("key") for e in parts.get("elements", [])}
+
+    def element_finished(self, node: str, status: str, outputs: Any,
+                         decision: Decision | None) -> None:
+        """Keep an element's outputs for reuse (its node's history record comes at its end)."""
+        if (self.read and status == "done" and decision is not None
+                and decision.key is not None):
+            self._results.append((decision.key, outputs, node))
 
     def _process_parts(self, proc: Process) -> KeyParts | None:
         """The process's own key parts, computed once per run (its code is hashed once)."""

@@ -13,8 +13,8 @@ from typing import Any, Literal
 from ..model.errors import ContainerDagError
 from ..model.status import Status
 
-__all__ = ["RunStarted", "NodeStarted", "NodeLog", "NodeFinished", "RunFinished",
-           "Event", "Listener", "Outcome"]
+__all__ = ["RunStarted", "NodeStarted", "NodeLog", "NodeFinished", "ElementStarted",
+           "ElementFinished", "RunFinished", "Event", "Listener", "Outcome"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,34 @@ class NodeFinished:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class ElementStarted:
+    """An element of a scattered node began (its own call), with its inputs."""
+
+    node: str
+    index: int
+    label: str
+    inputs: dict[str, Any]
+    time: float
+
+
+@dataclass(frozen=True)
+class ElementFinished:
+    """An element of a scattered node ended: done, cached, failed or cancelled; the node's
+    own ``NodeFinished`` follows its last element, with the outputs gathered in lists."""
+
+    node: str
+    index: int
+    label: str
+    status: Status
+    duration: float | None
+    outputs: dict[str, Any] | None
+    error: ContainerDagError | None
+    log: str
+    time: float
+    reason: str = ""
+
+
 #: How a run ended: every node done or cached; some failed, skipped or cancelled; the run
 #: was cancelled (Stop, ``cancel()``, Ctrl-C); or the run itself crashed (an executor that
 #: could not start, a bug), its unfinished nodes then cancelled.
@@ -83,5 +111,6 @@ class RunFinished:
     error: str | None = None
 
 
-Event = RunStarted | NodeStarted | NodeLog | NodeFinished | RunFinished
+Event = (RunStarted | NodeStarted | NodeLog | NodeFinished | ElementStarted | ElementFinished
+         | RunFinished)
 Listener = Callable[[Event], None]

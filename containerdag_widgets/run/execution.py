@@ -39,6 +39,8 @@ class NodeCall:
     timeout: float | None = None
     #: Names the run, for executors that label their tasks (e.g. a Dask key).
     run: str = ""
+    #: The element of a scattered node this call is (None: the node's one call).
+    element: int | None = None
 
 
 class Executor(Protocol):

@@ -12,7 +12,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..model import scatter
+from ..model.errors import ScatterError
 from ..model.graph import Graph
+from ..model.node import Node
 from .decisions import RunCache
 from .options import RunOptions
 from .scheduler import inputs_of, references_of
@@ -83,12 +86,36 @@ def plan(graph: Graph, registry: Registry, options: RunOptions, cache: RunCache)
                                       f"{_names(running)} give{'s' if len(running) == 1 else ''}"
                                       " the same outputs as before"))
             continue
+        if node.scatter:
+            steps.append(_scattered(node, proc, cache, inputs_of(node, outputs), outputs))
+            continue
         decision = cache.decide(name, proc, inputs_of(node, outputs), references_of(node))
         if decision.reuse:
             assert decision.hit is not None
             outputs[name] = dict(decision.hit.outputs)
         steps.append(PlanStep(name, decision.action, decision.reason))
     return Plan(steps)
+
+
+def _scattered(node: Node, proc: Any, cache: RunCache, inputs: dict[str, Any],
+               outputs: dict[str, dict[str, Any]]) -> PlanStep:
+    """A scattered node's step: reused when every element is, else how many would run."""
+    try:
+        each = scatter.elements(node, inputs)
+    except ScatterError as exc:
+        return PlanStep(node.name, "run", f"fails: {exc.detail}")
+    decisions = [cache.decide(node.name, proc, element, references_of(node),
+                              explain_run=False) for element in each]
+    ran = [scatter.label(node, e) for e, d in zip(each, decisions, strict=True) if not d.reuse]
+    if each and not ran:
+        outputs[node.name] = {port: [d.hit.outputs.get(port) if d.hit else None
+                                     for d in decisions] for port in proc.outputs}
+        return PlanStep(node.name, "reuse", f"reuse: all {len(each)} elements cached")
+    if not each:
+        outputs[node.name] = {port: [] for port in proc.outputs}
+        return PlanStep(node.name, "run", "run: no elements (the scattered input is empty)")
+    shown = ", ".join(ran[:5]) + (f" and {len(ran) - 5} more" if len(ran) > 5 else "")
+    return PlanStep(node.name, "run", f"run: {len(ran)} of {len(each)} elements ({shown})")
 
 
 def _names(nodes: list[str]) -> str:

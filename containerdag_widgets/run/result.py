@@ -13,7 +13,15 @@ from typing import Any
 
 from ..model.errors import ContainerDagError
 from ..model.status import SUCCESS, Status
-from .events import Event, NodeFinished, NodeLog, NodeStarted, RunStarted
+from .events import (
+    ElementFinished,
+    ElementStarted,
+    Event,
+    NodeFinished,
+    NodeLog,
+    NodeStarted,
+    RunStarted,
+)
 
 __all__ = ["RunResult"]
 
@@ -34,6 +42,9 @@ class RunResult:
     workers: dict[str, str] = field(default_factory=dict)
     #: One sentence per node: why it ran or was reused.
     reasons: dict[str, str] = field(default_factory=dict)
+    #: The elements of each scattered node, in order: ``{"label", "status", "inputs",
+    #: "outputs", "error", "log", "duration", "reason"}`` each.
+    elements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: The run's id in the history, when one was recorded.
     run_id: int | None = None
 
@@ -50,8 +61,21 @@ class RunResult:
             self.status[event.node] = "running"
             self.inputs[event.node] = event.inputs
             self.logs[event.node] = ""
+            self.elements.pop(event.node, None)
         elif isinstance(event, NodeLog):
             self.logs[event.node] = self.logs.get(event.node, "") + event.text
+        elif isinstance(event, ElementStarted):
+            found = self.elements.setdefault(event.node, [])
+            found.extend({} for _ in range(event.index + 1 - len(found)))
+            found[event.index] = {"label": event.label, "status": "running",
+                                  "inputs": event.inputs, "started": event.time}
+        elif isinstance(event, ElementFinished):
+            found = self.elements.setdefault(event.node, [])
+            found.extend({} for _ in range(event.index + 1 - len(found)))
+            found[event.index] = {**found[event.index], "label": event.label,
+                                  "status": event.status, "outputs": event.outputs,
+                                  "error": event.error, "log": event.log,
+                                  "duration": event.duration, "reason": event.reason}
         elif isinstance(event, NodeFinished):
             node = event.node
             self.status[node] = event.status
@@ -69,7 +93,9 @@ class RunResult:
 
     def snapshot(self) -> RunResult:
         """A copy that later events do not change (values shared, dicts copied)."""
-        return RunResult(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(self)})
+        copied = RunResult(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(self)})
+        copied.elements = {node: list(found) for node, found in self.elements.items()}
+        return copied
 
     @property
     def ok(self) -> bool:
@@ -89,6 +115,10 @@ class RunResult:
             if status in ("failed", "cancelled"):
                 raise self.errors[node]
         return self
+
+    def element_counts(self, node: str) -> Counter[str]:
+        """How many elements of scattered ``node`` have each status (empty: not scattered)."""
+        return Counter(e.get("status", "pending") for e in self.elements.get(node, []))
 
     def table(self) -> str:
         """A readable text table of every node's status, inputs, outputs and error."""

@@ -25,12 +25,16 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..model.errors import Cancelled, ProcessFailed, UpstreamFailed
+from ..model import scatter
+from ..model.errors import Cancelled, ProcessFailed, ScatterError, UpstreamFailed
+from ..model.files import Glob
 from ..model.graph import Graph
 from ..model.node import Node, Ref
 from ..model.status import FINAL, SUCCESS
 from .decisions import Decision, RunCache
+from .elements import Elements
 from .events import (
+    ElementStarted,
     Event,
     NodeFinished,
     NodeLog,
@@ -55,8 +59,10 @@ CANCEL_GRACE = 5.0
 
 
 def inputs_of(node: Node, outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The inputs of ``node``'s call: its literals, and its references read from ``outputs``."""
-    return {port: outputs[v.node][v.output] if isinstance(v, Ref) else v
+    """The inputs of ``node``'s call: its literals (a glob: the files it matches now), and its
+    references read from ``outputs``."""
+    return {port: outputs[v.node][v.output] if isinstance(v, Ref) else
+            v.files() if isinstance(v, Glob) else v
             for port, v in node.inputs.items()}
 
 
@@ -130,6 +136,9 @@ class Run:
         self.publish = publish
         self.decisions: dict[str, Decision] = {}
         self.calls: dict[str, NodeCall] = {}
+        #: Scattered nodes under way, and their elements' cache decisions.
+        self.scatters: dict[str, Elements] = {}
+        self._element_decisions: dict[tuple[str, int], Decision] = {}
         self.id = uuid.uuid4().hex[:8]
         self.cancel = threading.Event()
         self.finished = threading.Event()
@@ -163,7 +172,7 @@ class Run:
         running calls are killed, unfinished nodes end cancelled, the history is closed and
         ``RunFinished`` says how the run ended; what crashed it is kept in ``crash``."""
         started = time.time()
-        running: dict[Future, str] = {}
+        running: dict[Future, Any] = {}  # -> a node, or (node, element index)
         outcome: Outcome = "crashed"
         error: str | None = None
         try:
@@ -194,7 +203,7 @@ class Run:
             return "cancelled"
         return "ok" if all(s in SUCCESS for s in self.result.status.values()) else "failed"
 
-    def _end_unfinished(self, running: dict[Future, str], why: str) -> None:
+    def _end_unfinished(self, running: dict[Future, Any], why: str) -> None:
         """After a crash: kill the running calls, wait a little for them, and end every node
         that has not ended (what finished meanwhile keeps its result)."""
         self.cancel.set()
@@ -202,7 +211,18 @@ class Run:
         for future, name in list(running.items()):
             if future.done():
                 del running[future]
-                self._ended(self._finished_event(name, future))
+                if isinstance(name, tuple):
+                    self._element_ended(*name, self._finished_event(name[0], future))
+                else:
+                    self._ended(self._finished_event(name, future))
+        for name, elements in list(self.scatters.items()):
+            for index in range(len(elements.calls)):
+                if index not in elements.ended and not elements.done:
+                    error = Cancelled(f"the run ended before this element did ({why})",
+                                      process=elements.node.process)
+                    error.node = name
+                    self._element_ended(name, index, NodeFinished(
+                        name, "cancelled", None, None, error, "", time.time()))
         for name, status in list(self.result.status.items()):
             if status not in FINAL:
                 node = self.graph[name]
@@ -211,18 +231,31 @@ class Run:
                 error.node = name
                 self._ended(NodeFinished(name, "cancelled", None, None, error, "", time.time()))
 
-    def _loop(self, running: dict[Future, str]) -> None:
+    def _loop(self, running: dict[Future, Any]) -> None:
         sorter = self.graph.sorter()
         sorter.prepare()
-        ready: deque[str] = deque()
+        # Node names, and (node, index) for the elements of a scattered node.
+        ready: deque[Any] = deque()
         report: Callable[[Event], None] = self._inbox.put
         while sorter.is_active():
             ready.extend(sorter.get_ready())
             # Submit no more than there are workers, so "running" means running.
             while ready and len(running) < self.max_workers:
                 name = ready.popleft()
+                if isinstance(name, tuple):
+                    self._start_element(*name, running)
+                    if self.scatters[name[0]].done:
+                        sorter.done(name[0])
+                    continue
                 if self._skip_if_needed(name):
                     sorter.done(name)
+                    continue
+                if self.graph[name].scatter:
+                    items = self._expand(name)
+                    if items:
+                        ready.extendleft(reversed(items))
+                    else:  # no element, or lists that cannot be paired: it ended already
+                        sorter.done(name)
                     continue
                 call = self.calls[name] = self._call_of(name)
                 self.emit(NodeStarted(name, call.inputs, time.time()))
@@ -245,8 +278,91 @@ class Run:
                 self.emit(item)
             elif isinstance(item, Future) and item in running:
                 name = running.pop(item)
-                self._ended(self._finished_event(name, item))
-                sorter.done(name)
+                if isinstance(name, tuple):  # an element
+                    self._element_ended(*name, self._finished_event(name[0], item))
+                    if self.scatters[name[0]].done:
+                        sorter.done(name[0])
+                else:
+                    self._ended(self._finished_event(name, item))
+                    sorter.done(name)
+
+    # ---- scattered nodes: a call per element, gathered at the end ----------------------------
+
+    def _expand(self, name: str) -> list[tuple[str, int]]:
+        """Start scattered node ``name``: its elements to run (none: it ended already)."""
+        node = self.graph[name]
+        proc = self.registry.get(node.process)
+        inputs = inputs_of(node, self.result.outputs)
+        self.emit(NodeStarted(name, inputs, time.time()))
+        try:
+            each = scatter.elements(node, inputs)
+        except ScatterError as exc:
+            exc.process = proc.name
+            self._ended(NodeFinished(name, "failed", None, None, exc, "", time.time()))
+            return []
+        timeout = node.timeout if node.timeout is not None else self.timeout
+        calls = [NodeCall(name, proc, element, timeout, run=self.id, element=i)
+                 for i, element in enumerate(each)]
+        self.scatters[name] = Elements(node, calls, [scatter.label(node, e) for e in each])
+        if not calls:
+            self._gather(name)
+            return []
+        return [(name, i) for i in range(len(calls))]
+
+    def _start_element(self, name: str, index: int, running: dict[Future, Any]) -> None:
+        elements = self.scatters[name]
+        call = elements.calls[index]
+        self.emit(ElementStarted(name, index, elements.labels[index], call.inputs, time.time()))
+        if self.cancel.is_set():
+            error = Cancelled("run cancelled before the element started", process=call.process.name)
+            error.node = name
+            self._element_ended(name, index, NodeFinished(name, "cancelled", None, None, error,
+                                                          "", time.time()))
+            return
+        decision = self._element_decisions[(name, index)] = self.cache.decide(
+            name, call.process, call.inputs, references_of(self.graph[name]), explain_run=False)
+        if decision.reuse:
+            self._element_ended(name, index, self._reused(call, decision))
+        elif self.executor.runs_inline(call):
+            self._element_ended(name, index, execute_call(call, cancel=None, report=self.emit))
+        else:
+            future = self.executor.submit(call, cancel=self.cancel, report=self._inbox.put)
+            running[future] = (name, index)
+            future.add_done_callback(self._inbox.put)
+
+    def _element_ended(self, name: str, index: int, event: NodeFinished) -> None:
+        decision = self._element_decisions.get((name, index))
+        self.cache.element_finished(name, event.status, event.outputs, decision)
+        reason = decision.reason if decision is not None and decision.reuse else ""
+        elements = self.scatters[name]
+        self.emit(elements.end(index, event, reason))
+        if elements.done:
+            self._gather(name)
+
+    def _gather(self, name: str) -> None:
+        """Every element ended: the node ends, its outputs lists in element order."""
+        elements = self.scatters[name]
+        proc = self.registry.get(elements.node.process)
+        last = self.cache.last_elements(name)
+        keys = {i: d.key for (n, i), d in self._element_decisions.items() if n == name}
+        reused = {i for i, e in elements.ended.items() if e.status == "cached"}
+        why: dict[str, list[str]] = {"no earlier result:": [], "new": [], "changed": [],
+                                     "again (no result kept):": [], "not cacheable:": []}
+        for i, label in enumerate(elements.labels):
+            if i in reused:
+                continue
+            key = keys.get(i)
+            word = ("not cacheable:" if key is None else "no earlier result:" if not last
+                    else "new" if label not in last else "changed" if last[label] != key
+                    else "again (no result kept):")
+            why[word].append(label)
+        event = elements.gathered(list(proc.outputs), process=proc.name,
+                                  summary=elements.summary(reused, why))
+        parts = {"kind": "scatter", "name": proc.name, "elements": [
+            {"label": label, "key": keys.get(i)} for i, label in enumerate(elements.labels)]}
+        self.decisions[name] = Decision(name, "reuse" if event.status == "cached" else "run",
+                                        event.reason, None, parts)
+        self._ended(event)
 
     @staticmethod
     def _reused(call: NodeCall, decision: Decision) -> NodeFinished:
@@ -265,21 +381,29 @@ class Run:
         self.emit(event)
 
     def _abandon(self, sorter: graphlib.TopologicalSorter,
-                 running: dict[Future, str]) -> None:
+                 running: dict[Future, Any]) -> None:
         """On cancel, give up the in-process calls at once: a Python call cannot be killed.
 
         Their threads finish in the background; what they return is dropped.
         """
-        for future, name in list(running.items()):
-            call = self.calls[name]
+        for future, key in list(running.items()):
+            name = key[0] if isinstance(key, tuple) else key
+            call = (self.scatters[name].calls[key[1]] if isinstance(key, tuple)
+                    else self.calls[name])
             if call.process.in_process and not future.done():
                 del running[future]
                 error = Cancelled("cancelled while running; the Python call was abandoned "
                                   "(it cannot be killed) and its result will be dropped",
                                   process=call.process.name)
                 error.node = name
-                self._ended(NodeFinished(name, "cancelled", None, None, error, "", time.time()))
-                sorter.done(name)
+                ended = NodeFinished(name, "cancelled", None, None, error, "", time.time())
+                if isinstance(key, tuple):
+                    self._element_ended(name, key[1], ended)
+                    if self.scatters[name].done:
+                        sorter.done(name)
+                else:
+                    self._ended(ended)
+                    sorter.done(name)
 
     def _drain_logs(self) -> None:
         """Logs that arrived after their node's future (none are lost, none come late)."""

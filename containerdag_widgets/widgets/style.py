@@ -16,6 +16,7 @@ STATUS_COLORS = {
     "running": "#f2b632",
     "done": "#3aa655",
     "cached": "#2f8fb3",
+    "partial": "#b5c93a",  # a scattered node whose failed elements gave None
     "failed": "#d9453d",
     "skipped": "#9aa0a6",
     "cancelled": "#7d6b91",
