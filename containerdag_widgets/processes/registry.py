@@ -98,6 +98,28 @@ class Registry:
         self._processes[proc.name] = proc
         return proc
 
+    def add_cwl(self, path: Any, *, image: str | None = None,
+                name: str | None = None) -> Process:
+        """Add a CWL ``CommandLineTool`` (a file) as a process; returns it.
+
+        Its name defaults to the file's stem. ``image`` replaces the tool's
+        ``DockerRequirement``; without either it runs in ``processes.cwl.DEFAULT_IMAGE``. Its
+        jobs run in warm containers (the Docker backend, imported here: the core loads no
+        Docker). ``CwlDescriptionError`` (a ``DescriptionError``) for a tool that does not
+        validate (file, line, field), a Workflow, or an unsupported requirement;
+        ``ImageNotFound`` when its image is not on the engine.
+        """
+        from ..docker.cwl import CwlBackend  # the CWL jobs' backend: warm containers
+        from .cwl import CwlProcess
+
+        backend = next((s for s in self.sources if isinstance(s, CwlBackend)), None)
+        if backend is None:
+            docker = next((s for s in self.sources if hasattr(s, "pool")), None)
+            backend = CwlBackend(client=getattr(docker, "client", None), session=self.session,
+                                 settings=getattr(docker, "settings", None))
+            self.sources.append(backend)
+        return self.add(CwlProcess.load(path, backend=backend, image=image, name=name))
+
     def add_source(self, source: Source) -> None:
         self.sources.append(source)
         self._discover(source)
