@@ -16,6 +16,7 @@ from ..run.events import Event, Listener, NodeFinished, RunFinished
 from ..run.options import RunOptions, add_arguments
 from ..run.session import Session
 from ..standard import standard_registry
+from .cwl import add_parser as add_cwl_parsers
 from .history import add_parsers as add_history_parsers
 from .terminal import read_spec, say
 
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .export import add_parser as add_export_parser  # export cwl|argo SPEC
 
     add_export_parser(sub)
+    add_cwl_parsers(sub)  # cwl-runner, add-cwl
     return parser
 
 
