@@ -30,7 +30,7 @@ from .stale import stale_nodes
 from .state import Fold
 from .style import graph_stylesheet
 from .timeline import timeline_html
-from .view import View, build_view, group_data, prefix_group
+from .view import View, build_view, group_data, node_data, prefix_group
 
 __all__ = ["GraphWidget"]
 
@@ -55,6 +55,8 @@ class GraphWidget(RunsMixin, W.VBox):
     update_interval = Float(0.1, help="seconds between two pushes of a run's changes to the "
                                       "page")
     max_workers = Int(4, min=1, help="how many nodes run at once")
+    element = Int(-1, help="the element of the selected scattered node shown in full in the "
+                           "inspector (-1: none); the element picker sets it (kernel-side)")
     focus = Bool(False, help="show only the selected node and its neighbours (kernel-side)")
     focus_hops = Int(2, min=1, help="how far the focus view reaches from the selected node")
     grouped = Bool(False, help="draw nodes named alike (sweep 1, sweep 2, ...) as one box per "
@@ -121,7 +123,12 @@ class GraphWidget(RunsMixin, W.VBox):
         self.edit_box = W.Accordion([self.editor], titles=("Edit the graph",),
                                     selected_index=None if len(graph) else 0)
         self.edit_box.add_class("cdw-edit-box")
-        side = W.VBox([c.node_actions, self.edit_box, self.inspector],
+        #: Chooses the element of a selected scattered node that the inspector shows in full.
+        self.element_picker = W.Dropdown(options=[], description="element",
+                                         layout=W.Layout(display="none", width="95%"))
+        self.element_picker.add_class("cdw-element-picker")
+        self.element_picker.observe(self._element_picked, "value")
+        side = W.VBox([c.node_actions, self.edit_box, self.element_picker, self.inspector],
                       layout=W.Layout(width="40%", flex="0 0 40%", padding="0 0 0 8px"))
         self.timeline = W.HTML(timeline_html(RunResult(), {}, 0.0))
         self.timeline.add_class("cdw-timeline-view")
@@ -296,10 +303,15 @@ class GraphWidget(RunsMixin, W.VBox):
         with self._draw_lock:
             view = self._view
             touched = {view.shown_as.get(n) for n in update.nodes} - {None}
+            data = {shown: group_data(shown, view.members[shown], state.status)
+                    for shown in touched if shown in view.groups}
+            for shown in touched:  # a scattered node: its elements' counts and bar
+                if shown in self._drawn and self._drawn[shown].scatter:
+                    data[shown] = view.nodes[shown] = node_data(
+                        self._drawn, shown, state.elements.get(shown))
             self.pane.update(
                 classes={shown: self._classes(shown, state.status) for shown in touched},
-                data={shown: group_data(shown, view.members[shown], state.status)
-                      for shown in touched if shown in view.groups})
+                data=data)
         running = bool(update.active) or self._expecting
         if update.nodes or update.run_changed:
             self.status = {n: state.status.get(n, "pending") for n in names}
@@ -350,8 +362,31 @@ class GraphWidget(RunsMixin, W.VBox):
                 self.pane.update(classes={s: self._classes(s, state.status) for s in shown})
             if new and not self._clicked and new in self._view.shown_as:
                 self.pane.center(self._view.shown_as[new])
+        self.element = -1
         self._render_inspector()
         self._buttons(True)
+
+    def _element_picked(self, change: dict) -> None:
+        self.element = -1 if change["new"] is None else change["new"]
+
+    @observe("element")
+    def _element_changed(self, change: dict) -> None:
+        if self.element_picker.value != (None if change["new"] < 0 else change["new"]):
+            self.element_picker.value = None if change["new"] < 0 else change["new"]
+        self._render_inspector()
+
+    def _show_picker(self, name: str, state: RunResult) -> None:
+        """The element picker: shown for a scattered node, its options the elements so far."""
+        node = self.graph.nodes.get(name)
+        found = state.elements.get(name, []) if node is not None and node.scatter else []
+        options = [(f"{i}: {e.get('label', '')} ({e.get('status', 'pending')})", i)
+                   for i, e in enumerate(found)]
+        if options != list(self.element_picker.options):
+            value = self.element if 0 <= self.element < len(found) else None
+            with self.element_picker.hold_trait_notifications():
+                self.element_picker.options = options
+                self.element_picker.value = value
+        self.element_picker.layout.display = "" if node is not None and node.scatter else "none"
 
     def _on_search(self, change: dict) -> None:
         text = change["new"].strip().lower()
@@ -377,8 +412,10 @@ class GraphWidget(RunsMixin, W.VBox):
             state, started = self._fold.snapshot()
         if name in self._view.groups:
             return group_html(name, self._view.members[name], state)
+        self._show_picker(name, state)
         return inspector_html(self.graph, name, state, started=started.get(name),
-                              executor=self.executor)
+                              executor=self.executor,
+                              element=self.element if self.element >= 0 else None)
 
     def _render_timeline(self, state: RunResult | None = None,
                          started: dict[str, float] | None = None,

@@ -16,7 +16,7 @@ from .html import Plain, cell, esc, ports_table, pre, section
 from .previews import COMPACT, INSPECTOR, preview_html
 from .style import STATUS_COLORS, STATUS_TEXT
 
-__all__ = ["inspector_html", "group_html", "status_badge", "EMPTY"]
+__all__ = ["inspector_html", "elements_html", "group_html", "status_badge", "EMPTY"]
 
 EMPTY = '<div class="cdw-inspector-body"><i>Click a node to inspect it.</i></div>'
 
@@ -45,9 +45,43 @@ def _worker(res: RunResult, name: str, executor: Any) -> str:
         + "</div>")
 
 
+def elements_html(name: str, res: RunResult, element: int | None, limit: int = 40) -> str:
+    """A scattered node's elements: counts by status, a row each (the first ``limit``), and
+    element ``element`` in full (its inputs, outputs with previews, error and log)."""
+    found = res.elements.get(name, [])
+    counts = Counter(e.get("status", "pending") for e in found)
+    summary = " ".join(f"{status_badge(s)} {counts[s]}" for s in STATUSES if counts[s])
+    rows = "".join(
+        f'<tr class="cdw-element" data-index="{i}">{cell(str(i), tag="th")}'
+        f'{cell(esc(e.get("label", "")))}{cell(status_badge(e.get("status", "pending")))}'
+        f'{cell(esc(e.get("reason") or ""))}</tr>' for i, e in enumerate(found[:limit]))
+    more = (f'<div class="cdw-empty">... and {len(found) - limit} more (choose one above '
+            "the inspector)</div>" if len(found) > limit else "")
+    parts = [section(f"elements ({len(found)})", f"<div>{summary}</div>"
+                     f'<table class="cdw-ports cdw-elements">{rows}</table>{more}')]
+    if element is not None and 0 <= element < len(found):
+        chosen = found[element]
+        body = [f'<div class="cdw-element-body" data-index="{element}">'
+                f"<div>{status_badge(chosen.get('status', 'pending'))} "
+                f"{esc(chosen.get('label', ''))}</div>"]
+        if chosen.get("inputs") is not None:
+            body.append(section("inputs", ports_table(chosen["inputs"], "cdw-inputs",
+                                                      lambda v: preview_html(v, COMPACT))))
+        if chosen.get("outputs"):
+            body.append(section("outputs", ports_table(chosen["outputs"], "cdw-outputs",
+                                                       lambda v: preview_html(v, INSPECTOR))))
+        if chosen.get("error") is not None:
+            body.append(section("error", pre(str(chosen["error"]), "cdw-error")))
+        if chosen.get("log"):
+            body.append(section("log (stderr)", pre(chosen["log"], "cdw-log")))
+        parts.append(section(f"element {element}", "".join(body) + "</div>"))
+    return "".join(parts)
+
+
 def inspector_html(graph: Graph, name: str, res: RunResult, *, started: float | None = None,
-                   executor: Any = None) -> str:
-    """The inspector of node ``name``; ``started`` is when it started, if it is running."""
+                   executor: Any = None, element: int | None = None) -> str:
+    """The inspector of node ``name``; ``started`` is when it started, if it is running; for
+    a scattered node, its elements and element ``element`` in full."""
     if not name or name not in graph:
         return EMPTY
     node = graph[name]
@@ -71,6 +105,8 @@ def inspector_html(graph: Graph, name: str, res: RunResult, *, started: float | 
         declared = {p: _declared(v) for p, v in node.inputs.items()}
         parts.append(section("inputs (declared)", ports_table(declared, "cdw-inputs",
                                                               lambda v: preview_html(v, COMPACT))))
+    if node.scatter:
+        parts.append(elements_html(name, res, element))
     if name in res.outputs:
         parts.append(section("outputs", ports_table(res.outputs[name], "cdw-outputs",
                                                     lambda v: preview_html(v, INSPECTOR))))

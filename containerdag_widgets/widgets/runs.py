@@ -16,7 +16,7 @@ from .html import esc, pre
 
 __all__ = ["RunsMixin"]
 
-_RERUN = ("failed", "skipped", "cancelled")
+_RERUN = ("failed", "skipped", "cancelled", "partial")
 #: Seconds an idle flusher thread waits for the next run before it ends.
 FLUSHER_LINGER = 5.0
 
@@ -84,7 +84,10 @@ class RunsMixin:
     def rerun_failed(self) -> RunHandle | None:
         """Run the nodes that failed, were skipped or cancelled (and what they need)."""
         targets = [n for n, s in self.status.items() if s in _RERUN and n in self.graph]
-        return self.start(nodes=targets, force=targets) if targets else None
+        # A scattered node is not forced: its failed elements run again, the others are
+        # reused from the cache.
+        force = [n for n in targets if not self.graph[n].scatter]
+        return self.start(nodes=targets, force=force) if targets else None
 
     def stop(self) -> None:
         """Cancel the runs going on: running calls are killed, nodes not started are skipped."""

@@ -13,7 +13,16 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..run.events import Event, NodeFinished, NodeLog, NodeStarted, RunFinished, RunStarted
+from ..run.events import (
+    ElementFinished,
+    ElementStarted,
+    Event,
+    NodeFinished,
+    NodeLog,
+    NodeStarted,
+    RunFinished,
+    RunStarted,
+)
 from ..run.result import RunResult
 
 __all__ = ["Fold", "Update"]
@@ -106,7 +115,7 @@ class Fold:
             elif isinstance(event, NodeStarted):
                 self.started[event.node] = event.time
                 self._nodes.add(event.node)
-            elif isinstance(event, NodeFinished):
+            elif isinstance(event, (NodeFinished, ElementStarted, ElementFinished)):
                 self._nodes.add(event.node)
             elif isinstance(event, NodeLog):
                 self._logs.add(event.node)

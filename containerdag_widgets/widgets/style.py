@@ -79,6 +79,11 @@ def graph_stylesheet() -> list[dict]:
         {"selector": "node.cached", "style": {"border-width": 2, "border-style": "double"}},
         {"selector": "node.stale", "style": {"border-width": 3, "border-style": "dashed",
                                              "border-color": "#d98e04"}},
+        {"selector": "node.scatter-bar", "style": {
+            "background-fill": "linear-gradient", "background-gradient-direction": "to-right",
+            "background-gradient-stop-colors": "data(bar_colors)",
+            "background-gradient-stop-positions": "data(bar_stops)",
+            "text-outline-color": BG, "text-outline-width": 2, "color": FG}},
         {"selector": "node.group", "style": {
             "shape": "round-rectangle", "border-width": 2, "border-style": "solid",
             "background-fill": "linear-gradient", "background-gradient-direction": "to-right",

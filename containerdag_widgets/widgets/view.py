@@ -11,6 +11,7 @@ import re
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..model.graph import Graph
 from ..model.status import STATUSES, SUCCESS
@@ -53,6 +54,8 @@ class View:
             cls = f"group {main}"
         else:
             cls = status.get(shown, "pending")
+            if cls == "running" and self.nodes.get(shown, {}).get("bar_colors"):
+                cls += " scatter-bar"  # its elements' progress, as a bar of their statuses
             if shown in stale and (cls == "pending" or cls in SUCCESS):
                 cls += " stale"
         if selected and self.shown_as.get(selected) == shown:
@@ -80,10 +83,34 @@ def neighbourhood(graph: Graph, centre: str, hops: int) -> set[str]:
     return set(seen)
 
 
-def node_data(graph: Graph, name: str) -> dict:
+def node_data(graph: Graph, name: str,
+              elements: list[Mapping[str, Any]] | None = None) -> dict:
+    """A node's box: its name and process; a scattered node's also its elements' counts by
+    status and a bar of them (as a group box has), from ``elements`` when a run gave them."""
     node = graph[name]
     label = f"{name}\n{node.process}"
-    return {"id": name, "label": label, "process": node.process, **label_size(label)}
+    if not node.scatter:
+        return {"id": name, "label": label, "process": node.process, **label_size(label)}
+    counts = Counter(e.get("status", "pending") for e in elements or [])
+    total = sum(counts.values())
+    line = " \u00b7 ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s])
+    label = (f"{name} \u00d7{total or '?'}\n{node.process}" + (f"\n{line}" if line else ""))
+    size = label_size(label, pad=28.0)
+    return {"id": name, "label": label, "process": node.process, "scatter": True,
+            "count": total, "counts": dict(counts), **_bar(counts, total),
+            "w": max(size["w"], 150.0), "h": size["h"] + 8}
+
+
+def _bar(counts: Mapping[str, int], total: int) -> dict[str, str]:
+    """A box's status bar: colour stops in proportion to the counts."""
+    colors, stops, at = [], [], 0.0
+    for s in STATUSES:
+        if counts.get(s):
+            end = at + 100.0 * counts[s] / total
+            colors += [STATUS_COLORS[s]] * 2
+            stops += [f"{at:.1f}%", f"{end:.1f}%"]
+            at = end
+    return {"bar_colors": " ".join(colors), "bar_stops": " ".join(stops)}
 
 
 def group_data(group_id: str, members: list[str], status: Mapping[str, str]) -> dict:
@@ -93,17 +120,10 @@ def group_data(group_id: str, members: list[str], status: Mapping[str, str]) -> 
     name = group_id[len(GROUP_PREFIX):]
     parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
     label = f"{name} \u00d7{total}\n" + " \u00b7 ".join(parts)
-    colors, stops, at = [], [], 0.0
-    for s in STATUSES:
-        if counts[s]:
-            end = at + 100.0 * counts[s] / total
-            colors += [STATUS_COLORS[s]] * 2
-            stops += [f"{at:.1f}%", f"{end:.1f}%"]
-            at = end
     size = label_size(label, pad=28.0)
     return {"id": group_id, "label": label, "group": name, "count": total,
-            "counts": dict(counts), "bar_colors": " ".join(colors),
-            "bar_stops": " ".join(stops), "w": max(size["w"], 150.0), "h": size["h"] + 8}
+            "counts": dict(counts), **_bar(counts, total), "w": max(size["w"], 150.0),
+            "h": size["h"] + 8}
 
 
 def build_view(graph: Graph, status: Mapping[str, str], *,

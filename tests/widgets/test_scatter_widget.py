@@ -1,0 +1,56 @@
+"""A scattered node in the graph widget: one box with its elements' counts, an element picker
+and the element in full in the inspector, Re-run failed runs its failed elements only."""
+
+from __future__ import annotations
+
+from containerdag_widgets import Graph, GraphWidget, Registry
+
+from .. import test_scatter as sc
+
+
+def _widget():
+    graph = Graph.from_spec({
+        "sq": {"process": "square", "inputs": {"x": [1.0, 3.0, 4.0]}, "scatter": ["x"]},
+        "sum": {"process": "total", "inputs": {"values": ("sq", "y")}},
+    })
+    return graph, GraphWidget(graph, Registry([sc.square, sc.total]))
+
+
+def test_a_scattered_node_is_one_box_with_its_elements_counts():
+    sc.CALLS.clear()
+    graph, w = _widget()
+    w.run(timeout=20)
+    assert w.status == {"sq": "failed", "sum": "skipped"}
+    label = w.pane.nodes["sq"]["data"]["label"]
+    assert label.startswith("sq \u00d73") and "2 done \u00b7 1 failed" in label
+    w.close()
+
+
+def test_the_inspector_lists_the_elements_and_shows_the_picked_one_in_full():
+    sc.CALLS.clear()
+    graph, w = _widget()
+    w.run(timeout=20)
+    w.selected = "sq"
+    assert w.element_picker.layout.display == ""
+    assert [value for _, value in w.element_picker.options] == [0, 1, 2]
+    assert w.inspector.value.count('class="cdw-element"') == 3
+    w.element_picker.value = 1
+    assert w.element == 1
+    assert 'class="cdw-element-body" data-index="1"' in w.inspector.value
+    assert "three is not allowed" in w.inspector.value
+    w.selected = "sum"
+    assert w.element == -1 and w.element_picker.layout.display == "none"
+    w.close()
+
+
+def test_rerun_failed_runs_the_failed_elements_only():
+    sc.CALLS.clear()
+    graph, w = _widget()
+    w.run(timeout=20)
+    sc.CALLS.clear()
+    graph.set_input("sq", "x", [1.0, 2.0, 4.0])  # the fix for the failed element
+    w.rerun_failed().wait(20)
+    w.wait_idle(10)
+    assert sc.CALLS == [2.0]
+    assert w.status == {"sq": "done", "sum": "done"}
+    w.close()
