@@ -343,3 +343,14 @@ def test_dag_plan_and_run_with_cache_flags(ip, capsys):
     assert ip.run_line_magic("dag", "plan").nodes("reuse") == ["a", "b", "c"]
     with pytest.raises(UsageError, match="--force applies to %dag run and %dag plan only"):
         ip.run_line_magic("dag", "spec --force a")
+
+
+def test_a_node_cell_can_scatter(ip):
+    ip.run_cell_magic("node", "adds", "process: add\ninputs:\n  x: [1.0, 2.0, 3.0]\n  y: 10.0\n"
+                                      "scatter: [x]\n")
+    result = ip.run_line_magic("dag", "run --quiet")
+    assert result.outputs["adds"] == {"z": [11.0, 12.0, 13.0]}
+    assert ip.run_line_magic("dag", "spec")["adds"]["scatter"] == ["x"]
+    with pytest.raises(UsageError, match="scatter_method"):
+        ip.run_cell_magic("node", "bad", "process: add\ninputs: {x: [1.0], y: 1.0}\n"
+                                         "scatter: [x]\nscatter_method: zip\n")
