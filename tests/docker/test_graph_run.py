@@ -116,12 +116,21 @@ def test_cancel_kills_running_calls_and_skips_the_rest(registry, docker_client):
     })
     events = []
     handle = g.start(registry, max_workers=2, listeners=[events.append])
-    deadline = time.time() + 30
-    while sum(isinstance(e, NodeStarted) for e in events) < 2 and time.time() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.3)  # let both execs begin inside the container
+    container = None
+    deadline = time.monotonic() + 120  # generous: a loaded machine
+    while time.monotonic() < deadline:  # both calls running inside the container
+        started = sum(isinstance(e, NodeStarted) for e in events)
+        if started == 2 and container is None:  # (started: the container may come later)
+            container = registry.sources[0].pool._containers.get(registry.get("slow").image_id)
+        if container is not None and " ".join(
+                " ".join(p) for p in container.top()["Processes"]).count("testkit.py slow") == 2:
+            break
+        time.sleep(0.05)
+    else:
+        handle.cancel()
+        raise AssertionError(f"the two slow calls never ran at once; events: {events}")
     handle.cancel()
-    r = handle.wait(30)
+    r = handle.wait(60)
     assert r.status == {"long 1": "cancelled", "long 2": "cancelled", "after": "skipped"}
     assert isinstance(r.errors["long 1"], Cancelled)
     assert isinstance(r.errors["after"], Cancelled)

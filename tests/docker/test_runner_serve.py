@@ -23,6 +23,8 @@ for line in sys.stdin:
     given = request["inputs"]
     if given.get("crash"):
         os._exit(3)
+    if given.get("sleep"):
+        open("/tmp/cdw-held", "w").close()  # seen by the test: this call is held here
     time.sleep(given.get("sleep", 0))
     sys.stderr.write("serving\\n"); sys.stderr.flush()
     z = given["x"] + given["y"]
@@ -47,6 +49,19 @@ def _call(reg: Registry, stdin: dict, serve: Serve | None, **kw):
 
 def _served(reg: Registry) -> Serve:
     return Serve(("python3", "-c", SERVER), "python_add")
+
+
+#: Exit 0 once the server holds a call (it made /tmp/cdw-held).
+HELD = "import os, sys; sys.exit(not os.path.exists('/tmp/cdw-held'))"
+
+
+def _wait_for(predicate, what: str, timeout: float = 120) -> None:
+    """Poll ``predicate`` until true; generous, for a loaded machine."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what}")
+        time.sleep(0.05)
 
 
 def _processes(reg: Registry) -> str:
@@ -125,13 +140,16 @@ def test_cancel_kills_only_its_served_call(reg):
     warm = json.loads(_call(reg, {"x": 0, "y": 0}, _served(reg)).stdout)["pid"]
     held = threading.Thread(target=call, args=("held", {"x": 1, "y": 1, "sleep": 60}, stop))
     held.start()
-    time.sleep(0.3)
+    container = reg.sources[0].pool._containers[reg.get("python_add").image_id]
+    _wait_for(lambda: container.exec_run(["python3", "-c", HELD]).exit_code == 0,
+              "the held call to reach the server")
+    runner = reg.sources[0].pool.runners._sessions[container.id]
     queued = threading.Thread(target=call, args=("queued", {"x": 2, "y": 2}))
     queued.start()
-    time.sleep(0.3)
+    _wait_for(lambda: len(runner._calls) == 2, "the second call to be sent to the runner")
     stop.set()
-    held.join(30)
-    queued.join(30)
+    held.join(60)
+    queued.join(60)
     assert results["held"].killed == "cancelled"
     answer = json.loads(results["queued"].stdout)
     assert answer["z"] == 4 and answer["pid"] != warm  # answered by a fresh server

@@ -57,7 +57,7 @@ def spawn(code: str, *args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
-def read_until(proc: subprocess.Popen, prefix: str, timeout: float = 60) -> str:
+def read_until(proc: subprocess.Popen, prefix: str, timeout: float = 120) -> str:
     """The first stdout line starting with ``prefix`` (the child prints it when ready)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -75,33 +75,58 @@ def started_both(proc: subprocess.Popen) -> str:
     read_until(proc, "started")
     read_until(proc, "started")
     client = require_engine()
-    deadline = time.monotonic() + 60
-    while len(leftovers(client, session)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    try:
+        deadline = time.monotonic() + 120
+        while len(leftovers(client, session)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        client.close()
     return session
 
 
 def test_sigkill_mid_run_then_cleanup_removes_what_it_left(docker_client):
-    proc = spawn(RUN_SLOW, "30")
-    session = started_both(proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(30)
-    left = leftovers(docker_client, session)
-    assert len(left) >= 1 and not any(item.owner_alive for item in left)
-    with scoped_client(session) as scoped:  # plain cleanup, blind to others' containers
-        removed = cleanup(scoped)
-    assert {item.id for item in removed} == {item.id for item in left}
-    assert leftovers(docker_client, session) == []
+    with child(RUN_SLOW, "30") as (proc, seen):
+        seen["session"] = session = started_both(proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        left = leftovers(docker_client, session)
+        assert len(left) >= 1 and not any(item.owner_alive for item in left)
+        with scoped_client(session) as scoped:  # plain cleanup, blind to others' containers
+            removed = cleanup(scoped)
+        assert {item.id for item in removed} == {item.id for item in left}
+        assert leftovers(docker_client, session) == []
+
+
+@contextlib.contextmanager
+def child(code: str, *args: str):
+    """``spawn``, and whatever happens in the test: the child killed and its session's
+    containers removed (``seen["session"]``, once the test knows it)."""
+    proc = spawn(code, *args)
+    seen: dict[str, str] = {}
+    try:
+        yield proc, seen
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(30)
+        for stream in (proc.stdout, proc.stderr):
+            stream.close()
+        if seen.get("session"):
+            client = require_engine()
+            try:
+                cleanup(client, session=seen["session"])
+            finally:
+                client.close()
 
 
 def test_ctrl_c_stops_the_run_kills_its_calls_and_leaks_nothing(docker_client):
-    proc = spawn(RUN_SLOW, "300")
-    session = started_both(proc)
-    assert len(leftovers(docker_client, session)) >= 1
-    proc.send_signal(signal.SIGINT)
-    proc.wait(15)  # a call of 300 s was killed, not waited for
-    assert "KeyboardInterrupt" in proc.stderr.read()
-    assert leftovers(docker_client, session) == []
+    with child(RUN_SLOW, "300") as (proc, seen):
+        seen["session"] = session = started_both(proc)
+        assert len(leftovers(docker_client, session)) >= 1
+        proc.send_signal(signal.SIGINT)
+        proc.wait(120)  # a call of 300 s was killed, not waited for (generous: a loaded box)
+        assert "KeyboardInterrupt" in proc.stderr.read()
+        assert leftovers(docker_client, session) == []
 
 
 def test_a_kernel_killed_with_minus_9_then_cleanup(docker_client):
@@ -147,15 +172,15 @@ def test_two_processes_on_one_engine_each_keep_their_own(docker_client):
 
 
 def test_cleanup_during_a_live_run_leaves_it_alone(docker_client):
-    proc = spawn(RUN_SLOW, "3")
-    session = started_both(proc)
-    before = leftovers(docker_client, session)
-    with scoped_client(session) as scoped:
-        assert cleanup(scoped) == []
-    assert leftovers(docker_client, session) == before
-    assert proc.wait(120) == 0, proc.stderr.read()
-    assert "'slow': 'done', 'add': 'done'" in proc.stdout.read()
-    assert leftovers(docker_client, session) == []
+    with child(RUN_SLOW, "3") as (proc, seen):
+        seen["session"] = session = started_both(proc)
+        before = leftovers(docker_client, session)
+        with scoped_client(session) as scoped:
+            assert cleanup(scoped) == []
+        assert leftovers(docker_client, session) == before
+        assert proc.wait(120) == 0, proc.stderr.read()
+        assert "'slow': 'done', 'add': 'done'" in proc.stdout.read()
+        assert leftovers(docker_client, session) == []
 
 
 class SocketCutter:
