@@ -43,7 +43,7 @@ class Elements:
         """Element ``index`` ended as ``event`` (its call's own end): the element's event."""
         finished = ElementFinished(self.node.name, index, self.labels[index], event.status,
                                    event.duration, event.outputs, event.error, event.log,
-                                   event.time, reason or event.reason)
+                                   event.time, reason or event.reason, event.worker)
         self.ended[index] = finished
         return finished
 

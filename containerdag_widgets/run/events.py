@@ -89,6 +89,8 @@ class ElementFinished:
     log: str
     time: float
     reason: str = ""
+    #: Where it ran: ``"local"``, or an executor's worker address.
+    worker: str = "local"
 
 
 #: How a run ended: every node done or cached; some failed, skipped or cancelled; the run

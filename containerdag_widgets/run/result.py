@@ -75,7 +75,8 @@ class RunResult:
             found[event.index] = {**found[event.index], "label": event.label,
                                   "status": event.status, "outputs": event.outputs,
                                   "error": event.error, "log": event.log,
-                                  "duration": event.duration, "reason": event.reason}
+                                  "duration": event.duration, "reason": event.reason,
+                                  "worker": event.worker}
         elif isinstance(event, NodeFinished):
             node = event.node
             self.status[node] = event.status
