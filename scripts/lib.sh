@@ -172,6 +172,16 @@ cdw_setup_base_image() {
     cdw_log "base image $CDW_BASE_IMAGE: imported"
 }
 
+# ---------------------------------------------------------------- Node.js
+# cwltool evaluates CWL tools' JavaScript expressions with Node.js (Registry.add_cwl).
+cdw_setup_nodejs() {
+    if command -v node >/dev/null 2>&1 || command -v nodejs >/dev/null 2>&1; then
+        cdw_log "Node.js: present"
+        return 0
+    fi
+    cdw_apt_install nodejs
+}
+
 # ---------------------------------------------------------------- Chromium
 cdw_setup_chromium() {
     if [ -x /usr/bin/chromium ]; then
@@ -195,6 +205,7 @@ cdw_setup() {
     [ "${CONTAINERDAG_SKIP_BROWSER:-}" = 1 ] && browser=0
     [ "${1:-}" = "--no-browser" ] && browser=0
     cdw_setup_python
+    cdw_setup_nodejs
     cdw_setup_docker
     cdw_setup_base_image
     if [ "$browser" = 1 ]; then

@@ -20,6 +20,7 @@ __all__ = ["add_parser"]
 
 
 def _cmd_cwl_runner(args: argparse.Namespace) -> int:
+    from cwltool.argparser import arg_parser
     from cwltool.context import LoadingContext
     from cwltool.main import main as cwltool_main
 
@@ -42,8 +43,10 @@ def _cmd_cwl_runner(args: argparse.Namespace) -> int:
 
     executor.run_jobs = with_image
     try:
-        loading = LoadingContext({"construct_tool_object": backend.tool_factory()})
-        return int(cwltool_main(argsl=argv, loadingContext=loading, executor=executor))
+        options = arg_parser().parse_args(argv)  # exits 2 as cwltool does on bad options
+        loading = LoadingContext(vars(options))  # as cwltool makes it from its options
+        loading.construct_tool_object = backend.tool_factory()
+        return int(cwltool_main(args=options, loadingContext=loading, executor=executor))
     finally:
         backend.close()
 

@@ -317,6 +317,9 @@ class CwlProcess(Process):
         self.document_hash = document_hash
         self._settings = settings
         self._override = image if image_from == "image=" else None
+        #: The literal ``format`` of each File input: given to the File (ports carry none).
+        self._formats = {_short(p["id"]): p["format"] for p in tool.tool.get("inputs") or []
+                         if isinstance(p.get("format"), str) and "$" not in p["format"]}
 
     # ---- loading ------------------------------------------------------------------------
 
@@ -459,7 +462,8 @@ class CwlProcess(Process):
         _quiet_cwltool()
         options = CallOptions(process=self.name, image=self._override, timeout=timeout,
                               cancel=cancel, on_log=on_log, raise_errors=True)
-        order = {k: _to_cwl_value(v) for k, v in inputs.items() if v is not None}
+        order = {k: _to_cwl_value(v, self._formats.get(k)) for k, v in inputs.items()
+                 if v is not None}
         host = tempfile.mkdtemp(prefix="containerdag-cwl-")
         try:
             runtime = RuntimeContext({
@@ -502,13 +506,16 @@ def _clean(text: str) -> str:
     return " | ".join(line.strip() for line in lines if line.strip())
 
 
-def _to_cwl_value(value: Any) -> Any:
+def _to_cwl_value(value: Any, form: str | None = None) -> Any:
+    """A port value as a CWL value: a ``File`` as a File object (with the input's declared
+    ``format``, which a file port cannot carry)."""
     if isinstance(value, File):
-        return {"class": "File", "location": value.path.as_uri()}
+        found = {"class": "File", "location": value.path.as_uri()}
+        return {**found, "format": form} if form else found
     if isinstance(value, dict):
-        return {k: _to_cwl_value(v) for k, v in value.items()}
+        return {k: _to_cwl_value(v, form) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_to_cwl_value(v) for v in value]
+        return [_to_cwl_value(v, form) for v in value]
     return value
 
 
