@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -35,6 +36,16 @@ VIEW = f"""(id) => {{
 SCROLLER = "() => document.querySelector('.jp-WindowedPanel-outer').scrollTop"
 
 
+def until(read, ok, timeout: float = 30.0):
+    """``read()`` again until ``ok`` of it (or ``timeout`` seconds); the last value read."""
+    deadline = time.monotonic() + timeout
+    value = read()
+    while not ok(value) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        value = read()
+    return value
+
+
 def centred(view) -> bool:
     return abs(view["pos"]["x"] - view["w"] / 2) < 30 and abs(view["pos"]["y"] - view["h"] / 2) < 30
 
@@ -64,10 +75,16 @@ def test_6_fit_zoom_and_search(lab):
         box = lab.page.locator(".cdw-canvas-host .custom-widget").first.bounding_box()
         lab.page.mouse.click(box["x"] + 8, box["y"] + 8)  # an empty corner of the canvas
         scrolled = lab.evaluate(SCROLLER)
-        time.sleep(0.5)  # Cytoscape ignores the wheel for 250 ms after the page scrolled
         lab.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        lab.page.mouse.wheel(0, -250)
-        lab.wait_for_js(f"(z) => {CY}(0).zoom() > z * 1.05", first["zoom"])
+        # Cytoscape ignores the wheel for 250 ms after the page scrolled (longer on a loaded
+        # machine): wheel until it zooms.
+        zoomed = f"(z) => {CY}(0).zoom() > z * 1.05"
+        deadline = time.monotonic() + 30
+        while not lab.evaluate(zoomed, first["zoom"]) and time.monotonic() < deadline:
+            lab.page.mouse.wheel(0, -250)
+            with contextlib.suppress(Exception):  # not yet: wheel again
+                lab.wait_for_js(zoomed, first["zoom"], timeout=1_000)
+        assert lab.evaluate(zoomed, first["zoom"])
         assert lab.evaluate(SCROLLER) == scrolled
 
         # Search by name: the node is selected, highlighted and centred.
@@ -76,14 +93,12 @@ def test_6_fit_zoom_and_search(lab):
         search.press("Enter")
         lab.wait_for_js(f"() => {CY}(0).getElementById('n150').hasClass('cdw-selected')")
         lab.wait_for_selector('.cdw-inspector-body[data-node="n150"]')
-        time.sleep(0.3)
-        assert centred(lab.evaluate(VIEW, "n150")), lab.evaluate(VIEW, "n150")
+        assert until(lambda: lab.evaluate(VIEW, "n150"), centred), lab.evaluate(VIEW, "n150")
         lab.screenshot("issue8-6-search.png", selector=".cdw-graph-widget")
         # From code, the same.
         nb.run(0)
         lab.wait_for_js(f"() => {CY}(0).getElementById('n77').hasClass('cdw-selected')")
-        time.sleep(0.3)
-        view = lab.evaluate(VIEW, "n77")
+        view = until(lambda: lab.evaluate(VIEW, "n77"), centred)  # the view animates there
         assert centred(view) and view["selected"], view
         assert not lab.evaluate(f"() => {CY}(0).getElementById('n150').hasClass('cdw-selected')")
         # A clicked node is highlighted too.
@@ -240,8 +255,8 @@ def test_9_dark_theme(lab):
                          "{theme: 'JupyterLab Dark'})")
             lab.wait_for_js("() => document.body.dataset.jpThemeLight === 'false'")
             lab.wait_for_js(f"(before) => ({THEMED})().edge_text !== before", light["edge_text"])
-            time.sleep(1.5)
-            dark = lab.evaluate(THEMED)
+            dark = until(lambda: lab.evaluate(THEMED),  # every colour follows the theme
+                         lambda d: d["bg"] != light["bg"] and d["label_bg"] != light["label_bg"])
             lab.screenshot("issue8-9-dark-theme.png", selector=".cdw-graph-widget")
         finally:
             lab.evaluate("() => jupyterapp.commands.execute('apputils:change-theme', "

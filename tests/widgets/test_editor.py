@@ -107,7 +107,7 @@ def test_typed_input_editors_delete_edges_and_nodes_and_undo():
     e._page_message(None, {"event": "delete"}, [])  # the Delete key in the canvas
     assert "add" not in w.graph and w.graph["add 2"].inputs["x"] == 1.0
     assert e.undo() and w.graph["add 2"].inputs["x"] == Ref("add", "z")
-    assert list(w.pane.nodes) == ["shout", "add", "add 2"] or w._graph_dirty
+    wait_for_nodes(w, ["shout", "add", "add 2"])  # drawn by the edit, not by the test
     w.close()
 
 
@@ -116,10 +116,18 @@ def test_every_widget_of_the_graph_follows_an_edit_made_in_one():
     g = Graph()
     one, two = GraphWidget(g, reg), GraphWidget(g, reg)
     one.editor.add("add")
-    two.redraw()
-    assert list(two.pane.nodes) == ["add"] and two.edited == 1
+    wait_for_nodes(two, ["add"])  # drawn by the edit, not by the test
+    assert two.edited == 1
     one.close()
     two.close()
+
+
+def wait_for_nodes(w, expected: list[str], timeout: float = 30.0) -> None:
+    """Wait (without calling redraw) until the widget draws exactly ``expected``, in order."""
+    deadline = time.monotonic() + timeout
+    while list(w.pane.nodes) != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert list(w.pane.nodes) == expected, (list(w.pane.nodes), expected)
 
 
 def drawn_edges(w) -> list[tuple[str, str]]:
