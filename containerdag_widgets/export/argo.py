@@ -155,6 +155,12 @@ def to_argo(graph: Graph, registry: Registry, *, python_image: str | None = None
     ``ExportError`` names a process that cannot be exported.
     """
     steps = plan(graph, registry)
+    for step in steps:
+        if step.scatter:
+            raise ExportError(
+                f"node {step.node!r} scatters over {', '.join(map(repr, step.scatter))}: the "
+                "Argo export does not carry scatter yet (export it to CWL, which does, or run "
+                "it with the toolkit)", processes=[step.process], node=step.node)
     inspect_image = inspect_image or docker_inspector()
     notes: list[str] = []
     python = image_of(python_image or DEFAULT_PYTHON_IMAGE, inspect_image)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ..model.errors import ContainerDagError
-from ..model.files import file_of, files_in
+from ..model.files import Glob, file_of, files_in
 from ..model.graph import Ref
 from ..processes.python import PythonProcess
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ..processes.registry import Registry
 
 __all__ = ["ExportError", "Step", "Image", "Hardening", "plan", "MERGE_SCRIPT",
+           "ELEMENTS_SCRIPT", "GATHER_SCRIPT",
            "DEFAULT_PYTHON_IMAGE", "python_script", "image_of", "docker_inspector", "unique_ids",
            "yaml_text"]
 
@@ -45,8 +46,8 @@ DEFAULT_PYTHON_IMAGE = "python:3.12-slim"
 #: order of PLAN's ``literal_ports``; PLAN is a JSON file ``{"literal_ports": [...], "refs":
 #: [[port, node, output] or [port, node, output, path], ...]}``; references without a path
 #: read the FILE arguments in order. Written for any Python 3.
-MERGE_SCRIPT = """\
-import json, sys
+_READ_INPUTS = """\
+import itertools, json, sys
 out_path, literals_path, plan_path = sys.argv[1:4]
 files = list(sys.argv[4:])
 with open(plan_path) as f:
@@ -64,8 +65,42 @@ for ref in plan["refs"]:
     if not isinstance(outputs, dict) or output not in outputs:
         sys.exit("containerdag: node %r gave no output %r (input %r)" % (node, output, port))
     inputs[port] = outputs[output]
+"""
+MERGE_SCRIPT = _READ_INPUTS + """\
 with open(out_path, "w") as f:
     json.dump(inputs, f)
+"""
+#: The same, for a scattered node: PLAN also has ``scatter`` (ports) and ``method``
+#: (``dotproduct`` or ``flat_crossproduct``); one file of inputs per element is written,
+#: ``OUT-00000.json``, ``OUT-00001.json``... (the step scatters over them, in order).
+ELEMENTS_SCRIPT = _READ_INPUTS + """\
+lists = [inputs[p] for p in plan["scatter"]]
+if plan["method"] == "dotproduct":
+    if len(set(map(len, lists))) > 1:
+        sys.exit("containerdag: scatter_method dotproduct takes the i-th element of each "
+                 "list, but the lists have %s elements" % [len(x) for x in lists])
+    rows = list(zip(*lists))
+else:
+    rows = list(itertools.product(*lists))
+for i, row in enumerate(rows):
+    element = dict(inputs)
+    element.update(zip(plan["scatter"], row))
+    with open("%s-%05d.json" % (out_path, i), "w") as f:
+        json.dump(element, f)
+"""
+#: Gathers a scattered step's outputs files (in element order) into one: each output a list.
+#: ``python3 -c GATHER_SCRIPT OUT PLAN [FILE...]``; PLAN is ``{"outputs": [port, ...]}``.
+GATHER_SCRIPT = """\
+import json, sys
+out_path, plan_path = sys.argv[1:3]
+with open(plan_path) as f:
+    plan = json.load(f)
+parts = []
+for path in sys.argv[3:]:
+    with open(path) as f:
+        parts.append(json.load(f))
+with open(out_path, "w") as f:
+    json.dump({port: [part.get(port) for part in parts] for port in plan["outputs"]}, f)
 """
 
 
@@ -83,6 +118,12 @@ class ExportError(ContainerDagError, ValueError):
 def _no_files(step: Step) -> None:
     """Exported steps pass JSON values only: refuse a file input or a file port by name."""
     for port, value in step.literals.items():
+        if isinstance(value, Glob):
+            raise ExportError(
+                f"node {step.node!r} input {port!r} is a glob of files ({value.pattern}): "
+                "exported workflows pass JSON values between steps, not files; run this graph "
+                "with the toolkit", processes=[step.process], node=step.node, port=port,
+                value=value.pattern)
         found = files_in(value)
         if found:
             path = str(file_of(found[0]).path)
@@ -113,6 +154,10 @@ class Step:
     literals: dict[str, Any] = field(default_factory=dict)
     refs: dict[str, Ref] = field(default_factory=dict)
     timeout: float | None = None
+    #: The node's scattered inputs and how their elements pair up (empty: one call).
+    scatter: tuple[str, ...] = ()
+    scatter_method: str = "dotproduct"
+    on_error: str = "fail"
 
 
 def plan(graph: Graph, registry: Registry) -> list[Step]:
@@ -121,7 +166,7 @@ def plan(graph: Graph, registry: Registry) -> list[Step]:
     steps = [
         Step(name, node.process, registry.get(node.process),
              {p: v for p, v in node.inputs.items() if not isinstance(v, Ref)},
-             dict(node.refs), node.timeout)
+             dict(node.refs), node.timeout, node.scatter, node.scatter_method, node.on_error)
         for name, node in graph.nodes.items()
     ]
     for step in steps:

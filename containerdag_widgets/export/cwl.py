@@ -32,6 +32,8 @@ from ..model.ports import json_type
 from ..processes.python import PythonProcess
 from .common import (
     DEFAULT_PYTHON_IMAGE,
+    ELEMENTS_SCRIPT,
+    GATHER_SCRIPT,
     MERGE_SCRIPT,
     ExportError,
     Hardening,
@@ -53,6 +55,9 @@ __all__ = ["CwlExport", "to_cwl", "from_cwl", "NAMESPACE"]
 #: The namespace of this exporter's extension fields (``cdag:process``, ``cdag:timeout``).
 NAMESPACE = "https://example.org/containerdag_widgets/cwl#"
 HELPER = "containerdag-inputs"
+#: The helpers of a scattered node: its elements' inputs, and its outputs gathered in lists.
+ELEMENTS = "containerdag-elements"
+GATHER = "containerdag-gather"
 _ID = r"[^A-Za-z0-9_]"
 
 
@@ -152,6 +157,42 @@ def _helper(python: Image, notes: list[str]) -> dict[str, Any]:
     }
 
 
+def _elements_helper(python: Image, notes: list[str]) -> dict[str, Any]:
+    """The inputs helper of a scattered node: one inputs file per element, in order."""
+    doc = _helper(python, notes)
+    doc.update(label=ELEMENTS, baseCommand=["python3", "-c", ELEMENTS_SCRIPT],
+               doc="Builds a scattered node's inputs, one JSON file per element, in order.",
+               arguments=["element", "literals.json", "plan.json"],
+               outputs={"elements": {"type": {"type": "array", "items": "File"},
+                                     "outputBinding": {"glob": "element-*.json"}}})
+    doc["inputs"]["plan"]["doc"] = ("literal_ports, refs: [port, node, output], scatter: "
+                                    "[port, ...], method")
+    return doc
+
+
+def _gather_helper(python: Image, notes: list[str]) -> dict[str, Any]:
+    """Gathers a scattered step's outputs files into one, each output a list."""
+    return {
+        "cwlVersion": "v1.2", "class": "CommandLineTool", "label": GATHER,
+        "doc": "Gathers a scattered node's outputs (one file per element, in order) into one "
+               "outputs file: each output a list in element order.",
+        "requirements": [
+            _docker(python, notes, "the gather helper"),
+            {"class": "InitialWorkDirRequirement", "listing": [
+                {"entryname": "plan.json", "entry": "$(inputs.plan)"}]},
+        ],
+        "hints": _hints(Hardening.of(None)),
+        "baseCommand": ["python3", "-c", GATHER_SCRIPT],
+        "arguments": ["outputs.json", "plan.json"],
+        "inputs": {
+            "plan": {"type": "Any", "doc": "outputs: [port, ...]"},
+            "parts": {"type": {"type": "array", "items": "File"},
+                      "inputBinding": {"position": 1}},
+        },
+        "outputs": {"outputs": {"type": "File", "outputBinding": {"glob": "outputs.json"}}},
+    }
+
+
 _CWL_TYPES: dict[str, Any] = {"boolean": "boolean", "integer": "long", "number": "double",
                                "string": "string", "null": ["null", "Any"]}
 
@@ -180,7 +221,7 @@ def to_cwl(graph: Graph, registry: Registry, directory: str | Path, *,
     python = image_of(python_image or DEFAULT_PYTHON_IMAGE, inspect_image)
 
     procs = {s.proc.name: s.proc for s in steps}
-    tool_ids = unique_ids(list(procs), _ID, _fix, reserved={HELPER})
+    tool_ids = unique_ids(list(procs), _ID, _fix, reserved={HELPER, ELEMENTS, GATHER})
     tools: dict[str, Path] = {}
     for name, proc in procs.items():
         settings = Hardening.of(proc)
@@ -201,8 +242,20 @@ def to_cwl(graph: Graph, registry: Registry, directory: str | Path, *,
         _dump(doc, tools[name])
     tools[HELPER] = out / "tools" / f"{HELPER}.cwl"
     _dump(_helper(python, notes), tools[HELPER])
+    scattered = [s for s in steps if s.scatter]
+    if scattered:
+        for name, make in ((ELEMENTS, _elements_helper), (GATHER, _gather_helper)):
+            tools[name] = out / "tools" / f"{name}.cwl"
+            _dump(make(python, notes), tools[name])
+    for s in scattered:
+        if s.on_error == "continue":
+            notes.append(f"node {s.node!r}: on_error continue is not carried over: in CWL a "
+                         "failed element fails the step")
 
     ids = unique_ids([s.node for s in steps], _ID, _fix)
+    # Where each node's outputs file comes from: a scattered node's, from its gather step.
+    out_of = {s.node: f"{ids[s.node]}--gather/outputs" if s.scatter else f"{ids[s.node]}/outputs"
+              for s in steps}
     inputs: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
     job: dict[str, Any] = {}
@@ -216,33 +269,45 @@ def to_cwl(graph: Graph, registry: Registry, directory: str | Path, *,
             inputs[wid] = {"type": _cwl_type(value), "label": f"{s.node}: {port}"}
             job[wid] = value
             literal_sources.append(wid)
+        merge_plan: dict[str, Any] = {"literal_ports": list(s.literals),
+                                      "refs": [[p, r.node, r.output] for p, r in s.refs.items()]}
+        if s.scatter:
+            merge_plan.update(scatter=list(s.scatter), method=s.scatter_method)
         merge_in: dict[str, Any] = {
-            "plan": {"default": {"literal_ports": list(s.literals),
-                                 "refs": [[p, r.node, r.output] for p, r in s.refs.items()]}},
+            "plan": {"default": merge_plan},
             "literal_values": ({"source": literal_sources, "linkMerge": "merge_nested"}
                                if literal_sources else {"default": {}}),
-            "ref_files": ({"source": [f"{ids[r.node]}/outputs" for r in s.refs.values()],
+            "ref_files": ({"source": [out_of[r.node] for r in s.refs.values()],
                            "linkMerge": "merge_nested"} if s.refs else {"default": []}),
         }
+        made = "elements" if s.scatter else "inputs"
         wf_steps[f"{sid}--inputs"] = {"label": f"inputs of {s.node}",
-                                      "run": f"tools/{HELPER}.cwl", "in": merge_in,
-                                      "out": ["inputs"]}
+                                      "run": f"tools/{ELEMENTS if s.scatter else HELPER}.cwl",
+                                      "in": merge_in, "out": [made]}
         step: dict[str, Any] = {"label": s.node, "cdag:process": s.process,
                                 "run": f"tools/{tools[s.proc.name].name}",
-                                "in": {"inputs": f"{sid}--inputs/inputs"}, "out": ["outputs"]}
+                                "in": {"inputs": f"{sid}--inputs/{made}"}, "out": ["outputs"]}
+        if s.scatter:  # a call per element, over the elements' inputs files, then gathered
+            step.update({"scatter": "inputs", "cdag:scatter": list(s.scatter),
+                         "cdag:scatter_method": s.scatter_method, "cdag:on_error": s.on_error})
+            wf_steps[f"{sid}--gather"] = {
+                "label": f"outputs of {s.node}", "run": f"tools/{GATHER}.cwl",
+                "in": {"plan": {"default": {"outputs": list(s.proc.outputs)}},
+                       "parts": f"{sid}/outputs"}, "out": ["outputs"]}
         if s.timeout is not None:
             step["cdag:timeout"] = s.timeout
             step["requirements"] = [{"class": "ToolTimeLimit",
                                      "timelimit": max(1, math.ceil(s.timeout))}]
         wf_steps[sid] = step
-        outputs[f"{sid}--outputs"] = {"type": "File", "outputSource": f"{sid}/outputs",
+        outputs[f"{sid}--outputs"] = {"type": "File", "outputSource": out_of[s.node],
                                       "label": f"outputs of {s.node}"}
     workflow = {
         "cwlVersion": "v1.2", "class": "Workflow",
         "$namespaces": {"cdag": NAMESPACE},
         "label": "containerdag graph",
         "doc": "Exported by containerdag_widgets. Run: cwltool workflow.cwl job.json",
-        "requirements": [{"class": "MultipleInputFeatureRequirement"}],
+        "requirements": [{"class": "MultipleInputFeatureRequirement"}] + (
+            [{"class": "ScatterFeatureRequirement"}] if scattered else []),
         "inputs": inputs, "outputs": outputs, "steps": wf_steps,
     }
     path = out / "workflow.cwl"
@@ -292,7 +357,11 @@ def _node(name: str, step: dict[str, Any], steps: dict[str, Any], names: dict[st
         inputs[port] = job[wid]
     for (port, _node, output), src in zip(plan_["refs"], sources(merge["ref_files"]),
                                           strict=True):
-        inputs[port] = Ref(names[src.split("/")[0]], output)
+        sid = src.split("/")[0]
+        inputs[port] = Ref(names[sid.removesuffix("--gather")], output)
     timeout = step.get("cdag:timeout")
     return Node(name, step["cdag:process"], inputs,
-                float(timeout) if timeout is not None else None)
+                float(timeout) if timeout is not None else None,
+                scatter=tuple(step.get("cdag:scatter", ())),
+                scatter_method=step.get("cdag:scatter_method", "dotproduct"),
+                on_error=step.get("cdag:on_error", "fail"))

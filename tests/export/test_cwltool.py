@@ -74,6 +74,11 @@ def exported(engine, pinned_tag, tmp_path_factory):
         "noise": {"process": "random float", "inputs": {"min": -5.0, "max": 5.0}},
         "noisy": {"process": "python_add", "inputs": {"x": ("noise", "n"),
                                                       "y": ("node a", "z")}},
+        "scatter a": {"process": "python_add", "inputs": {"x": [1.0, 2.0, 3.0], "y": 10.0},
+                      "scatter": ["x"]},
+        "scatter b": {"process": "c_divide", "inputs": {"a": ("scatter a", "z"),
+                                                        "b": [2.0, 4.0]},
+                      "scatter": ["a", "b"], "scatter_method": "flat_crossproduct"},
     })
     out = tmp_path_factory.mktemp("cwl")
     with Registry.from_docker(images=[*EXAMPLE_IMAGES, pinned_tag]) as registry:
@@ -89,6 +94,9 @@ def exported(engine, pinned_tag, tmp_path_factory):
                    "--tmp-outdir-prefix", str(out / "tmp") + "/",
                    str(export.workflow), str(export.job), cwd=out)
     assert done.returncode == 0, done.stderr[-3000:]
+    # cwltool exits 0 on "permanentFail" too: the final status is what says it worked.
+    assert "Final process status is success" in done.stderr, done.stderr[-3000:]
+    assert "permanentFail" not in done.stderr, done.stderr[-3000:]
     files = json.loads(done.stdout)
     outputs = {step["label"]: json.loads(Path(files[f"{sid}--outputs"]["path"]).read_text())
                for sid, step in yaml.safe_load(export.workflow.read_text())["steps"].items()
@@ -112,6 +120,17 @@ def test_an_in_process_process_runs_as_a_script(exported):
     n = exported["cwl"]["noise"]["n"]
     assert -5.0 <= n <= 5.0
     assert exported["cwl"]["noisy"]["z"] == pytest.approx(n + exported["cwl"]["node a"]["z"])
+
+
+def test_a_scattered_node_runs_as_a_cwl_scatter_and_gathers_like_the_toolkit(exported):
+    assert exported["cwl"]["scatter a"] == {"z": [11.0, 12.0, 13.0]}
+    assert exported["cwl"]["scatter b"] == exported["toolkit"].outputs["scatter b"]
+    assert exported["cwl"]["scatter b"]["z"] == [5.5, 2.75, 6.0, 3.0, 6.5, 3.25]
+    steps = yaml.safe_load(exported["export"].workflow.read_text())["steps"]
+    scattered = next(s for s in steps.values() if s.get("label") == "scatter b")
+    assert scattered["scatter"] == "inputs"
+    assert scattered["cdag:scatter_method"] == "flat_crossproduct"
+    assert Graph.from_cwl(exported["export"].workflow) == exported["graph"]
 
 
 def test_images_run_by_id_not_by_tag(exported):

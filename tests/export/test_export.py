@@ -395,3 +395,17 @@ def test_a_step_with_no_user_chosen_runs_unprivileged_in_argo_and_as_in_the_warm
         context = template.get("container", {}).get("securityContext")
         if context is not None:
             assert (context["runAsUser"], context["runAsGroup"]) == (65534, 65534), template
+
+
+def test_argo_refuses_a_scattered_node_by_name_and_cwl_notes_on_error_continue(tmp_path):
+    reg = offline_registry()
+    graph = Graph.from_spec({"s": {"process": "python_add", "inputs": {"x": [1.0, 2.0], "y": 1},
+                                   "scatter": ["x"], "on_error": "continue"}})
+    with pytest.raises(ExportError, match="node 's' scatters over 'x'") as info:
+        to_argo(graph, reg, python_image=PYTHON, inspect_image=fake_inspect)
+    assert info.value.node == "s"
+    out = to_cwl(graph, reg, tmp_path, python_image=PYTHON, inspect_image=fake_inspect)
+    assert any("on_error continue is not carried over" in note for note in out.notes)
+    workflow = yaml.safe_load(out.workflow.read_text())
+    assert {"class": "ScatterFeatureRequirement"} in workflow["requirements"]
+    assert Graph.from_cwl(out.workflow) == graph
