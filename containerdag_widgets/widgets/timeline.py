@@ -29,13 +29,28 @@ def _ticks(total: float) -> list[float]:
 
 def timeline_html(res: RunResult, started: Mapping[str, float], now: float,
                   origin: float | None = None, limit: int = 400) -> str:
-    """The timeline of the nodes that started: ``started`` maps a running node to its start."""
+    """The timeline of the nodes that started (and of each element of a scattered node):
+    ``started`` maps a running node to its start."""
     spans: dict[str, tuple[float, float, str]] = {}
     for node, (begin, end) in res.times.items():
         spans[node] = (begin, end, res.status.get(node, "done"))
     for node, begin in started.items():
         if node not in spans and res.status.get(node) == "running":
             spans[node] = (begin, now, "running")
+    # The elements of a scattered node, each a bar of its own under the node's name.
+    rows_of: dict[str, tuple[str, str]] = {node: (node, "") for node in spans}
+    for node, elements in res.elements.items():
+        for index, element in enumerate(elements):
+            begin = element.get("started")
+            if begin is None:
+                continue
+            status = element.get("status", "running")
+            duration = element.get("duration")
+            end = begin + duration if duration is not None else (
+                now if status == "running" else begin)
+            key = f"{node}[{index}] {element.get('label', '')}"
+            spans[key] = (begin, end, status)
+            rows_of[key] = (node, str(index))
     if not spans:
         return ('<div class="cdw-timeline" data-bars="0"><i>No node has run yet: press Run, '
                 "and each node's bar appears here as it starts.</i></div>")
@@ -49,8 +64,10 @@ def timeline_html(res: RunResult, started: Mapping[str, float], now: float,
         width = max(100.0 * (end - begin) / total, 0.4)
         colour = STATUS_COLORS.get(status, "#999")
         tip = f"{node}: {status}, {end - begin:.3f} s (from +{begin - t0:.3f} s)"
+        owner, element = rows_of[node]
         rows.append(
-            f'<div class="cdw-tl-row" style="{ROW}" data-node="{esc(node)}">'
+            f'<div class="cdw-tl-row" style="{ROW}" data-node="{esc(owner)}"'
+            + (f' data-element="{element}"' if element else "") + ">"
             f'<span style="{NAME}">{esc(node)}</span><span style="{TRACK}">'
             f'<span class="cdw-tl-bar cdw-tl-{esc(status)}" data-status="{esc(status)}" '
             f'data-start="{begin - t0:.4f}" data-end="{end - t0:.4f}" title="{esc(tip)}" '

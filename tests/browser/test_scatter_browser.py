@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.nb import PY_SETUP, notebook, toolkit_console_problems
-
 from tests.browser.test_pictures_browser import _pictures
 
 pytestmark = pytest.mark.browser

@@ -54,3 +54,19 @@ def test_rerun_failed_runs_the_failed_elements_only():
     assert sc.CALLS == [2.0]
     assert w.status == {"sq": "done", "sum": "done"}
     w.close()
+
+
+def test_the_timeline_has_a_bar_per_element():
+    import time
+
+    from containerdag_widgets.widgets.timeline import timeline_html
+
+    sc.CALLS.clear()
+    graph, w = _widget()
+    result = w.run(timeout=20)
+    html = timeline_html(result, {}, time.time())
+    for index, label in enumerate(["1.0", "3.0", "4.0"]):
+        assert f'data-node="sq" data-element="{index}"' in html
+        assert f"sq[{index}] {label}" in html
+    assert 'data-element="1"><span' in html and "cdw-tl-failed" in html
+    w.close()
