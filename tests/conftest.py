@@ -24,6 +24,8 @@ REQUIRE_DOCKER = os.environ.get("CONTAINERDAG_REQUIRE_DOCKER") == "1"
 
 EXAMPLE_IMAGES = ["containerdag/add_subtract:latest", "containerdag/multiply_divide:latest"]
 TESTKIT = "containerdag/testkit:latest"
+#: The tag of the images this run builds: another copy of the suite may run beside it.
+RUN_TAG = f"run{os.getpid()}"
 
 
 def docker_client_or_reason():

@@ -17,7 +17,7 @@ from containerdag_widgets import Graph, Registry
 from containerdag_widgets.cache import Store
 from containerdag_widgets.random_values import random_choice, random_float
 
-from ..conftest import EXAMPLE_IMAGES, TESTKIT
+from ..conftest import EXAMPLE_IMAGES, RUN_TAG, TESTKIT
 from ..seed import SEED_GRAPH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,7 +106,7 @@ def test_one_changed_literal_runs_exactly_that_node_and_what_it_changes(registry
 
 
 def test_rebuilding_an_image_under_its_tag_reruns_its_nodes(docker_client, tmp_path):
-    tag = "containerdag/cache-rebuild-test:latest"
+    tag = f"containerdag/cache-rebuild-test:{RUN_TAG}"  # this run's
     dockerfile = tmp_path / "Dockerfile"
 
     def build(version: str) -> str:

@@ -3,8 +3,11 @@
 import threading
 import time
 
-from containerdag_widgets import Graph, ProcessFailed
+from containerdag_widgets import Graph, ProcessFailed, Registry
 from containerdag_widgets.docker import exec as exec_module
+from containerdag_widgets.docker import leftovers
+
+from ..conftest import TESTKIT
 
 
 def test_a_container_killed_mid_call_is_named_and_replaced(registry, docker_client):
@@ -28,18 +31,28 @@ def test_a_container_killed_mid_call_is_named_and_replaced(registry, docker_clie
     assert again.status == {"e": "done"}
 
 
-def test_killing_the_container_to_stop_one_call_reruns_its_siblings(registry, monkeypatch):
+def test_killing_the_container_to_stop_one_call_reruns_its_siblings(docker_client, monkeypatch):
     # As on a remote engine: the exec's host PID cannot be reached, so a timeout kills the
-    # whole container. The other call in that container must run again, not fail.
+    # whole container. The other call in that container must run again, not fail. The exec
+    # path (the resident runner stops a call without killing the container).
+    monkeypatch.setenv("CONTAINERDAG_RUNNER", "0")
     monkeypatch.setattr(exec_module, "_pid_in_container", lambda pid, container_id: False)
     graph = Graph.from_spec({
         "stopped": {"process": "slow", "inputs": {"seconds": 30.0, "tag": "a"}, "timeout": 2},
-        "sibling": {"process": "slow", "inputs": {"seconds": 4.0, "tag": "b"}},
+        "sibling": {"process": "slow", "inputs": {"seconds": 8.0, "tag": "b"}},
     })
-    result = graph.run(registry, max_workers=2)
+    since = time.time()
+    with Registry.from_docker(images=[TESTKIT]) as registry:  # made after the variable is set
+        result = graph.run(registry, max_workers=2)
     assert result.status == {"stopped": "failed", "sibling": "done"}
     assert "timed out after 2 s" in str(result.errors["stopped"])
     assert result.outputs["sibling"]["tag"] == "b"
+    died = list(docker_client.events(  # the container really was killed under the sibling
+        since=since, until=time.time() + 0.5, decode=True,
+        filters={"type": "container", "event": "die",
+                 "label": f"containerdag.session={registry.session}"}))
+    assert len(died) >= 1, "no container of the run died: nothing was killed"
+    assert leftovers(docker_client, registry.session) == []
     assert threading.active_count() < 50
 
 

@@ -12,6 +12,8 @@ from containerdag_widgets import (
     Registry,
 )
 
+from ..conftest import RUN_TAG
+
 
 def test_python_and_c_processes_compute(registry):
     assert registry.get("python_add").run({"x": 2.34, "y": 10.78}) == {"z": 2.34 + 10.78}
@@ -108,7 +110,7 @@ def test_image_removed_after_discovery(docker_client):
         info.size = len(dockerfile)
         tar.addfile(info, io.BytesIO(dockerfile))
     archive.seek(0)
-    tag = "containerdag/removed-soon:latest"
+    tag = f"containerdag/removed-soon:{RUN_TAG}"  # this run's
     image, _ = docker_client.images.build(fileobj=archive, custom_context=True, tag=tag, rm=True)
     Registry.from_docker(images=[tag]).close()  # describes once; the cache keeps it
     with Registry.from_docker(images=[tag]) as reg:  # from the cache: no container yet

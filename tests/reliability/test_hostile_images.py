@@ -22,10 +22,12 @@ from containerdag_widgets import (
     Registry,
 )
 
-from ..conftest import EXAMPLE_IMAGES, TESTKIT, require_engine
+from ..conftest import EXAMPLE_IMAGES, RUN_TAG, TESTKIT, require_engine
 
 ROOT = Path(__file__).resolve().parents[2]
-TAG = "containerdag/hostile-test:latest"
+pytestmark = pytest.mark.docker
+
+TAG = f"containerdag/hostile-test:{RUN_TAG}"  # this run's: another may run beside
 
 HOSTILE = r'''
 import json, sys

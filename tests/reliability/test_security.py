@@ -13,11 +13,11 @@ from containerdag_widgets import File, FileError, Graph, Registry
 from containerdag_widgets.cache.store import Store
 from containerdag_widgets.model.files import files_in
 
-from ..conftest import EXAMPLE_IMAGES, TESTKIT, require_engine
+from ..conftest import EXAMPLE_IMAGES, RUN_TAG, TESTKIT, require_engine
 
 pytestmark = pytest.mark.docker
 
-TAG = "containerdag/hostile-security-test:latest"
+TAG = f"containerdag/hostile-security-test:{RUN_TAG}"  # this run's: another may run beside
 SECRET = "/etc/hostname"  # a host file that exists on every machine
 
 FORGE = r'''

@@ -16,11 +16,11 @@ import pytest
 
 from containerdag_widgets import FileError, ProcessFailed, ProcessTimeout, Registry
 
-from ..conftest import TESTKIT, require_engine
+from ..conftest import RUN_TAG, TESTKIT, require_engine
 
 pytestmark = pytest.mark.docker
 
-TAG = "containerdag/hostile-calls-test:latest"
+TAG = f"containerdag/hostile-calls-test:{RUN_TAG}"  # this run's: another may run beside
 MARK = "calls.py"
 
 CALLS = r'''

@@ -20,11 +20,11 @@ from containerdag_widgets.model.errors import ProtocolError
 from containerdag_widgets.model.files import NotAFileError
 from containerdag_widgets.widgets.previews import preview_html
 
-from ..conftest import TESTKIT, require_engine
+from ..conftest import RUN_TAG, TESTKIT, require_engine
 
 pytestmark = pytest.mark.docker
 
-TAG = "containerdag/hostile-files-test:latest"
+TAG = f"containerdag/hostile-files-test:{RUN_TAG}"  # this run's: another may run beside
 LATIN1 = b"caf\xe9"  # not UTF-8: a name as a Latin-1 system writes it
 
 HOSTILE = r'''
