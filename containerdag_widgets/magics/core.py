@@ -7,7 +7,9 @@ Load with ``%load_ext containerdag_widgets``. A problem in a ``%%node`` body is 
 from __future__ import annotations
 
 import sys
+import tempfile
 import weakref
+from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -83,6 +85,8 @@ class ContainerDagMagics(Magics):
         self._finalizer: weakref.finalize | None = None
         #: The Dask executors of ``%dag run --dask``, closed at unload.
         self.dask = DaskSessions()
+        #: Where %%process cells' tools are written (made on first use).
+        self._tools: Path | None = None
 
     # ---- registry -----------------------------------------------------------------------
 
@@ -158,6 +162,39 @@ class ContainerDagMagics(Magics):
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
         self.graph.put(node)  # an existing node keeps its position
+
+    # ---- %%process --------------------------------------------------------------------
+
+    @no_var_expand
+    @cell_magic
+    def process(self, line: str, cell: str) -> None:
+        """Add process NAME (the whole line) from a CWL CommandLineTool written in the body, in
+        YAML: the short way to wrap any image's command without writing a file.
+
+        Example::
+
+            %%process shout
+            cwlVersion: v1.2
+            class: CommandLineTool
+            baseCommand: [tr, a-z, A-Z]
+            stdin: $(inputs.text.path)
+            inputs: {text: File}
+            stdout: upper.txt
+            outputs: {upper: stdout}
+
+        A tool that does not validate is refused with the loader's line and field.
+        """
+        name = node_name(line)
+        if self._tools is None:
+            self._tools = Path(tempfile.mkdtemp(prefix="containerdag-tools-"))
+        path = self._tools / f"{len(list(self._tools.iterdir()))}-{name}.cwl"
+        path.write_text(cell)
+        try:
+            proc = self.registry.add_cwl(path, name=name)
+        except ContainerDagError as exc:
+            raise UsageError(f"%%process {name}: {exc}") from None
+        print(f"process {proc.name!r}: inputs {', '.join(proc.inputs) or 'none'}; outputs "
+              f"{', '.join(proc.outputs) or 'none'}")
 
     # ---- %dag ---------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ class Ports(Protocol):
     name: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    optional_inputs: frozenset[str]
 
 
 class Catalog(Protocol):
@@ -188,7 +189,7 @@ class Graph:
         return type(self)({
             name: Node(name, node.process, {p: copy_value(v) for p, v in node.inputs.items()},
                        node.timeout, node.source, node.scatter, node.scatter_method,
-                       node.on_error)
+                       node.on_error, node.cwl)
             for name, node in self.nodes.items()
         })
 
@@ -280,7 +281,8 @@ class Graph:
                 proc = None
             if proc is not None:
                 found.extend(port_problems(proc.name, proc.inputs, _as_checked(node, proc),
-                                           node=name, literal=lambda v: not isinstance(v, Ref)))
+                                           node=name, literal=lambda v: not isinstance(v, Ref),
+                                           optional=proc.optional_inputs))
                 if node.scatter:
                     found.extend(scatter.problems(node, proc, self.nodes,
                                                   lambda up: self._outputs_read(registry, up)))

@@ -18,7 +18,7 @@ from .yaml_source import NodeSource
 
 __all__ = ["Ref", "Node", "parse_input", "copy_value"]
 
-_NODE_KEYS = {"process", "inputs", "timeout", "scatter", "scatter_method", "on_error"}
+_NODE_KEYS = {"process", "inputs", "timeout", "scatter", "scatter_method", "on_error", "cwl"}
 #: How the elements of several scattered inputs pair up (CWL's names): ``dotproduct`` takes
 #: the i-th of each (same lengths), ``flat_crossproduct`` every combination, in order.
 SCATTER_METHODS = ("dotproduct", "flat_crossproduct")
@@ -96,6 +96,9 @@ class Node:
     scatter: tuple[str, ...] = ()
     scatter_method: str = "dotproduct"
     on_error: str = "fail"
+    #: A CWL CommandLineTool file this node's process comes from (added to the registry as
+    #: ``process`` when a session runs or plans the graph).
+    cwl: str | None = None
 
     @property
     def refs(self) -> dict[str, Ref]:
@@ -123,6 +126,8 @@ class Node:
                 spec["scatter_method"] = self.scatter_method
         if self.on_error != "fail":
             spec["on_error"] = self.on_error
+        if self.cwl is not None:
+            spec["cwl"] = self.cwl
         return spec
 
     @classmethod
@@ -146,9 +151,16 @@ class Node:
         if extra:
             raise SpecError(
                 f"unknown field(s) {', '.join(map(repr, extra))}; a node has 'process', "
-                "'inputs' and optionally 'timeout', 'scatter', 'scatter_method', 'on_error'",
+                "'inputs' and optionally 'timeout', 'scatter', 'scatter_method', 'on_error', "
+                "'cwl'",
                 node=name, field=str(extra[0]), value=extra[0])
+        cwl = spec.get("cwl")
+        if cwl is not None and (not isinstance(cwl, str) or not cwl):
+            raise SpecError(f"field 'cwl' names a CWL CommandLineTool file, got {cwl!r:.80}",
+                            node=name, field="cwl", value=cwl)
         process = spec.get("process")
+        if process is None and cwl is not None:  # the tool's name: its file's stem
+            process = Path(cwl).stem
         if not isinstance(process, str) or not process:
             raise SpecError(f"field 'process' must name a process, got {process!r}", node=name,
                             field="process", value=process)
@@ -190,6 +202,7 @@ class Node:
             scatter=tuple(dict.fromkeys(scatter)),
             scatter_method=method,
             on_error=on_error,
+            cwl=cwl,
         )
 
 

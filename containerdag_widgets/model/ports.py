@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from .errors import Problem, did_you_mean
@@ -190,12 +190,14 @@ def _plainly_fits(example: Any, value: Any) -> bool:
 
 def port_problems(process: str, ports: Mapping[str, Any], values: Mapping[str, Any], *,
                   node: str | None = None,
-                  literal: Callable[[Any], bool] = lambda _v: True) -> list[Problem]:
-    """Every unknown, missing or mistyped input of ``values`` against the example ``ports``.
+                  literal: Callable[[Any], bool] = lambda _v: True,
+                  optional: Collection[str] = ()) -> list[Problem]:
+    """Every unknown, missing or mistyped input of ``values`` against the example ``ports``
+    (the ``optional`` ones may be left out).
 
     Values for which ``literal`` is false (references, in a graph) are not type-checked here.
     """
-    if values.keys() == ports.keys() and all(
+    if values.keys() == ports.keys() - set(optional) and all(
             _plainly_fits(ports[p], v) or not literal(v) for p, v in values.items()):
         return []  # the common case, checked without building a problem
     out: list[Problem] = []
@@ -208,7 +210,7 @@ def port_problems(process: str, ports: Mapping[str, Any], values: Mapping[str, A
                 f"{names_listed(ports)})",
                 process=process, field=f"inputs.{port}", value=port))
     for port in ports:
-        if port not in values:
+        if port not in values and port not in optional:
             out.append(Problem(
                 "missing_input", node,
                 f"missing input {port!r} of process {process!r} (example: {ports[port]!r})",

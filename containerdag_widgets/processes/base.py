@@ -110,7 +110,7 @@ class Process:
 
     def check_inputs(self, inputs: Mapping[str, Any]) -> None:
         """Raise ``InputError`` naming every unknown, missing or mistyped input."""
-        problems = port_problems(self.name, self.inputs, inputs)
+        problems = port_problems(self.name, self.inputs, inputs, optional=self.optional_inputs)
         if problems:
             raise InputError(problems, process=self.name)
 
@@ -151,6 +151,11 @@ class Process:
         """How it runs, in words (label -> text), for ``containerdag describe`` and the
         registry widget."""
         return {}
+
+    @property
+    def optional_inputs(self) -> frozenset[str]:
+        """The inputs a call may leave out (a kind whose tool has defaults says which)."""
+        return frozenset()
 
     def image_command(self) -> tuple[str, str, list[str]] | None:
         """``(image tag, image ID, argv)`` when a call is one command in an image (what an

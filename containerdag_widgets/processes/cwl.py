@@ -442,6 +442,11 @@ class CwlProcess(Process):
     def settings(self) -> Any:
         return self._settings
 
+    @property
+    def optional_inputs(self) -> frozenset[str]:
+        """The tool's inputs with a default or an optional type: a node may leave them out."""
+        return frozenset(self.inputs) - frozenset(self.required)
+
     # ---- calls --------------------------------------------------------------------------
 
     def check_inputs(self, inputs: Any) -> None:

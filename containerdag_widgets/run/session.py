@@ -93,6 +93,7 @@ class Session:
         from .plan import plan
 
         options = self._options(graph, options, values)
+        self.add_tools(graph)
         return plan(graph, self.registry, options, self.run_cache(options))
 
     def run_cache(self, options: RunOptions) -> RunCache:
@@ -114,9 +115,17 @@ class Session:
             return RunOptions.checked(graph, **{**options.given(), **values})
         return options
 
+    def add_tools(self, graph: Graph) -> None:
+        """Add the CWL tools that nodes name (``cwl: path``) and the registry lacks, under
+        their nodes' process names (``Registry.add_cwl``)."""
+        for node in graph.nodes.values():
+            if node.cwl is not None and node.process not in self.registry:
+                self.registry.add_cwl(node.cwl, name=node.process)
+
     def _prepare(self, graph: Graph, options: RunOptions | None,
                  values: dict[str, Any]) -> Run:
         options = self._options(graph, options, values)
+        self.add_tools(graph)
         run = Run(graph, self.registry, options,
                   executor=options.executor or self.executor,
                   cache=self.run_cache(options), publish=lambda e: self._publish(e, graph))

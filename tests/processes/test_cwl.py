@@ -298,3 +298,53 @@ def test_a_graph_of_three_cwl_tools_reuses_all_three_on_a_second_run(tmp_path, r
     assert first.outputs["c"]["chars"] == 8
     second = graph.run(registry)
     assert second.status == {"m": "cached", "t": "cached", "c": "cached"}
+
+
+def test_a_node_names_its_tool_with_cwl_and_may_leave_optional_inputs_out(tmp_path, registry,
+                                                                          monkeypatch):
+    """``cwl: path`` in a node spec adds the tool when the graph runs (named by the node's
+    process, else the file's stem); inputs with a default or an optional type may be left
+    out, a required one may not."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "echo.cwl", ECHO)
+    graph = Graph.from_yaml("say:\n  cwl: echo.cwl\n  inputs: {message: hi}\n")
+    assert graph["say"].process == "echo" and graph.to_spec()["say"]["cwl"] == "echo.cwl"
+    assert graph.plan(registry)["say"].action == "run"  # the plan adds the tool too
+    result = graph.run(registry)
+    assert result.status == {"say": "done"}, result.errors
+    assert result.outputs["say"]["n"] == 6
+    assert result.outputs["say"]["said"].read_text() == "hi\n"
+    missing = Graph.from_yaml("quiet:\n  process: echo\n  inputs: {times: 1}\n")
+    [problem] = missing.problems(registry)
+    assert problem.kind == "missing_input" and "'message'" in problem.message
+
+
+def test_a_process_cell_wraps_a_command_as_a_cwl_tool(tmp_path):
+    from IPython.core.error import UsageError
+    from IPython.testing.globalipapp import get_ipython
+
+    shell = get_ipython()
+    shell.run_line_magic("load_ext", "containerdag_widgets")
+    with Registry() as registry:
+        shell.user_ns["reg"] = registry
+        shell.run_line_magic("dag", "use reg")
+        shell.run_cell_magic("process", "shout", textwrap.dedent("""
+            cwlVersion: v1.2
+            class: CommandLineTool
+            baseCommand: [tr, a-z, A-Z]
+            stdin: $(inputs.text.path)
+            inputs: {text: File}
+            stdout: upper.txt
+            outputs: {upper: stdout}
+            """))
+        assert "shout" in registry
+        (tmp_path / "in.txt").write_text("quiet\n")
+        shell.run_cell_magic("node", "loud", f"process: shout\ninputs: {{text: {{file: "
+                                             f"{tmp_path / 'in.txt'}}}}}\n")
+        result = shell.run_line_magic("dag", "run --quiet")
+        assert result.outputs["loud"]["upper"].read_text() == "QUIET\n"
+        with pytest.raises(UsageError, match="%%process broken"):
+            shell.run_cell_magic("process", "broken", "cwlVersion: v1.2\nclass: CommandLineTool\n"
+                                                      "inputs: 3\noutputs: {}\n")
+        shell.run_line_magic("dag", "clear")
+        shell.run_line_magic("unload_ext", "containerdag_widgets")
