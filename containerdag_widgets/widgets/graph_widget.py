@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import ipywidgets as W
 from traitlets import Bool, Dict, Float, Int, List, Unicode, observe
 
+from ..model.errors import ContainerDagError
 from ..model.graph import Graph, GraphEdited
 from ..model.status import SUCCESS
 from ..processes.registry import Registry
@@ -23,9 +24,9 @@ from .canvas import CanvasPane
 from .closing import close_tree
 from .controls import Controls
 from .editor import GraphEditor
+from .flusher import Flusher
 from .html import esc, pre
 from .inspector import EMPTY, group_html, inspector_html
-from .runs import RunsMixin
 from .stale import stale_nodes
 from .state import Fold
 from .style import graph_stylesheet
@@ -34,9 +35,12 @@ from .view import View, build_view, group_data, node_data, prefix_group
 
 __all__ = ["GraphWidget"]
 
+#: The statuses Re-run failed runs again.
+_RERUN = ("failed", "skipped", "cancelled", "partial")
 
 
-class GraphWidget(RunsMixin, W.VBox):
+
+class GraphWidget(W.VBox):
     """A graph you can run and watch: node colours follow ``status`` while a run goes on.
 
     The widget watches its graph (``Graph.watch``): an edit redraws it, and a run started from
@@ -89,7 +93,9 @@ class GraphWidget(RunsMixin, W.VBox):
         self._lock = self._fold.lock
         self._draw_lock = threading.RLock()
         self._edit_lock = threading.RLock()  # the flusher flushes (observers run) under it
-        self._init_runs()
+        self._expecting = False  # a run this widget started, before its first event
+        self._flusher = Flusher(self._pushed, busy=self._busy,
+                                interval=lambda: self.update_interval, idle=self._runs_idle)
         self._clicked = False
         self._last_edit = 0.0
         self._timer: threading.Timer | None = None
@@ -264,9 +270,9 @@ class GraphWidget(RunsMixin, W.VBox):
         self._fold.apply(event)
         if isinstance(event, RunFinished):
             self.result = event.result
-            self._push_now()
-        elif isinstance(event, RunStarted) or self._flusher is None:
-            self._run_begins()
+            self._flusher.push_now()
+        elif isinstance(event, RunStarted) or self._flusher.thread is None:
+            self._flusher.begins()
 
     def _edited(self) -> None:
         now = time.monotonic()
@@ -330,6 +336,120 @@ class GraphWidget(RunsMixin, W.VBox):
             self._render_timeline(state, update.started, update.origin)
         if update.run_changed and not running and update.finished is not None:
             self._report(update.finished)
+
+    # ---- runs: start them (all, a node, from a node, the failed ones), stop them -----------
+
+    def start(self, nodes: Iterable[str] | None = None, *,
+              force: Iterable[str] | None = None) -> RunHandle | None:
+        """Start a run in the background (what Run does): every node, or ``nodes`` and what
+        they need; ``force`` names nodes to run even if cached. None if it cannot start."""
+        # A run going on, by the events (``running`` follows them at the next push, so a run
+        # that just ended elsewhere may still read as running there).
+        if self._fold.active or self._expecting:
+            return None
+        registry = self._check_registry()
+        if registry is None:
+            return None
+        if self._graph_dirty:
+            self.redraw()
+        session = self._follow(registry)
+        options: dict[str, Any] = {"max_workers": self.max_workers, "timeout": self.timeout,
+                                   "executor": self.executor}
+        if nodes is not None:
+            options["nodes"] = list(nodes)
+        if force is not None:
+            options["force"] = list(force)
+        self.message.value = ""
+        # Running shows before the run starts: a run may end (and the flusher push its end)
+        # before graph.start returns, and its end must be what stays.
+        self._expecting = self.running = True
+        self.controls.set_running(True, True, False, False)
+        self._flusher.begins()
+        try:
+            self.handle = session.start(self.graph, **options)
+        except ContainerDagError as exc:
+            self._expecting = self.running = False
+            self._buttons(True)
+            self._flusher.push_now()
+            self.message.value = pre(str(exc), "cdw-error")
+            return None
+        return self.handle
+
+    def run(self, timeout: float | None = None) -> RunResult:
+        """Run and wait; the widget updates live meanwhile. Returns the ``RunResult``."""
+        handle = self.start()
+        if handle is None:
+            raise RuntimeError(self.message.value or "the graph is already running")
+        result = handle.wait(timeout)
+        self.wait_idle(timeout)
+        return result
+
+    def run_node(self, name: str) -> RunHandle | None:
+        """Run node ``name`` (a node, or a group's nodes) again, with what it needs."""
+        names = self._view.members.get(name, [name] if name in self.graph else [])
+        return self.start(nodes=names, force=names) if names else None
+
+    def run_from(self, name: str) -> RunHandle | None:
+        """Run node ``name`` (or a group's nodes) and every node downstream of it."""
+        names = self._view.members.get(name, [name] if name in self.graph else [])
+        after = set(names).union(*(self.graph.descendants(n) for n in names))
+        targets = [n for n in self.graph if n in after]
+        return self.start(nodes=targets, force=targets) if targets else None
+
+    def rerun_failed(self) -> RunHandle | None:
+        """Run the nodes that failed, were skipped or cancelled (and what they need)."""
+        targets = [n for n, s in self.status.items() if s in _RERUN and n in self.graph]
+        # A scattered node is not forced: its failed elements run again, the others are
+        # reused from the cache.
+        force = [n for n in targets if not self.graph[n].scatter]
+        return self.start(nodes=targets, force=force) if targets else None
+
+    def stop(self) -> None:
+        """Cancel the runs going on: running calls are killed, nodes not started are skipped."""
+        cancelled = sum(session.cancel(run) for run in self._fold.running()
+                        for session, _ in self._followed.values())
+        if self.handle is not None and not self.handle.done:
+            self.handle.cancel()
+            cancelled += 1
+        if cancelled:
+            self.message.value = "<i>stopping...</i>"
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Block until the last update of the runs reached the traits."""
+        self._flusher.wait_idle(timeout)
+
+    def _busy(self) -> bool:
+        return bool(self._fold.active) or self._expecting
+
+    def _pushed(self) -> None:
+        """One push of the flusher: what the runs changed, to the traits and the page."""
+        if self._expecting and self.handle is not None and self.handle.done:
+            self._expecting = False  # the run ended before it began: say why
+            try:
+                self.handle.wait(0)
+            except BaseException as exc:  # noqa: BLE001 - shown, not raised
+                self.message.value = pre(f"the run failed: {exc}", "cdw-error")
+        self._flush()
+
+    def _runs_idle(self) -> None:
+        with self._edit_lock:
+            self._buttons(self.registry is not None)
+
+    def _report(self, result: RunResult) -> None:
+        counts: dict[str, int] = {}
+        for s in result.status.values():
+            if s not in SUCCESS:
+                counts[s] = counts.get(s, 0) + 1
+        self.message.value = ('<span class="cdw-error" style="color:#d32f2f">' + esc(
+            ", ".join(f"{n} {s}" for s, n in counts.items())) + " (click a node)</span>"
+            if counts else "")
+        self._buttons(True)
+
+    def _buttons(self, can_run: bool) -> None:
+        registry = self._registry if self._registry_source is None else True
+        can_run = can_run and registry is not None and not getattr(registry, "closed", False)
+        failed = any(s in _RERUN for s in self.status.values())
+        self.controls.set_running(self.running, can_run, failed, bool(self.selected))
 
     # ---- selection, search, inspector, timeline -----------------------------------------------
 
@@ -445,7 +565,7 @@ class GraphWidget(RunsMixin, W.VBox):
         for _, unsubscribe in self._followed.values():
             unsubscribe()
         self._followed.clear()
-        self._stop_flusher()
+        self._flusher.close()
         with self._edit_lock:
             if self._timer is not None:
                 self._timer.cancel()

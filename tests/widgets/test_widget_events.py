@@ -157,9 +157,9 @@ def test_runs_are_counted_at_once_and_folded_in_order_at_the_read():
 
 
 def test_one_flusher_thread_follows_run_after_run_then_ends(monkeypatch):
-    from containerdag_widgets.widgets import runs
+    from containerdag_widgets.widgets import flusher as flushing
 
-    monkeypatch.setattr(runs, "FLUSHER_LINGER", 1.0)
+    monkeypatch.setattr(flushing, "LINGER", 1.0)
     graph, registry = wide_graph(5), Registry([bump])
     w = GraphWidget(graph, registry)
     w.update_interval = 0.02
@@ -167,18 +167,18 @@ def test_one_flusher_thread_follows_run_after_run_then_ends(monkeypatch):
     for x in (1.0, 2.0, 3.0):  # runs started elsewhere (API, magic) show in the widget
         graph.set_input("root", "x", x)
         assert graph.run(registry, cache=False).ok
-        flushers.add(w._flusher)
+        flushers.add(w._flusher.thread)
         w.wait_idle(5)
         assert w.outputs["root"] == {"z": x + 1} and set(w.status.values()) == {"done"}
         assert not w.running
     [flusher] = flushers  # no thread started per run
     flusher.join(5)  # idle past FLUSHER_LINGER: it ends, holding nothing
-    assert not flusher.is_alive() and w._flusher is None
+    assert not flusher.is_alive() and w._flusher.thread is None
     graph.set_input("root", "x", 10.0)
     assert graph.run(registry, cache=False).ok  # a run after that starts a new one
     w.wait_idle(5)
     assert w.outputs["root"] == {"z": 11.0}
-    flusher = w._flusher
+    flusher = w._flusher.thread
     w.close()
     if flusher is not None:
         flusher.join(5)
