@@ -237,3 +237,32 @@ def test_inline_executor_runs_python_calls_in_the_scheduler_thread(registry):
     threads.clear()
     assert g.run(reg).ok  # the default: pool threads
     assert all(name.startswith("containerdag node") for name in threads)
+
+
+def test_the_default_executor_runs_quick_python_steps_inline_and_slow_ones_in_threads():
+    """A chain of small Python steps pays no thread hand-off per node (issue 25): the first
+    call of a process runs in a pool thread and is timed; a quick one then runs in the
+    scheduler's thread, a slow one keeps its thread (so Stop can still abandon it)."""
+    seen: list[tuple[str, str]] = []
+
+    @process(outputs={"z": 1.0})
+    def quick(x: float = 1.0):
+        seen.append(("quick", threading.current_thread().name))
+        return {"z": x + 1}
+
+    @process(outputs={"z": 1.0})
+    def slowish(x: float = 1.0):
+        seen.append(("slowish", threading.current_thread().name))
+        time.sleep(0.02)
+        return {"z": x + 1}
+
+    spec = {f"q{i}": {"process": "quick", "inputs": {"x": (f"q{i - 1}", "z") if i else 1.0}}
+            for i in range(5)}
+    spec.update({f"s{i}": {"process": "slowish",
+                           "inputs": {"x": (f"s{i - 1}", "z") if i else 1.0}} for i in range(3)})
+    assert Graph.from_spec(spec).run(Registry([quick, slowish]), cache=False).ok
+    here = threading.current_thread().name
+    quick_threads = [t for p, t in seen if p == "quick"]
+    slow_threads = [t for p, t in seen if p == "slowish"]
+    assert quick_threads[0] != here and set(quick_threads[1:]) == {here}
+    assert here not in slow_threads

@@ -137,6 +137,9 @@ class DaskExecutor(RunControl):
         """Never: every node is a task on the cluster."""
         return False
 
+    def run_inline(self, call: NodeCall, *, report: Report) -> NodeFinished:
+        raise RuntimeError("a DaskExecutor runs every node on the cluster, none inline")
+
     def prepare(self, max_workers: int) -> None:
         """Check that the scheduler answers (``ClusterUnavailable`` if not), subscribe."""
         if self.closed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -56,7 +57,10 @@ class Executor(Protocol):
         """Be ready to run ``max_workers`` calls at once."""
 
     def runs_inline(self, call: NodeCall) -> bool:
-        """Whether the scheduler should run ``call`` in its own thread."""
+        """Whether the scheduler should run ``call`` in its own thread (``run_inline``)."""
+
+    def run_inline(self, call: NodeCall, *, report: Report) -> NodeFinished:
+        """Run ``call`` here, in the caller's thread, to its end (see ``runs_inline``)."""
 
     def submit(self, call: NodeCall, *, cancel: threading.Event,
                report: Report) -> Future[NodeFinished]:
@@ -68,7 +72,7 @@ class Executor(Protocol):
 
 
 #: What makes an executor (checked on a given ``executor=``).
-EXECUTOR_MEMBERS = ("slots", "prepare", "runs_inline", "submit", "close")
+EXECUTOR_MEMBERS = ("slots", "prepare", "runs_inline", "run_inline", "submit", "close")
 
 
 class LogBatcher:
@@ -138,20 +142,29 @@ def execute_call(call: NodeCall, *, cancel: threading.Event | None, report: Repo
                         started=started, worker=worker)
 
 
+#: An in-process call whose process last took less than this (seconds) runs inline by default.
+QUICK = 0.002
+
+
 class ThreadExecutor:
     """The default executor: calls run in threads of this process (containers do the work).
 
-    With ``inline=True``, in-process calls (``@process`` functions) without a timeout run in
-    the scheduler's own thread: for graphs of many small Python steps a hand-off to a thread
-    costs several times the call. They then run one at a time, and Stop waits for the one
-    running. The default keeps every call in a thread, so branches run in parallel.
+    In-process calls (``@process`` functions) without a timeout may run in the scheduler's own
+    thread instead: for many small Python steps a hand-off to a thread costs several times the
+    call, and a thread does not make pure Python run in parallel anyway. By default (``inline=
+    None``) a call runs inline when its process's last call took less than ``QUICK`` seconds
+    (the first call of each process runs in a thread, and is timed), so a slow step keeps its
+    thread, its parallel branches and Stop's at-once abandon. ``inline=True``: every such call
+    inline (Stop then waits for the one running); ``inline=False``: none.
     """
 
-    def __init__(self, *, inline: bool = False) -> None:
+    def __init__(self, *, inline: bool | None = None) -> None:
         self.inline = inline
         self._pool: ThreadPoolExecutor | None = None
         self._size = 0
         self._lock = threading.Lock()
+        #: Seconds the last call of each in-process process took (weakly: processes go).
+        self._took: weakref.WeakKeyDictionary[Process, float] = weakref.WeakKeyDictionary()
 
     #: Threads are made as needed: the run's ``max_workers`` (default 4) says how many.
     slots = 0
@@ -169,7 +182,20 @@ class ThreadExecutor:
 
     def runs_inline(self, call: NodeCall) -> bool:
         """Whether the scheduler should run ``call`` itself (see the class docstring)."""
-        return self.inline and call.process.in_process and call.timeout is None
+        if not (call.process.in_process and call.timeout is None) or self.inline is False:
+            return False
+        return self.inline is True or self._took.get(call.process, QUICK) < QUICK
+
+    def run_inline(self, call: NodeCall, *, report: Report) -> NodeFinished:
+        return self._timed(call, cancel=None, report=report)
+
+    def _timed(self, call: NodeCall, *, cancel: threading.Event | None,
+               report: Report) -> NodeFinished:
+        """Run ``call``; an in-process one's duration is kept for ``runs_inline``."""
+        event = execute_call(call, cancel=cancel, report=report)
+        if call.process.in_process and event.duration is not None:
+            self._took[call.process] = event.duration
+        return event
 
     def submit(self, call: NodeCall, *, cancel: threading.Event,
                report: Report) -> Future[NodeFinished]:
@@ -177,7 +203,7 @@ class ThreadExecutor:
             if self._pool is None:
                 self._size = 4
                 self._pool = ThreadPoolExecutor(self._size, thread_name_prefix="containerdag node")
-            return self._pool.submit(execute_call, call, cancel=cancel, report=report)
+            return self._pool.submit(self._timed, call, cancel=cancel, report=report)
 
     def close(self) -> None:
         with self._lock:

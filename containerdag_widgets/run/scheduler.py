@@ -43,7 +43,7 @@ from .events import (
     RunFinished,
     RunStarted,
 )
-from .execution import Executor, NodeCall, execute_call
+from .execution import Executor, NodeCall
 from .options import RunOptions
 from .result import RunResult
 
@@ -263,7 +263,7 @@ class Run:
                     name, call.process, call.inputs, references_of(self.graph[name]))
                 if decision.reuse or self.executor.runs_inline(call):
                     self._ended(self._reused(call, decision) if decision.reuse else
-                                execute_call(call, cancel=None, report=self.emit))
+                                self.executor.run_inline(call, report=self.emit))
                     sorter.done(name)
                     continue
                 future = self.executor.submit(call, cancel=self.cancel, report=report)
@@ -324,7 +324,7 @@ class Run:
         if decision.reuse:
             self._element_ended(name, index, self._reused(call, decision))
         elif self.executor.runs_inline(call):
-            self._element_ended(name, index, execute_call(call, cancel=None, report=self.emit))
+            self._element_ended(name, index, self.executor.run_inline(call, report=self.emit))
         else:
             future = self.executor.submit(call, cancel=self.cancel, report=self._inbox.put)
             running[future] = (name, index)
