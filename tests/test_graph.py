@@ -173,3 +173,18 @@ def test_every_error_survives_pickle_with_its_data():
         back = pickle.loads(pickle.dumps(error))
         assert type(back) is type(error) and str(back) == str(error)
         assert back.__dict__ == error.__dict__
+
+
+def test_an_unknown_process_in_a_large_registry_names_the_closest_only():
+    from containerdag_widgets import ProcessNotFound
+
+    procs = [process(outputs={"z": 1.0}, name=f"step_{i:02d}")(lambda: {"z": 1.0})
+             for i in range(70)]
+    registry = Registry(procs)
+    with pytest.raises(ProcessNotFound) as info:
+        registry.get("step_7")
+    text = str(info.value)
+    assert "did you mean" in text and "70 processes" in text and "step_42" not in text
+    with pytest.raises(ProcessNotFound) as info:
+        registry.get("zzz")
+    assert "and 60 more" in str(info.value) and len(str(info.value)) < 300

@@ -90,6 +90,23 @@ class _Executors:
             executor.close()
 
 
+def _cmd_plan(args: argparse.Namespace) -> int:
+    """``containerdag plan SPEC``: per node, whether a run would reuse or run it, and why."""
+    graph = Graph.from_yaml(read_spec(args.spec))
+    with standard_registry(args.image) as reg:
+        session = Session(reg)
+        try:
+            plan = session.plan(graph, RunOptions.from_arguments(args, graph))
+        finally:
+            session.close()
+    if args.json:
+        say(json.dumps({s.node: {"action": s.action, "reason": s.reason} for s in plan},
+                       indent=2))
+    else:
+        say(plan.table(header=True))
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     text = read_spec(args.spec)
     graph = Graph.from_yaml(text)  # YAML is a superset of JSON
@@ -162,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="print per node whether it would run or be reused, and why; run nothing")
     p.set_defaults(fn=_cmd_run)
+    p = sub.add_parser("plan", help="print per node whether a run would reuse or run it, and "
+                                    "why; run nothing (the same as run --dry-run)")
+    p.add_argument("spec", help="a YAML/JSON file: node name -> {process, inputs}")
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    add_arguments(p, planned_only=True)  # --node, --no-cache, --force
+    p.set_defaults(fn=_cmd_plan)
     p = sub.add_parser("cleanup", help="remove containers left by crashed sessions")
     p.add_argument("--all", action="store_true",
                    help="also remove containers of sessions that are still running")

@@ -66,6 +66,10 @@ class ContainerDagError(Exception):
         return _rebuilt, (type(self), self.args, self.__dict__)
 
 
+#: Names of known processes an unknown-process error lists at most.
+KNOWN_LISTED = 10
+
+
 class ProcessNotFound(ContainerDagError, KeyError):
     """A process name that the registry does not know."""
 
@@ -83,10 +87,17 @@ class ProcessNotFound(ContainerDagError, KeyError):
         if self.reason is not None:
             return f"process {self.name!r} is declared but unusable: its description failed " \
                    f"({self.reason})"
-        known = ", ".join(self.available) if self.available else "none"
         hint = f"; {self.hint}" if self.hint else ""
-        return f"unknown process {self.name!r}{did_you_mean(self.name, self.available)} " \
-               f"(known: {known}){hint}"
+        suggestion = did_you_mean(self.name, self.available)
+        many = len(self.available) > KNOWN_LISTED
+        if many and suggestion:  # the closest names say enough; not all of them
+            known = f"{len(self.available)} processes; 'containerdag list' shows them"
+        elif many:
+            known = (", ".join(self.available[:KNOWN_LISTED])
+                     + f" and {len(self.available) - KNOWN_LISTED} more")
+        else:
+            known = ", ".join(self.available) if self.available else "none"
+        return f"unknown process {self.name!r}{suggestion} (known: {known}){hint}"
 
 
 def _where(line: int | None, node: str | None, field: str | None = None) -> str:

@@ -54,9 +54,14 @@ class Plan:
         """The nodes whose step is ``action``."""
         return [s.node for s in self if s.action == action]
 
-    def table(self) -> str:
+    def table(self, *, header: bool = False) -> str:
+        """One line per node: name, action, reason (under a header row, if asked)."""
         width = max((len(s.node) for s in self), default=4)
-        return "\n".join(f"{s.node:<{width}}  {s.action:<7}  {s.reason}" for s in self)
+        lines = [f"{s.node:<{width}}  {s.action:<7}  {s.reason}" for s in self]
+        if header:
+            lines[:0] = [f"{'node':<{width}}  {'action':<7}  reason",
+                         f"{'-' * width}  {'-' * 7}  {'-' * 6}"]
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         counts = {a: len(self.nodes(a)) for a in ("reuse", "run", "depends")}
