@@ -160,8 +160,8 @@ def test_7_legend_and_edges_clear_of_nodes(lab):
         legend = lab.evaluate("""() => [...document.querySelectorAll('.cdw-legend-item')].map(
             i => [i.dataset.status, getComputedStyle(i.querySelector('.cdw-swatch'))
                   .backgroundColor])""")
-        assert [s for s, _ in legend] == ["pending", "running", "done", "cached", "failed",
-                                          "skipped", "cancelled"]
+        assert [s for s, _ in legend] == ["pending", "running", "done", "cached", "partial",
+                                          "failed", "skipped", "cancelled"]
         colours = {s: c.replace(" ", "") for s, c in legend}
         lab.click_button("Run")
         wait_statuses(lab, dict.fromkeys("abcde", "done"))
