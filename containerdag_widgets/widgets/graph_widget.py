@@ -58,7 +58,9 @@ class GraphWidget(W.VBox):
                                 "set from code or search (\"\" for none)").tag(sync=True)
     update_interval = Float(0.1, help="seconds between two pushes of a run's changes to the "
                                       "page")
-    max_workers = Int(4, min=1, help="how many nodes run at once")
+    max_workers = Int(4, min=1, help="how many nodes run at once (the run option max_workers)")
+    cache = Bool(True, help="reuse and store results of unchanged deterministic nodes (the run "
+                            "option cache; False: neither, nor record the run)")
     element = Int(-1, help="the element of the selected scattered node shown in full in the "
                            "inspector (-1: none); the element picker sets it (kernel-side)")
     focus = Bool(False, help="show only the selected node and its neighbours (kernel-side)")
@@ -354,7 +356,7 @@ class GraphWidget(W.VBox):
             self.redraw()
         session = self._follow(registry)
         options: dict[str, Any] = {"max_workers": self.max_workers, "timeout": self.timeout,
-                                   "executor": self.executor}
+                                   "executor": self.executor, "cache": self.cache}
         if nodes is not None:
             options["nodes"] = list(nodes)
         if force is not None:

@@ -188,9 +188,8 @@ def test_a_call_ends_with_every_process_it_started(calls, how):
     assert _left(calls) == []
 
 
+@pytest.mark.parametrize("transport", ["runner"], indirect=True)  # an exec has no parent
 def test_a_call_that_kills_its_parent_leaves_nothing_either(calls, transport):
-    if transport == "exec":
-        pytest.skip("an exec has no parent in the container to kill")
     with pytest.raises(ProcessFailed):  # its parent was the runner's, it dies with it
         calls.get("detach").run({"how": "kill_parent", "linger": 0.0}, timeout=30)
     for n in range(2):

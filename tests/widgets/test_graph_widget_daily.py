@@ -108,3 +108,23 @@ def test_timeline_has_a_bar_per_node_that_ran():
     w.run(timeout=10)
     html = timeline_html(w._state, {}, 0.0)
     assert html.count('class="cdw-tl-bar') == 1 and 'data-status="done"' in html
+
+
+def test_the_widget_passes_cache_nodes_and_force_by_the_run_options_names():
+    calls = []
+
+    class Spy(Session):
+        def start(self, graph, options=None, **values):
+            calls.append(values)
+            return super().start(graph, options, **values)
+
+    g = Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}}})
+    registry = Registry([add])
+    w = GraphWidget(g, registry, session=Spy(registry))
+    w.cache = False
+    w.run(timeout=10)
+    assert calls[-1]["cache"] is False and calls[-1]["max_workers"] == 4
+    assert w.result.run_id is None  # cache=False records no run
+    w.run_node("a").wait(10)
+    assert calls[-1]["nodes"] == ["a"] and calls[-1]["force"] == ["a"]
+    w.close()
