@@ -14,7 +14,7 @@ import json
 import os
 from typing import Any
 
-from .terminal import say
+from .terminal import say, say_process
 
 __all__ = ["add_parser"]
 
@@ -61,16 +61,7 @@ def _cmd_add_cwl(args: argparse.Namespace) -> int:
                             "description": proc.description, "inputs": proc.inputs,
                             "outputs": proc.outputs, "details": proc.details()}, indent=2))
             return 0
-        say(f"{proc.name}  [{proc.source}]")
-        if proc.description:
-            say(f"  {proc.description}")
-        say(f"  inputs:  {json.dumps(proc.inputs)}")
-        say(f"  outputs: {json.dumps(proc.outputs)}")
-        if proc.file_ports:
-            say("  file ports: " + ", ".join(f"{port} ({hint or 'any extension'})"
-                                             for port, hint in proc.file_ports.items()))
-        for label, text in proc.details().items():
-            say(f"  {label}: {text}")
+        say_process(proc)
     return 0
 
 

@@ -18,7 +18,7 @@ from ..run.session import Session
 from ..standard import standard_registry
 from .cwl import add_parser as add_cwl_parsers
 from .history import add_parsers as add_history_parsers
-from .terminal import read_spec, say
+from .terminal import read_spec, say, say_process
 
 __all__ = ["main"]
 
@@ -57,16 +57,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_describe(args: argparse.Namespace) -> int:
     with standard_registry(args.image) as reg:
-        proc = reg.get(args.process)
-        say(f"{proc.name}  [{proc.source}]")
-        say(f"  {proc.description}")
-        say(f"  inputs:  {json.dumps(proc.inputs)}")
-        say(f"  outputs: {json.dumps(proc.outputs)}")
-        if proc.file_ports:
-            say("  file ports: " + ", ".join(f"{port} ({hint or 'any extension'})"
-                                             for port, hint in proc.file_ports.items()))
-        for label, text in proc.details().items():
-            say(f"  {label}: {text}")
+        say_process(reg.get(args.process))
     return 0
 
 

@@ -3,6 +3,7 @@ it), and text that may come from an image printed with its escapes made visible.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from ..model.errors import SpecError
 
-__all__ = ["visible", "say", "read_spec"]
+__all__ = ["visible", "say", "read_spec", "say_process"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -33,3 +34,18 @@ def read_spec(path: str) -> str:
     except UnicodeDecodeError as exc:
         raise SpecError(f"{path} is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset "
                         f"{exc.start}; save it as UTF-8") from None
+
+
+def say_process(proc: Any) -> None:
+    """A process as ``containerdag describe`` prints it: name and source, description, ports,
+    file ports, and how it runs (``Process.details``)."""
+    say(f"{proc.name}  [{proc.source}]")
+    if proc.description:
+        say(f"  {proc.description}")
+    say(f"  inputs:  {json.dumps(proc.inputs, default=str)}")
+    say(f"  outputs: {json.dumps(proc.outputs, default=str)}")
+    if proc.file_ports:
+        say("  file ports: " + ", ".join(f"{port} ({hint or 'any extension'})"
+                                         for port, hint in proc.file_ports.items()))
+    for label, text in proc.details().items():
+        say(f"  {label}: {text}")
