@@ -50,7 +50,7 @@ __all__ = ["Ref", "Node", "Graph", "GraphEdited"]
 @dataclass(frozen=True)
 class GraphEdited:
     """A graph changed through its API: ``kind`` is add, replace, remove, rename, restore,
-    clear or input; ``nodes`` names the nodes concerned (for rename: old, new)."""
+    clear, input or scatter; ``nodes`` names the nodes concerned (for rename: old, new)."""
 
     kind: str
     nodes: tuple[str, ...]
@@ -174,6 +174,19 @@ class Graph:
         node = self._known(name)
         node.inputs[port] = parse_input(value, node=name, port=port)
         self.notify(GraphEdited("input", (name,)))
+
+    def set_scatter(self, name: str, scatter: Iterable[str],
+                    method: str = "dotproduct", on_error: str | None = None) -> None:
+        """Make node ``name`` scatter over inputs ``scatter`` (none: one call), its lists
+        paired by ``method``; ``on_error`` as in a spec (unchanged when None)."""
+        node = self._known(name)
+        spec = {**node.to_spec(), "scatter": list(scatter), "scatter_method": method}
+        if on_error is not None:
+            spec["on_error"] = on_error
+        checked = Node.from_spec(name, spec)  # a SpecError names a bad method or on_error
+        node.scatter, node.scatter_method = checked.scatter, checked.scatter_method
+        node.on_error = checked.on_error
+        self.notify(GraphEdited("scatter", (name,)))
 
     def to_spec(self) -> dict[str, dict[str, Any]]:
         """The JSON-compatible spec; ``Graph.from_spec(g.to_spec()) == g``."""

@@ -154,11 +154,24 @@ class GraphEditor(W.VBox):
         if current == value and type(current) is type(value):
             return True
         example = self._registry().get(self.graph[name].process).inputs.get(port)
-        problem = type_problem(name, self.graph[name].process, port, example, value)
+        process = self.graph[name].process
+        if port in self.graph[name].scatter and isinstance(value, list):
+            # A scattered input: a list, each element of the port's type.
+            problem = next((p for v in value
+                            if (p := type_problem(name, process, port, example, v)) is not None),
+                           None)
+        elif port in self.graph[name].scatter:
+            problem = type_problem(name, process, port, [], value)  # "expected array"
+        else:
+            problem = type_problem(name, process, port, example, value)
         if problem is not None:
             self.say(problem.message, error=True)
             return False
         return self._edit(lambda: self.graph.set_input(name, port, value))
+
+    def set_scatter(self, name: str, ports: list[str], method: str = "dotproduct") -> bool:
+        """Make node ``name`` scatter over ``ports`` (a call per element of their lists)."""
+        return self._edit(lambda: self.graph.set_scatter(name, ports, method))
 
     def rename(self, old: str, new: str) -> bool:
         """Rename a node; references to it follow."""
@@ -307,8 +320,9 @@ class GraphEditor(W.VBox):
         name = self.widget.selected
         node = self.graph.nodes.get(name)
         shape = None if node is None else (
-            name, node.process, tuple((p, str(v) if isinstance(v, Ref) else json_type(v))
-                                      for p, v in node.inputs.items()))
+            name, node.process, node.scatter, node.scatter_method,
+            tuple((p, str(v) if isinstance(v, Ref) else json_type(v))
+                  for p, v in node.inputs.items()))
         if shape is not None and shape == self._shape:
             self._update_values(node.inputs)  # same editors: no lost focus or typing
             return
@@ -332,8 +346,26 @@ class GraphEditor(W.VBox):
         delete.on_click(lambda _: self.delete(name))
         rows = [W.HBox([new_name, rename, delete])]
         for port, value in node.inputs.items():
-            rows.append(self._input_row(name, port, value, examples.get(port, value)))
+            example = [] if port in node.scatter else examples.get(port, value)
+            rows.append(self._input_row(name, port, value, example))
+        rows.append(self._scatter_row(name, node))
         self.node_panel.children = rows
+
+    def _scatter_row(self, name: str, node: Any) -> W.Widget:
+        """Which inputs the node scatters over, and how their lists pair up."""
+        ports = W.SelectMultiple(options=list(node.inputs), value=list(node.scatter), rows=3,
+                                 layout=W.Layout(width="40%"))
+        method = W.Dropdown(options=["dotproduct", "flat_crossproduct"],
+                            value=node.scatter_method, layout=W.Layout(width="auto"))
+
+        def changed(_change: dict) -> None:
+            if not self._updating:
+                self.set_scatter(name, list(ports.value), method.value)
+        ports.observe(changed, "value")
+        method.observe(changed, "value")
+        row = W.HBox([W.Label("scatter over", layout=W.Layout(width="30%")), ports, method])
+        row.add_class("cdw-scatter-editor")
+        return row
 
     def _input_row(self, name: str, port: str, value: Any, example: Any) -> W.Widget:
         label = W.Label(port, layout=W.Layout(width="30%"))

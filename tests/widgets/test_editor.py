@@ -162,3 +162,31 @@ def test_a_burst_of_edits_in_code_refreshes_the_editor_once_not_per_edit():
     assert Graph.from_yaml(w.editor.yaml_text) == w.graph
     assert len(refreshes) <= 3  # the first edit, then once after the burst
     w.close()
+
+
+def test_the_editor_sets_scatter_and_takes_a_list_for_a_scattered_input():
+    w, _reg = make()
+    g, e = w.graph, w.editor
+    name = e.add("add")
+    assert e.set_scatter(name, ["x"])
+    assert g[name].scatter == ("x",) and g.to_spec()[name]["scatter"] == ["x"]
+    assert e.set_value(name, "x", [1.0, 2.0, 3.0])
+    assert not e.set_value(name, "x", [1.0, "two"])  # each element must be a number
+    assert "expected number" in said(e)
+    assert not e.set_value(name, "x", 4.0)  # a scattered input takes a list
+    def scatter_shown():
+        rows = [r for r in e.node_panel.children if "cdw-scatter-editor" in r._dom_classes]
+        return rows and rows[0].children[1].value
+
+    deadline = time.monotonic() + 10  # the panel follows the graph at the debounced redraw
+    while scatter_shown() != ("x",) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert scatter_shown() == ("x",)
+    result = w.run(timeout=10)
+    assert result.outputs[name] == {"z": [2.0, 3.0, 4.0]}
+    assert not e.set_scatter(name, ["x"], "zip")  # refused, the graph unchanged
+    assert g[name].scatter_method == "dotproduct"
+    assert e.undo() and g[name].scatter == ("x",)  # the last edit: the list of x
+    assert g[name].inputs["x"] != [1.0, 2.0, 3.0]
+    assert e.undo() and g[name].scatter == ()  # and before it, setting scatter
+    w.close()
