@@ -71,10 +71,12 @@ class Process:
         ``ProcessFailed``, ``ProtocolError``, ``ProcessTimeout`` or ``Cancelled``.
         """
         self.check_inputs(inputs)
-        given = map_files(dict(inputs), file_of)  # {"$file": PATH} is a File from here on
+        given = dict(inputs)
+        if not _plain(given):
+            given = map_files(given, file_of)  # {"$file": PATH} is a File from here on
         result = self._call(given, timeout=timeout, cancel=cancel, on_log=on_log)
         self.check_outputs(result.outputs, log=result.log)
-        if files_in(result.outputs):
+        if not _plain(result.outputs) and files_in(result.outputs):
             result.outputs = self._keep_files(result.outputs, log=result.log)
         return result
 
@@ -172,3 +174,11 @@ class Process:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} from {self.source}>"
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(values: Any) -> bool:
+    """Whether a mapping holds only scalars (so it holds no file: no walk is needed)."""
+    return isinstance(values, Mapping) and all(isinstance(v, _SCALARS) for v in values.values())

@@ -62,6 +62,12 @@ class NodeFinished:
     #: Why it ran or was reused (filled by the cache), else "".
     reason: str = ""
 
+    def with_reason(self, reason: str) -> NodeFinished:
+        """The same end, with ``reason`` (a plain copy: ``dataclasses.replace`` costs several
+        times more, once per node of every run)."""
+        return NodeFinished(self.node, self.status, self.duration, self.outputs, self.error,
+                            self.log, self.time, self.started, self.worker, reason)
+
 
 @dataclass(frozen=True)
 class ElementStarted:

@@ -22,7 +22,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..model import scatter
@@ -375,7 +374,7 @@ class Run:
         """A node ended, however: give it its reason, record it, tell the listeners."""
         decision = self.decisions.get(event.node)
         if decision is not None and not event.reason:
-            event = replace(event, reason=decision.reason)
+            event = event.with_reason(decision.reason)
         node = self.graph[event.node]
         self.cache.finished(event, decision, node.process, self.result.inputs.get(event.node))
         self.emit(event)
