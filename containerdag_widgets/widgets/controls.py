@@ -28,13 +28,14 @@ def progress_of(status: Mapping[str, str], running: bool) -> tuple[int, int, str
     total = len(status)
     counts = Counter(status.values())
     finished = sum(n for s, n in counts.items() if s in FINAL)
+    ok = sum(counts[s] for s in SUCCESS)  # "done" counts the nodes that gave outputs only
     problems = ", ".join(f"{counts[s]} {s}" for s in STATUSES if s in FINAL - SUCCESS
                          and counts[s])
     if running or finished < total:
-        text = f"{finished}/{total} done" + (f" ({problems})" if problems else "")
+        text = f"{ok}/{total} done" + (f" ({problems})" if problems else "")
         return finished, total, text, "bad" if problems and not running else ""
     if problems:
-        return finished, total, f"{problems} of {total}", "bad"
+        return finished, total, (f"{ok} done, " if ok else "") + f"{problems} of {total}", "bad"
     cached = f" ({counts['cached']} cached)" if counts["cached"] else ""
     return finished, total, f"{finished}/{total} done{cached}", "ok"
 

@@ -57,7 +57,7 @@ def test_status_goes_through_a_run_with_a_failing_node(registry):
     assert running == [True, False]
     assert {i: n["classes"] for i, n in w.pane.nodes.items()} == final
     assert w.progress.value == 4 and w.progress.bar_style == "danger"
-    assert w.progress_text.value == "1 failed, 1 skipped of 4"
+    assert w.progress_text.value == "2 done, 1 failed, 1 skipped of 4"
     assert "cdw-progress-bad" in w.progress_text._dom_classes
     assert w.outputs == {"a": {"z": 3.0}, "d": {"z": 5.0}}
     assert w.inputs["bad"] == {"a": 3.0, "b": 0.0}
@@ -156,3 +156,14 @@ def test_run_redraws_a_graph_edited_since_display(registry):
     labels = {i: n["data"]["label"] for i, n in w.pane.nodes.items()}
     assert labels == {"a": "a\ndivide", "b": "b\nadd"}
     assert w.outputs == {"a": {"z": 0.5}, "b": {"z": 1.5}}
+
+
+def test_the_progress_text_counts_failures_apart_from_done():
+    """'4/5 done (2 failed)' counted the failures as done (issue 24)."""
+    from containerdag_widgets.widgets.controls import progress_of
+
+    status = {"a": "done", "b": "cached", "c": "failed", "d": "failed", "e": "running"}
+    assert progress_of(status, True)[2] == "2/5 done (2 failed)"
+    status["e"] = "skipped"
+    assert progress_of(status, False)[2:] == ("2 done, 2 failed, 1 skipped of 5", "bad")
+    assert progress_of(dict.fromkeys("ab", "done"), False)[2:] == ("2/2 done", "ok")
