@@ -98,13 +98,75 @@ def lab_server(_browser_prerequisites, tmp_path_factory):
     }
     server = labmod.start_lab_server(base, python=sys.executable, extra_env=extra_env)
     server.cache_dir = Path(extra_env["CONTAINERDAG_CACHE_DIR"])
+    server.kernel_sessions = set()
+    _SERVERS.append(server)
     try:
         _check_server(server)
         yield server
     finally:
+        _SERVERS.remove(server)
+        _note_kernel_sessions(server)
         server.stop()
+        _remove_kernel_containers(server.kernel_sessions)
         ARTIFACTS.mkdir(exist_ok=True)
         shutil.copyfile(server.log_path, ARTIFACTS / "jupyter-server.log")
+
+
+#: The Lab servers running (one per test session).
+_SERVERS: list = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item):
+    """After each test, before its fixtures end (a page closed ends Voila's kernel): note the
+    sessions of labelled containers whose owner is a kernel of a Lab server (its child), so
+    the server's end removes those, and nobody else's (a kernel the server kills runs no
+    atexit, so the registry it left open for its widgets would outlive it)."""
+    for server in _SERVERS:
+        _note_kernel_sessions(server)
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rpartition(")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _note_kernel_sessions(server) -> None:
+    try:
+        import docker
+
+        from containerdag_widgets.docker.cleanup import leftovers
+    except ImportError:
+        return
+    try:
+        client = docker.from_env()
+    except docker.errors.DockerException:
+        return
+    try:
+        server.kernel_sessions.update(
+            x.session for x in leftovers(client)
+            if x.pid is not None and x.on_this_host and _parent_pid(x.pid) == server.proc.pid)
+    finally:
+        client.close()
+
+
+def _remove_kernel_containers(sessions: set[str]) -> None:
+    """Remove what the server's kernels left (their sessions only), once they are gone."""
+    if not sessions:
+        return
+    import docker
+
+    from containerdag_widgets.docker.cleanup import cleanup
+
+    client = docker.from_env()
+    try:
+        for session in sessions:
+            cleanup(client, session=session)
+    finally:
+        client.close()
 
 
 def _check_server(server: labmod.LabServer) -> None:
