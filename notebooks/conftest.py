@@ -39,14 +39,6 @@ def _engine_for_notebooks():
 _KERNEL_SESSIONS: set[str] = set()
 
 
-def _parent_pid(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return int(fh.read().rpartition(")")[2].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def pytest_runtest_teardown(item):
     """After each cell: note the sessions of labelled containers whose owner is a kernel this
     pytest started (a child process), so the end cleans those, and nobody else's."""
@@ -55,13 +47,14 @@ def pytest_runtest_teardown(item):
     import docker
 
     from containerdag_widgets.docker.cleanup import leftovers
+    from tests.conftest import parent_pid
 
     client = docker.from_env()
     try:
         me = os.getpid()
         _KERNEL_SESSIONS.update(x.session for x in leftovers(client)
                                 if x.pid is not None and x.on_this_host
-                                and _parent_pid(x.pid) == me)
+                                and parent_pid(x.pid) == me)
     finally:
         client.close()
 

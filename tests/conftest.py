@@ -214,3 +214,13 @@ def _foreign_engine_objects(request):
         owner.wait()
         _remove_foreign(client, made)
         client.close()
+
+
+def parent_pid(pid: int) -> int | None:
+    """The parent of process ``pid`` (None when it is gone): whose kernel a container's owner
+    was, so a test cleans only the containers its own kernels left."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rpartition(")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None

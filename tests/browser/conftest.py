@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from containerdag_widgets.cache import DATABASE_NAME, remove_database
+from tests.conftest import parent_pid
 
 HERE = Path(__file__).resolve().parent
 
@@ -126,14 +127,6 @@ def pytest_runtest_teardown(item):
         _note_kernel_sessions(server)
 
 
-def _parent_pid(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return int(fh.read().rpartition(")")[2].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def _note_kernel_sessions(server) -> None:
     try:
         import docker
@@ -148,7 +141,7 @@ def _note_kernel_sessions(server) -> None:
     try:
         server.kernel_sessions.update(
             x.session for x in leftovers(client)
-            if x.pid is not None and x.on_this_host and _parent_pid(x.pid) == server.proc.pid)
+            if x.pid is not None and x.on_this_host and parent_pid(x.pid) == server.proc.pid)
     finally:
         client.close()
 
