@@ -3,12 +3,11 @@ history's JSON (never failing on a value JSON cannot hold; files in their stored
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..model.files import File, from_stored, json_default, to_stored
+from ..model.files import loads_stored, stored_json
 from .records import NodeRecord
 
 __all__ = ["NODE_COLUMNS", "JSON_COLUMNS", "UPSERT_RESULT", "UPSERT_NODE", "SHA256", "dump",
@@ -35,16 +34,11 @@ def dump(value: Any) -> str | None:
     """JSON for the history: never fails (non-JSON values become their repr)."""
     if value is None:
         return None
-    return json.dumps(to_stored(value), sort_keys=True, separators=(",", ":"),
-                      default=_file_or_repr)
+    return stored_json(value, other=repr)
 
 
 #: A file's hash in its stored JSON form (``to_stored``: keys sorted, no spaces).
 SHA256 = re.compile(r'"sha256":"([0-9a-f]{64})"')
-
-
-def _file_or_repr(value: Any) -> Any:
-    return json_default(value) if isinstance(value, File) else repr(value)
 
 
 def load(text: str | None) -> Any:
@@ -52,7 +46,7 @@ def load(text: str | None) -> Any:
     if text is None:
         return None
     try:
-        return from_stored(json.loads(text))
+        return loads_stored(text)
     except ValueError:
         return None
 

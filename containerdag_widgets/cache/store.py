@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import socket
 import sqlite3
@@ -25,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..model.files import File, files_in, from_stored, to_stored
+from ..model.files import File, files_in, loads_stored, stored_json
 from .failures import (
     CacheError,
     CacheUnavailable,
@@ -259,7 +258,7 @@ class Store:
         if flush:
             with self._write():
                 pass
-        outputs = from_stored(json.loads(row[0]))
+        outputs = loads_stored(row[0])
         if not all(_stored_artifact(f) for f in files_in(outputs, json_form=False)):
             return None  # an output file was pruned from the artifact store: run again
         return CachedResult(key=key, outputs=outputs, run_id=row[1], node=row[2],
@@ -283,7 +282,7 @@ class Store:
         now = self._clock()
         for key, outputs, run_id, node in results:
             try:
-                text = json.dumps(to_stored(outputs), sort_keys=True, separators=(",", ":"))
+                text = stored_json(outputs)
             except (TypeError, ValueError) as exc:
                 refused.append(f"outputs of node {node!r} are not JSON: {exc}")
                 continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import stat
 from collections.abc import Callable
@@ -18,7 +19,8 @@ from typing import Any
 
 __all__ = ["FILE_KEY", "DEFAULT_SIZE_LIMIT", "File", "is_file_json", "file_of", "size_limit",
            "map_leaves", "map_files", "files_in", "sha256_of", "file_hint", "key_form",
-           "json_default", "to_stored", "from_stored", "ESCAPE_KEY", "LEGACY_KEY",
+           "json_default", "to_stored", "from_stored", "stored_json", "loads_stored",
+           "ESCAPE_KEY", "LEGACY_KEY",
            "NotAFileError", "NOT_FILES", "not_a_file", "shown_name", "utf8_name", "Files", "Glob"]
 
 #: The key of a file's JSON form: ``{"$file": PATH}``.
@@ -339,6 +341,38 @@ def to_stored(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_stored(v) for v in value]
     return value
+
+
+class _HasFile(Exception):
+    """A value holds a ``File``: it takes ``to_stored``'s walk."""
+
+
+def _no_file(value: Any, other: Callable[[Any], Any] | None) -> Any:
+    if isinstance(value, File):
+        raise _HasFile
+    if other is None:
+        raise TypeError(f"{type(value).__name__} {value!r:.60} is not JSON")
+    return other(value)
+
+
+def stored_json(value: Any, *, other: Callable[[Any], Any] | None = None) -> str:
+    """``json.dumps(to_stored(value))`` (keys sorted, no spaces), without ``to_stored``'s walk
+    for the common value that holds no ``File`` and no ``"$`` at all (its text says so).
+    ``other`` turns a value JSON cannot hold into one it can (else ``TypeError``)."""
+    options: dict[str, Any] = {"sort_keys": True, "separators": (",", ":")}
+    try:
+        text = json.dumps(value, default=lambda v: _no_file(v, other), **options)
+    except _HasFile:
+        text = None
+    if text is not None and '"$' not in text:
+        return text
+    return json.dumps(to_stored(value), default=other, **options)
+
+
+def loads_stored(text: str) -> Any:
+    """``from_stored(json.loads(text))``, without the walk when the text has no ``"$``."""
+    value = json.loads(text)
+    return value if '"$' not in text else from_stored(value)
 
 
 def from_stored(value: Any) -> Any:
