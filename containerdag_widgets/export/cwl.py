@@ -131,66 +131,77 @@ def _tool(label: str, doc: str, docker: dict[str, Any], base: list[str],
     }
 
 
-def _helper(python: Image, notes: list[str]) -> dict[str, Any]:
+def _script_tool(label: str, what: str, doc: str, python: Image, notes: list[str],
+                 script: str, arguments: list[str], files: dict[str, str],
+                 inputs: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
+    """A helper tool (``what`` in notes): ``python3 -c SCRIPT ARGUMENTS`` in the Python
+    image, ``files`` (name -> input) written before it runs, hardened as the defaults."""
     return {
-        "cwlVersion": "v1.2", "class": "CommandLineTool", "label": HELPER,
-        "doc": "Builds one node's inputs JSON from its literal values and the upstream outputs "
-               "files it reads (files, so values over 64 KiB pass).",
+        "cwlVersion": "v1.2", "class": "CommandLineTool", "label": label, "doc": doc,
         "requirements": [
-            _docker(python, notes, "the inputs helper"),
+            _docker(python, notes, what),
             {"class": "InitialWorkDirRequirement", "listing": [
-                {"entryname": "literals.json", "entry": "$(inputs.literal_values)"},
-                {"entryname": "plan.json", "entry": "$(inputs.plan)"},
-            ]},
+                {"entryname": name, "entry": f"$(inputs.{source})"}
+                for name, source in files.items()]},
         ],
         "hints": _hints(Hardening.of(None)),
-        "baseCommand": ["python3", "-c", MERGE_SCRIPT],
-        "arguments": ["inputs.json", "literals.json", "plan.json"],
-        "inputs": {
-            "plan": {"type": "Any", "doc": "literal_ports, and refs: [port, node, output]"},
-            "literal_values": {"type": "Any",
-                               "doc": "a list of values in the order of literal_ports, or {}"},
-            "ref_files": {"type": {"type": "array", "items": "File"},
-                          "inputBinding": {"position": 1}},
-        },
-        "outputs": {"inputs": {"type": "File", "outputBinding": {"glob": "inputs.json"}}},
+        "baseCommand": ["python3", "-c", script],
+        "arguments": arguments,
+        "inputs": inputs,
+        "outputs": outputs,
     }
+
+
+#: What an inputs helper writes before it runs: its literal values and its plan.
+_MERGE_FILES = {"literals.json": "literal_values", "plan.json": "plan"}
+
+
+def _merge_inputs(plan_doc: str) -> dict[str, Any]:
+    """The inputs of an inputs helper: the plan, the literal values, the upstream files."""
+    return {
+        "plan": {"type": "Any", "doc": plan_doc},
+        "literal_values": {"type": "Any",
+                           "doc": "a list of values in the order of literal_ports, or {}"},
+        "ref_files": {"type": {"type": "array", "items": "File"},
+                      "inputBinding": {"position": 1}},
+    }
+
+
+def _helper(python: Image, notes: list[str]) -> dict[str, Any]:
+    """Builds one node's inputs file."""
+    return _script_tool(
+        HELPER, "the inputs helper",
+        "Builds one node's inputs JSON from its literal values and the upstream outputs "
+        "files it reads (files, so values over 64 KiB pass).", python, notes, MERGE_SCRIPT,
+        ["inputs.json", "literals.json", "plan.json"], _MERGE_FILES,
+        _merge_inputs("literal_ports, and refs: [port, node, output]"),
+        {"inputs": {"type": "File", "outputBinding": {"glob": "inputs.json"}}})
 
 
 def _elements_helper(python: Image, notes: list[str]) -> dict[str, Any]:
     """The inputs helper of a scattered node: one inputs file per element, in order."""
-    doc = _helper(python, notes)
-    doc.update(label=ELEMENTS, baseCommand=["python3", "-c", ELEMENTS_SCRIPT],
-               doc="Builds a scattered node's inputs, one JSON file per element, in order.",
-               arguments=["element", "literals.json", "plan.json"],
-               outputs={"elements": {"type": {"type": "array", "items": "File"},
-                                     "outputBinding": {"glob": "element-*.json"}}})
-    doc["inputs"]["plan"]["doc"] = ("literal_ports, refs: [port, node, output], scatter: "
-                                    "[port, ...], method")
-    return doc
+    return _script_tool(
+        ELEMENTS, "the inputs helper",
+        "Builds a scattered node's inputs, one JSON file per element, in order.",
+        python, notes, ELEMENTS_SCRIPT, ["element", "literals.json", "plan.json"],
+        _MERGE_FILES,
+        _merge_inputs("literal_ports, refs: [port, node, output], scatter: [port, ...], "
+                      "method"),
+        {"elements": {"type": {"type": "array", "items": "File"},
+                      "outputBinding": {"glob": "element-*.json"}}})
 
 
 def _gather_helper(python: Image, notes: list[str]) -> dict[str, Any]:
     """Gathers a scattered step's outputs files into one, each output a list."""
-    return {
-        "cwlVersion": "v1.2", "class": "CommandLineTool", "label": GATHER,
-        "doc": "Gathers a scattered node's outputs (one file per element, in order) into one "
-               "outputs file: each output a list in element order.",
-        "requirements": [
-            _docker(python, notes, "the gather helper"),
-            {"class": "InitialWorkDirRequirement", "listing": [
-                {"entryname": "plan.json", "entry": "$(inputs.plan)"}]},
-        ],
-        "hints": _hints(Hardening.of(None)),
-        "baseCommand": ["python3", "-c", GATHER_SCRIPT],
-        "arguments": ["outputs.json", "plan.json"],
-        "inputs": {
-            "plan": {"type": "Any", "doc": "outputs: [port, ...]"},
-            "parts": {"type": {"type": "array", "items": "File"},
-                      "inputBinding": {"position": 1}},
-        },
-        "outputs": {"outputs": {"type": "File", "outputBinding": {"glob": "outputs.json"}}},
-    }
+    return _script_tool(
+        GATHER, "the gather helper",
+        "Gathers a scattered node's outputs (one file per element, in order) into one "
+        "outputs file: each output a list in element order.", python, notes, GATHER_SCRIPT,
+        ["outputs.json", "plan.json"], {"plan.json": "plan"},
+        {"plan": {"type": "Any", "doc": "outputs: [port, ...]"},
+         "parts": {"type": {"type": "array", "items": "File"},
+                   "inputBinding": {"position": 1}}},
+        {"outputs": {"type": "File", "outputBinding": {"glob": "outputs.json"}}})
 
 
 _CWL_TYPES: dict[str, Any] = {"boolean": "boolean", "integer": "long", "number": "double",
