@@ -74,6 +74,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """UPDATE node_runs SET outputs = '{"$legacy":' || outputs || '}'
            WHERE outputs LIKE '%"$file"%'""",
     ),
+    # 3: where a run came from: the spec file ``containerdag run`` read (an absolute path), so
+    # ``containerdag history`` can name it and filter by it. NULL for runs before this column
+    # and for runs of graphs built in Python (a notebook's).
+    (
+        "ALTER TABLE runs ADD COLUMN source TEXT",
+    ),
 )
 
 _VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (

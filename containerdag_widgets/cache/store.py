@@ -338,13 +338,15 @@ class Store:
     #: The history keeps this many runs: every 100th run forgets the older ones.
     keep_runs = 1000
 
-    def begin_run(self, spec: Mapping[str, Any], started: float | None = None) -> int:
-        """Record the start of a run of the graph ``spec``; return its run id."""
+    def begin_run(self, spec: Mapping[str, Any], started: float | None = None, *,
+                  source: str | None = None) -> int:
+        """Record the start of a run of the graph ``spec`` (read from ``source``, e.g. the
+        spec file the command line ran); return its run id."""
         started = self._clock() if started is None else started
         with self._write() as conn:
             cursor = conn.execute(
-                "INSERT INTO runs (started, spec, pid, host) VALUES (?, ?, ?, ?)",
-                (started, dump(dict(spec)), os.getpid(), socket.gethostname()))
+                "INSERT INTO runs (started, spec, pid, host, source) VALUES (?, ?, ?, ?, ?)",
+                (started, dump(dict(spec)), os.getpid(), socket.gethostname(), source))
             run_id = int(cursor.lastrowid)
         if run_id % 100 == 0:
             self.prune_runs(self.keep_runs)
@@ -400,11 +402,16 @@ class Store:
             row = conn.execute(sql + " ORDER BY run_id DESC LIMIT 1", args).fetchone()
         return None if row is None else node_record(row)
 
-    def runs(self, limit: int = 20) -> list[RunSummary]:
-        """The latest ``limit`` runs, newest first, with their node counts per status."""
+    def runs(self, limit: int = 20, *, source: str | None = None) -> list[RunSummary]:
+        """The latest ``limit`` runs, newest first, with their node counts per status; with
+        ``source``, only the runs whose source is it or ends in ``/`` and it."""
+        where, args = "", [limit]
+        if source is not None:
+            where = "WHERE source = ? OR substr(source, -?) = ? "
+            args = [source, len(source) + 1, "/" + source, limit]
         with self._read() as conn:
             rows = conn.execute("SELECT id, started, ended, summary, pid, host FROM runs "
-                                "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+                                f"{where}ORDER BY id DESC LIMIT ?", args).fetchall()
             counts: dict[int, dict[str, int]] = {row[0]: {} for row in rows}
             if rows:
                 low, high = rows[-1][0], rows[0][0]
@@ -415,6 +422,16 @@ class Store:
                         counts[run_id][status] = n
         return [RunSummary(run_id=r[0], started=r[1], ended=r[2], summary=load(r[3]) or {},
                            statuses=counts[r[0]], pid=r[4], host=r[5]) for r in rows]
+
+    def sources(self, run_ids: Iterable[int]) -> dict[int, str | None]:
+        """Where each of these runs came from (``begin_run``'s ``source``), by run id."""
+        ids = set(run_ids)
+        if not ids:
+            return {}
+        with self._read() as conn:
+            rows = conn.execute("SELECT id, source FROM runs WHERE id BETWEEN ? AND ?",
+                                (min(ids), max(ids))).fetchall()
+        return {run_id: source for run_id, source in rows if run_id in ids}
 
     def load_run(self, run_id: int) -> RunRecord:
         """Run ``run_id`` with every node's record; :class:`RunNotFound` if there is none."""
