@@ -4,39 +4,35 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..cache import SafeStore
+from ..cache.paths import database_path
 from ..model.errors import ContainerDagError, OptionError
 from ..model.files import json_default
 from ..model.graph import Graph
 from ..model.status import SUCCESS
-from ..run.events import Event, Listener, NodeFinished, RunFinished
 from ..run.options import RunOptions, add_arguments
 from ..run.session import Session
 from ..standard import standard_registry
 from .cwl import add_parser as add_cwl_parsers
 from .history import add_parsers as add_history_parsers
-from .terminal import read_spec, say, say_process
+from .terminal import RunProgress, read_spec, say, say_process
 
 __all__ = ["main"]
 
 
-def _progress(total: int, stream: Any) -> Listener:
-    """A tqdm bar that advances as nodes finish, built from the run's events."""
-    from tqdm import tqdm
+class _SpecStore(SafeStore):
+    """The history of one ``containerdag run``: each run it begins records its spec file (the
+    ``source`` that ``containerdag history`` names and ``--spec`` filters by)."""
 
-    bar = tqdm(total=total, file=stream, unit="node", leave=True)
+    source: str | None = None
 
-    def listener(event: Event) -> None:
-        if isinstance(event, NodeFinished):
-            bar.set_postfix_str(f"{event.node[:30]} {event.status}", refresh=False)
-            bar.update(1)
-        elif isinstance(event, RunFinished):
-            bar.close()
-
-    return listener
+    def begin_run(self, spec: Mapping[str, Any], started: float | None = None) -> int | None:
+        return self._call(None, "begin_run", spec, started, source=self.source)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -102,9 +98,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     text = read_spec(args.spec)
     graph = Graph.from_yaml(text)  # YAML is a superset of JSON
     executors = _Executors()
+    store = None  # --no-cache: no store opened, no run recorded
     try:
         with standard_registry(args.image) as reg:
-            session = Session(reg)
+            if args.cache is not False:
+                store = _SpecStore.open(database_path())
+                store.source = os.path.abspath(args.spec)
+            session = Session(reg, store=store)
             if args.dry_run:
                 if args.executor is not None:
                     raise OptionError("executor", args.executor,
@@ -117,14 +117,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     say(plan.table())
                 return 0
             options = RunOptions.from_arguments(args, graph, context=executors)
-            if sys.stderr.isatty() and not args.json:
-                listeners = (*options.listeners, _progress(len(graph), sys.stderr))
-                options = options.replace(listeners=listeners)
+            if sys.stdout.isatty() and not args.json:  # else quiet: the table at the end
+                progress = RunProgress(sys.stdout, verbose=args.verbose)
+                options = options.replace(listeners=(*options.listeners, progress))
             try:
                 result = session.run(graph, options)
             finally:
                 session.close()
     finally:
+        if store is not None:
+            store.close()
         executors.close()
     if args.json:
         say(json.dumps({
@@ -169,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(p)  # the run options: --max-workers, --timeout, --node, --no-cache, ...
     p.add_argument("--dry-run", action="store_true",
                    help="print per node whether it would run or be reused, and why; run nothing")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="on a terminal, also show the last lines of the running nodes' logs")
     p.set_defaults(fn=_cmd_run)
     p = sub.add_parser("plan", help="print per node whether a run would reuse or run it, and "
                                     "why; run nothing (the same as run --dry-run)")
