@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -37,18 +38,45 @@ def _when(stamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "-"
 
 
+def _source_text(source: str | None) -> str:
+    """Where a run came from as ``history`` shows it: a spec file under the working directory
+    relative to it (what ``--spec`` takes), another by its path; "-" when not recorded (a
+    notebook's run, or one from before the history kept it)."""
+    if source is None:
+        return "-"
+    here = os.getcwd()
+    if source.startswith(here.rstrip(os.sep) + os.sep):
+        return os.path.relpath(source, here)
+    return source
+
+
+def _spec_filter(name: str) -> str:
+    """What ``history --spec NAME`` matches: an existing file by its absolute path (that file
+    only), else ``NAME`` as the end of the recorded path (any directory's ``g.yaml``)."""
+    if os.path.isfile(name):
+        return os.path.abspath(name)
+    return os.path.normpath(name)
+
+
 def _cmd_history(args: argparse.Namespace) -> int:
+    wanted = None if args.spec is None else _spec_filter(args.spec)
     with _store() as store:
-        runs = store.runs(limit=args.limit)
+        runs = store.runs(limit=args.limit, source=wanted)
+        sources = store.sources(r.run_id for r in runs)
     if args.json:
         say(json.dumps([{"run": r.run_id, "started": r.started, "ended": r.ended,
-                         "statuses": r.statuses} for r in runs], indent=2))
+                         "source": sources.get(r.run_id), "statuses": r.statuses}
+                        for r in runs], indent=2))
         return 0
-    say(f"{'run':>5}  {'started':19}  {'secs':>7}  nodes")
+    names = {r.run_id: _source_text(sources.get(r.run_id)) for r in runs}
+    width = max((len(n) for n in names.values()), default=0)
+    width = max(width, len("spec"))
+    say(f"{'run':>5}  {'started':19}  {'secs':>7}  {'spec':{width}}  nodes")
     for r in runs:
         secs = f"{r.ended - r.started:7.2f}" if r.ended else "running"
         counts = ", ".join(f"{n} {s}" for s, n in r.statuses.items())
-        say(f"{r.run_id:>5}  {_when(r.started):19}  {secs:>7}  {counts}")
+        say(f"{r.run_id:>5}  {_when(r.started):19}  {secs:>7}  {names[r.run_id]:{width}}  "
+            f"{counts}")
     return 0
 
 
@@ -58,20 +86,25 @@ def _load(run_id: int) -> RunRecord:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    record = _load(args.run)
+    with _store() as store:
+        record = store.load_run(args.run)
+        source = store.sources([args.run]).get(args.run)
     if args.json:
         say(json.dumps({
             "run": record.run_id, "started": record.started, "ended": record.ended,
-            "spec": record.spec, "nodes": {name: {
+            "source": source, "spec": record.spec, "nodes": {name: {
                 "status": n.status, "reason": n.reason, "inputs": n.inputs,
                 "outputs": n.outputs, "error": n.error, "log": n.log, "duration": n.duration,
                 "image_id": n.image_id, "key": n.key, "worker": n.worker,
             } for name, n in record.nodes.items()}}, indent=2, default=json_default))
         return 0
-    say(f"run {record.run_id}: {_when(record.started)} to {_when(record.ended)}")
+    say(f"run {record.run_id}: {_when(record.started)} to {_when(record.ended)}"
+        + ("" if source is None else f"  spec {_source_text(source)}"))
     for name, n in record.nodes.items():
         secs = f"{n.duration:.3f}s" if n.duration is not None else "-"
         say(f"  {name}  {n.status}  {secs}  {n.reason or ''}")
+        if n.inputs is not None:
+            say(f"    inputs: {json.dumps(n.inputs, default=_file_text)}")
         if n.outputs is not None:
             say(f"    outputs: {json.dumps(n.outputs, default=_file_text)}")
         for side, values in (("input", n.inputs), ("output", n.outputs)):
@@ -81,7 +114,20 @@ def _cmd_show(args: argparse.Namespace) -> int:
                     f"{found.sha256[:12]}  {found.path}{there}")
         if n.error:
             say(f"    error: {n.error}")
+        _say_log(n.log, args.log_lines)
     return 0
+
+
+def _say_log(log: str, keep: int) -> None:
+    """The last ``keep`` lines of a node's log, each after a bar (escapes made visible)."""
+    lines = log.rstrip("\n").splitlines() if log.strip() else []
+    if not lines or keep <= 0:
+        return
+    shown = lines[-keep:]
+    said = "log" if len(shown) == len(lines) else f"log, last {len(shown)} of {len(lines)} lines"
+    say(f"    {said}:")
+    for line in shown:
+        say(f"    | {line}")
 
 
 def _file_text(value: Any) -> Any:
@@ -177,12 +223,17 @@ def _non_negative(text: str) -> float:
 
 def add_parsers(sub: Any) -> None:
     """The history and cache subcommands, on the main parser's subparsers."""
-    p = sub.add_parser("history", help="list recent runs")
+    p = sub.add_parser("history", help="list recent runs, each with its spec file")
     p.add_argument("--limit", type=int, default=20, metavar="N")
+    p.add_argument("--spec", metavar="NAME",
+                   help="only the runs of this spec file (a path, or the end of one: g.yaml)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_cmd_history)
-    p = sub.add_parser("show", help="one recorded run, node by node")
+    p = sub.add_parser("show", help="one recorded run, node by node: status, inputs, "
+                                    "outputs, files, error and the end of the log")
     p.add_argument("run", type=int, metavar="RUN")
+    p.add_argument("--log-lines", type=lambda t: int(_non_negative(t)), default=10,
+                   metavar="N", help="the last N lines of each node's log (default 10; 0: none)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_cmd_show)
     p = sub.add_parser("reproduce", help="run one recorded container call again, outside "

@@ -55,7 +55,7 @@ def test_history_and_cache_info_as_text(docker_client, tmp_path, capsys):
     capsys.readouterr()
     assert main(["history"]) == 0
     header, *rows = capsys.readouterr().out.splitlines()
-    assert header.split() == ["run", "started", "secs", "nodes"]
+    assert header.split() == ["run", "started", "secs", "spec", "nodes"]
     assert len(rows) == 1 and rows[0].split()[0] == "1" and "done" in rows[0]
     assert main(["cache", "info"]) == 0
     info = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
