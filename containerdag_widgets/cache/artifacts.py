@@ -174,7 +174,37 @@ class ArtifactStore:
 
     def size(self) -> int:
         """The bytes the stored files take."""
-        return sum(path.stat().st_size for path in self.files())
+        return self.usage()[1]
+
+    def usage(self) -> tuple[int, int]:
+        """How many files the store holds and the bytes they take, in one pass."""
+        count, sizes = self._scan()
+        return count, sum(sizes.values())
+
+    def sizes(self) -> dict[str, int]:
+        """The bytes each stored content takes, by its sha256: the sum over the names it is
+        stored under (what pruning that content frees)."""
+        return self._scan()[1]
+
+    def _scan(self) -> tuple[int, dict[str, int]]:
+        """The number of stored files and the bytes by content (a file linked under two
+        names counted once)."""
+        found: dict[str, int] = {}
+        seen: set[tuple[int, int]] = set()
+        count = 0
+        for path in self.files():
+            try:
+                info = path.stat()
+            except OSError:  # pruned meanwhile
+                continue
+            count += 1
+            if info.st_nlink > 1:
+                if (info.st_dev, info.st_ino) in seen:
+                    continue
+                seen.add((info.st_dev, info.st_ino))
+            sha = path.parent.name
+            found[sha] = found.get(sha, 0) + info.st_size
+        return count, found
 
     def prune(self, keep: Iterable[str]) -> int:
         """Remove every stored file whose content hash is not in ``keep``; how many went."""

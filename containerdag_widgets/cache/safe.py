@@ -26,6 +26,7 @@ from .store import (
     CacheUnavailable,
     CacheWarning,
     RunNotFound,
+    SizePrune,
     Store,
     UnstorableValue,
     describe_failure,
@@ -169,6 +170,13 @@ class SafeStore:
             if value is not None and value < 0:
                 raise ValueError(f"prune limits must be >= 0, not {value!r}")
         return self._call(0, "prune", older_than_days, max_size_mb)
+
+    def prune_to_size(self, limit: int, file_sizes: Mapping[str, int]) -> SizePrune | None:
+        """Forget least recently used results until the database and the files still named
+        fit in ``limit`` bytes (see ``Store.prune_to_size``); None when the cache is off."""
+        if limit < 0:
+            raise ValueError(f"limit must be >= 0, not {limit!r}")
+        return self._call(None, "prune_to_size", limit, dict(file_sizes))
 
     def prune_runs(self, keep: int) -> int:
         """Forget every run but the latest ``keep`` (see ``Store.prune_runs``)."""

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..model.files import File, files_in, loads_stored, stored_json
 from .failures import (
@@ -52,10 +52,13 @@ try:
 except ImportError:  # pragma: no cover - not POSIX: the pragma's retry below is all there is
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["CacheError", "CacheUnavailable", "CacheWarning", "RunNotFound", "Store",
+__all__ = ["CacheError", "CacheUnavailable", "CacheWarning", "RunNotFound", "SizePrune", "Store",
            "UnstorableValue", "describe_failure"]
 
 _TOUCH_BATCH = 256  # lookups remembered before their last_used is written
+#: What a result's row takes in the database besides its outputs (key, columns, index entries):
+#: ``prune_to_size``'s estimate of what forgetting it frees.
+ROW_OVERHEAD = 160
 LOCK_SUFFIX = ".lock"  # the creation lock: ``containerdag.sqlite.lock`` beside the database
 
 
@@ -333,6 +336,83 @@ class Store:
                 removed += len(victims)
         return removed
 
+    def prune_to_size(self, limit: int, file_sizes: Mapping[str, int]) -> SizePrune:
+        """Forget results, least recently used first, until the database plus the artifact
+        files still named fit in ``limit`` bytes; ``file_sizes`` is the artifact store's
+        bytes by content hash (``ArtifactStore.sizes()``).
+
+        A result naming a file missing from ``file_sizes`` is forgotten first, whatever the
+        size (it could never be reused). A file counts while a result that stays or a recorded
+        run names it; the files of the run history cannot be freed here (``prune_runs``).
+        The database counts by its used pages; when results went, VACUUM and a WAL checkpoint
+        shrink its files to that (best effort: skipped while another process writes).
+        The caller then removes the files no longer named (``ArtifactStore.prune`` with
+        ``file_hashes()``).
+        """
+        if limit < 0:
+            raise ValueError(f"limit must be >= 0, not {limit!r}")
+        with self._write() as conn:
+            pinned: set[str] = set()
+            for query in ("SELECT inputs FROM node_runs WHERE inputs LIKE '%\"$file\"%'",
+                          "SELECT outputs FROM node_runs WHERE outputs LIKE '%\"$file\"%'"):
+                for (text,) in conn.execute(query):
+                    pinned.update(SHA256.findall(text or ""))
+            rows = [(key, size, set(SHA256.findall(text or ""))) for key, size, text in
+                    conn.execute("SELECT key, size, CASE WHEN outputs LIKE '%\"$file\"%' "
+                                 "THEN outputs END FROM results "
+                                 "ORDER BY last_used, created, key")]
+            named: dict[str, int] = {}  # hash -> how many results name it
+            for _, _, hashes in rows:
+                for sha in hashes:
+                    named[sha] = named.get(sha, 0) + 1
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+            database = (pages - free) * page_size
+            history = sum(file_sizes.get(sha, 0) for sha in pinned)
+            files = history + sum(file_sizes.get(sha, 0) for sha in named if sha not in pinned)
+            total = database + files
+            victims: list[str] = []
+
+            def forget(key: str, size: int, hashes: set[str]) -> None:
+                nonlocal total, database, files
+                victims.append(key)
+                freed = min(size + ROW_OVERHEAD, database)
+                database -= freed
+                total -= freed
+                for sha in hashes:
+                    named[sha] -= 1
+                    if named[sha] == 0 and sha not in pinned:
+                        files -= file_sizes.get(sha, 0)
+                        total -= file_sizes.get(sha, 0)
+
+            dead = [row for row in rows if any(sha not in file_sizes for sha in row[2])]
+            for row in dead:
+                forget(*row)
+            gone = {row[0] for row in dead}
+            for row in rows:
+                if total <= limit:
+                    break
+                if row[0] not in gone:
+                    forget(*row)
+            conn.executemany("DELETE FROM results WHERE key = ?", [(key,) for key in victims])
+        if victims:
+            self._shrink()
+        return SizePrune(results=len(victims), dead=len(dead), database=database, files=files,
+                         history_files=history, limit=limit)
+
+    def _shrink(self) -> None:
+        """VACUUM the database and truncate its WAL, unless another connection is busy."""
+        with self._lock, self._guard():
+            conn = self._connection()
+            for statement in ("VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"):
+                try:
+                    conn.execute(statement)
+                except sqlite3.OperationalError as exc:
+                    text = str(exc).lower()
+                    if "locked" not in text and "busy" not in text:
+                        raise
+
     # ---- run history ------------------------------------------------------------------------
 
     #: The history keeps this many runs: every 100th run forgets the older ones.
@@ -484,6 +564,27 @@ class Store:
             "runs": runs[0], "oldest_run": runs[1], "newest_run": runs[2],
             "node_runs": node_runs,
         }
+
+
+class SizePrune(NamedTuple):
+    """What ``Store.prune_to_size`` did: results forgotten (``dead`` of them for a missing
+    file) and the bytes left by its estimate, the database's and the files' still named
+    (``history_files`` of them named by recorded runs, which it cannot free)."""
+
+    results: int
+    dead: int
+    database: int
+    files: int
+    history_files: int
+    limit: int
+
+    @property
+    def total(self) -> int:
+        return self.database + self.files
+
+    @property
+    def fits(self) -> bool:
+        return self.total <= self.limit
 
 
 def _stored_artifact(file: File) -> bool:

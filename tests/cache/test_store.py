@@ -17,6 +17,8 @@ from containerdag_widgets.cache import (
     cache_root,
     database_path,
 )
+from containerdag_widgets.cache.store import ROW_OVERHEAD
+from containerdag_widgets.model.files import stored_json
 
 # ---- paths and opening -----------------------------------------------------------------------
 
@@ -233,6 +235,32 @@ def test_prune_by_size_evicts_the_least_recently_used(cache_dir, clock):
         assert store.prune(max_size_mb=0) == 2
         with pytest.raises(ValueError):
             store.prune(older_than_days=-1)
+
+
+def _on_disk(path):
+    return sum(os.path.getsize(f"{path}{suffix}") for suffix in ("", "-wal")
+               if os.path.exists(f"{path}{suffix}"))
+
+
+def test_prune_to_size_counts_the_database_and_shrinks_its_files(cache_dir, clock):
+    with Store.open(clock=clock) as store:
+        blob = "x" * 20_000
+        keys = [f"k{i:03}" for i in range(100)]
+        for key in keys:
+            clock.now += 1
+            store.store_result(key, {"z": blob})
+        before = _on_disk(store.path)
+        assert before > 2 * 1024 * 1024
+        limit = 1024 * 1024
+        done = store.prune_to_size(limit, {})  # no files: the database alone
+        kept = [key for key in keys if store.lookup(key) is not None]
+        assert kept == keys[done.results:] and 40 < done.results < 100  # the oldest went
+        row = len(stored_json({"z": blob})) + ROW_OVERHEAD
+        assert done.database <= limit < done.database + row  # not one result more
+        assert (done.files, done.history_files, done.dead) == (0, 0, 0) and done.fits
+        # VACUUM and a checkpoint: the files shrank to (about) what the estimate says
+        assert _on_disk(store.path) <= limit + 64 * 1024
+        assert store.prune_to_size(limit, {}).results == 0  # fits already: nothing more
 
 
 def test_history_keeps_the_latest_runs_and_forgets_older_ones_with_their_nodes(cache_dir):
