@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 import time
@@ -186,22 +187,66 @@ def _cmd_cache(args: argparse.Namespace) -> int:
         for key, value in info.items():
             say(f"{key}: {value}")
         artifacts = ArtifactStore()
-        say(f"artifacts: {artifacts.root} ({len(list(artifacts.files()))} files, "
-            f"{artifacts.size()} bytes)")
+        files, nbytes = artifacts.usage()
+        say(f"artifacts: {artifacts.root} ({files} files, {_human(nbytes)}, {nbytes} bytes)")
+        total = info.get("bytes", 0) + nbytes
+        say(f"total: {_human(total)} ({total} bytes: the database and the artifacts)")
     elif args.action == "clear":
         say(f"{store.clear(history=args.history)} result(s) removed")
         _prune_files(store)
     else:
-        if args.older_than is None and args.max_size is None and args.keep_runs is None:
-            raise HistoryError("cache prune needs --older-than DAYS, --max-size MB and/or "
-                               "--keep-runs N")
+        if (args.older_than is None and args.max_size is None and args.keep_runs is None
+                and args.keep_size is None):
+            raise HistoryError("cache prune needs --older-than DAYS, --max-size MB, "
+                               "--keep-runs N and/or --keep-size SIZE")
         if args.older_than is not None or args.max_size is not None:
             say(f"{store.prune(args.older_than, args.max_size)} result(s) removed")
         if args.keep_runs is not None:
             say(f"{store.prune_runs(args.keep_runs)} run(s) forgotten")
+        done = None
+        if args.keep_size is not None:
+            done = store.prune_to_size(args.keep_size, ArtifactStore().sizes())
+            if done is not None:
+                dead = f" ({done.dead} named a missing file)" if done.dead else ""
+                say(f"{done.results} least recently used result(s) removed to fit in "
+                    f"{_human(args.keep_size)}{dead}")
         _prune_files(store)
+        if done is not None:
+            files, nbytes = ArtifactStore().usage()
+            total = store.info().get("bytes", 0) + nbytes
+            say(f"now {_human(total)} ({total} bytes): the database and {files} file(s)")
+            if not done.fits:  # every result went: what is left is the history's
+                say(f"cannot fit in {_human(args.keep_size)}: the recorded runs name "
+                    f"{_human(done.history_files)} of files and the database takes "
+                    f"{_human(done.database)}; forget runs with --keep-runs N",
+                    file=sys.stderr)
+                store.close()
+                return 1
     store.close()
     return 0
+
+
+def _human(nbytes: int) -> str:
+    """``1.5 MiB`` for 1572864 bytes (binary units)."""
+    value = float(nbytes)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024 or unit == "TiB":
+            return f"{nbytes} bytes" if nbytes < 1024 else f"{value:.1f} {unit}"
+    return f"{nbytes} bytes"  # unreachable
+
+
+def _size(text: str) -> int:
+    """Bytes of ``--keep-size``: ``50G``, ``512m``, ``1.5T``, ``64KB`` or plain bytes."""
+    from ..docker.settings import parse_size  # the containers' sizes (k, m, g); t added here
+
+    terabytes = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*tb?\s*", text, re.IGNORECASE)
+    try:
+        return parse_size(f"{terabytes.group(1)}g") * 1024 if terabytes else parse_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a size above 0 such as 50G, 512M, 1.5T or a number of bytes (units K, "
+            f"M, G, T, any case), got {text!r}") from None
 
 
 def _prune_files(store: SafeStore) -> None:
@@ -243,7 +288,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--print", action="store_true",
                    help="print the equivalent docker run line (input in a file) instead")
     p.set_defaults(fn=_cmd_reproduce)
-    p = sub.add_parser("cache", help="the result cache: info, clear, prune")
+    p = sub.add_parser("cache", help="the result cache and the artifact store: info, "
+                                     "clear, prune")
     p.add_argument("action", choices=("info", "clear", "prune"))
     p.add_argument("--history", action="store_true", help="clear: the run history too")
     p.add_argument("--older-than", type=_non_negative, metavar="DAYS",
@@ -253,4 +299,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--keep-runs", type=lambda t: int(_non_negative(t)), metavar="N",
                    help="prune: forget all but the latest N runs of the history (it keeps "
                         "1000 by itself)")
+    p.add_argument("--keep-size", type=_size, metavar="SIZE",
+                   help="prune: least recently used results and the files only they name until "
+                        "the database and the artifact store fit in SIZE (50G, 512M, bytes)")
     p.set_defaults(fn=_cmd_cache)
