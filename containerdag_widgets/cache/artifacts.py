@@ -77,7 +77,7 @@ def default_root() -> Path:
 
 
 class FileTooLarge(ValueError):
-    """A file over the size limit (``CONTAINERDAG_FILE_LIMIT``, default 1 GiB)."""
+    """A file over the size limit (``CONTAINERDAG_FILE_LIMIT``, none by default)."""
 
 
 def _safe_name(name: str) -> str:

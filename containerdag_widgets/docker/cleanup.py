@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import docker
 
 from .pool import LABEL_HOST, LABEL_MANAGED, LABEL_PID, LABEL_SESSION, remove_container
+from .workarea import remove_work_area
 
 __all__ = ["Leftover", "leftovers", "cleanup"]
 
@@ -62,7 +63,8 @@ def leftovers(client: docker.DockerClient, session: str | None = None) -> list[L
 
 def cleanup(client: docker.DockerClient, *, include_live: bool = False,
             session: str | None = None) -> list[Leftover]:
-    """Remove labelled containers whose owner process on this host is gone.
+    """Remove labelled containers whose owner process on this host is gone, and the work
+    areas (on this machine) of the sessions they belonged to.
 
     ``include_live`` removes every labelled container, of any host; ``session`` removes that
     session's containers whoever owns them.
@@ -73,4 +75,7 @@ def cleanup(client: docker.DockerClient, *, include_live: bool = False,
             continue
         if remove_container(client, item.id):
             removed.append(item)
+    for gone in {item.session for item in removed if item.on_this_host and item.session}:
+        if not any(x.session == gone for x in leftovers(client, gone)):
+            remove_work_area(gone)
     return removed

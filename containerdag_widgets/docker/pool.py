@@ -28,6 +28,7 @@ from .exec import ExecOutcome, exec_call
 from .resident import Runners, runner_wanted
 from .runner import RunnerLost, Serve
 from .settings import ContainerSettings
+from .workarea import ContainerArea, WorkArea
 
 __all__ = ["ContainerPool", "LABEL_MANAGED", "LABEL_SESSION", "LABEL_PID", "LABEL_HOST",
            "KEEPALIVE", "engine_errors", "PoolOutcome", "connect",
@@ -101,12 +102,15 @@ class ContainerPool:
         #: Containers this pool killed to stop one call: their other calls are run again.
         self._killed_by_us: set[str] = set()
         self._containers: dict[str, Any] = {}  # image id -> Container
+        self._areas: dict[str, ContainerArea] = {}  # container id -> its part of the work area
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         #: Calls in each image's container (``calling``), and the images being swept.
         self._live: dict[str, int] = {}
         self._sweeping: set[str] = set()
         self._idle = threading.Condition(self._lock)
+        #: Where the calls' files live: host directories bound in, or a volume fed by streams.
+        self.work = WorkArea.for_client(client, session)
         self.closed = False
 
     @property
@@ -151,7 +155,7 @@ class ContainerPool:
             container = self._containers.get(image_id)
             if container is not None:
                 return container
-            name = f"containerdag-{self.session}-{_slug(tag)}"
+            name = self.container_name(tag)
             settings: ContainerSettings | None = None
             try:
                 settings = self.settings_for(image_id, tag=tag)
@@ -181,6 +185,10 @@ class ContainerPool:
             self._containers[image_id] = container
             return container
 
+    def container_name(self, tag: str) -> str:
+        """The name of the warm container of the image tagged ``tag``."""
+        return f"containerdag-{self.session}-{_slug(tag)}"
+
     def _free_name(self, name: str, wait: float = 10.0) -> None:
         """Remove our leftover container called ``name``: the engine refuses the name until
         that removal ends (another thread may be removing it already)."""
@@ -190,23 +198,34 @@ class ContainerPool:
     def _run(self, image_id: str, tag: str, name: str, settings: ContainerSettings) -> Any:
         # create + start, not containers.run: run() would try to pull a missing image.
         mounts = self.runners.mounts(image_id, tag)
+        work, area = self.work.mounts(name)
         create = self.client.containers.create
         try:
             container = create(image_id, None, entrypoint=KEEPALIVE, labels=self.labels,
-                               name=name, init=True, mounts=mounts, **settings.create_kwargs())
+                               name=name, init=True, mounts=mounts + work,
+                               **settings.create_kwargs())
         except docker.errors.APIError as exc:
             if not mounts or exc.status_code == 409:
                 raise
             # Perhaps the runner's volume mount was refused: without it, it takes the exec path.
             container = create(image_id, None, entrypoint=KEEPALIVE, labels=self.labels,
-                               name=name, init=True, **settings.create_kwargs())
+                               name=name, init=True, mounts=work, **settings.create_kwargs())
             self.runners.refused(image_id, tag, exc.explanation or str(exc))
         try:
             container.start()
+            self.work.started(container)
         except BaseException:
-            container.remove(force=True)
+            container.remove(force=True, v=True)
+            self.work.forget(area)
             raise
+        if area is not None:
+            self._areas[container.id] = area
         return container
+
+    def area_for(self, image_id: str, tag: str, *, process: str | None = None) -> ContainerArea:
+        """The host directories the warm container of ``image_id`` sees (started if needed);
+        only for a work area on disk."""
+        return self._areas[self.container_for(image_id, tag, process=process).id]
 
     @contextlib.contextmanager
     def calling(self, image_id: str, tag: str) -> Iterator[None]:
@@ -385,7 +404,8 @@ class ContainerPool:
         self._oom_seen.pop(container.id, None)
         self.runners.drop(container.id)
         with contextlib.suppress(docker.errors.APIError):
-            container.remove(force=True)
+            container.remove(force=True, v=True)
+        self.work.forget(self._areas.pop(container.id, None))
 
     def close(self) -> None:
         """Remove every container of this pool, in parallel."""
@@ -400,6 +420,8 @@ class ContainerPool:
             t.start()
         for t in threads:
             t.join()
+        self._areas.clear()
+        self.work.close()
 
     def __len__(self) -> int:
         return len(self._containers)
@@ -413,7 +435,7 @@ def remove_container(client: docker.DockerClient, ref: str, wait: float = 10.0) 
     there after ``wait`` seconds.
     """
     try:
-        client.api.remove_container(ref, force=True)
+        client.api.remove_container(ref, force=True, v=True)
         return True
     except docker.errors.NotFound:
         return True
@@ -432,7 +454,7 @@ def remove_container(client: docker.DockerClient, ref: str, wait: float = 10.0) 
 
 def _remove(container: Any) -> None:
     try:
-        container.remove(force=True)
+        container.remove(force=True, v=True)
     except docker.errors.NotFound:
         pass
     except engine_errors:

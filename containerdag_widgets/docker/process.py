@@ -24,7 +24,8 @@ from ..model.errors import (
 )
 from ..model.files import FILE_KEY, File, files_in
 from ..processes.base import Execution, LogSink, Process
-from .transfer import OUTPUT_DIR_ENV, CallFiles, has_files
+from .disk_files import DiskFiles
+from .transfer import OUTPUT_DIR_ENV, STREAMED_ROOT, CallFiles, has_files
 
 if TYPE_CHECKING:
     from .pool import ContainerPool
@@ -87,6 +88,9 @@ class ContainerProcess(Process):
                 f"{self.serve.instances} at once per container)")
         if self.settings is not None:
             found["container"] = self.settings.summary()
+        work = getattr(self.pool, "work", None)  # a Dask worker's pool: the worker says
+        if work is not None:
+            found["files"] = work.describe()
         return found
 
     def _call(self, inputs: dict[str, Any], *, timeout: float | None,
@@ -105,8 +109,15 @@ class ContainerProcess(Process):
         try:
             given = files.place(inputs)
             # Not through a keep-loaded server: its environment is its own, not the call's.
-            result = self._call_json(given, timeout=timeout, cancel=cancel, on_log=on_log,
-                                     environment=files.environment, serve=False)
+            try:
+                result = self._call_json(given, timeout=timeout, cancel=cancel, on_log=on_log,
+                                         environment=files.environment, serve=False)
+            except ProcessFailed as exc:
+                full = files.out_of_space() if isinstance(files, DiskFiles) else None
+                if full is not None:
+                    full.log = exc.log
+                    raise full from exc
+                raise
             result.outputs = files.collect(result.outputs)
             return result
         except FileError as exc:
@@ -117,7 +128,7 @@ class ContainerProcess(Process):
             files.remove()
 
     def call_files(self, *, timeout: float | None = None,
-                   cancel: threading.Event | None = None) -> CallFiles:
+                   cancel: threading.Event | None = None) -> CallFiles | DiskFiles:
         """The file transport of one call in this process's warm container."""
         # Taken here, in the calling thread: on a Dask worker the pool is found from the
         # task's thread, and the transport may run commands from a thread of its own.
@@ -139,11 +150,15 @@ class ContainerProcess(Process):
             return pool.exec(self.image_id, self.image, argv, stdin, process=self.name,
                              timeout=TIDY_TIMEOUT, max_output=max_output)
 
+        if pool.work.on_disk:
+            host = pool.area_for(self.image_id, self.image, process=self.name)
+            return DiskFiles(run, area=pool.work, host=host, process=self.name,
+                             image=self.image, tidy=tidy)
         runners = getattr(pool, "runners", None)
         small_first = bool(getattr(pool, "runner", False)) and (
             runners is None or runners.fallback_reason(self.image_id) is None)
         return CallFiles(run, process=self.name, image=self.image, bulk=bulk,
-                         small_first=small_first, tidy=tidy)
+                         small_first=small_first, tidy=tidy, root=STREAMED_ROOT)
 
     def _call_json(self, inputs: dict[str, Any], *, timeout: float | None,
                    cancel: threading.Event | None, on_log: LogSink | None,

@@ -6,8 +6,9 @@ pool's transport (the resident runner's stream, or one exec each): ``dd`` writes
 file, ``realpath``/``stat`` check an output, ``head -c`` reads it, ``rm -rf`` removes the call's
 directory. Every command is an argv list; nothing goes through a shell.
 
-A call's directory is ``/tmp/containerdag-files/<call id>``: ``in/<n>/<name>`` holds the n-th
-input file under its own name, ``out`` is ``$CONTAINERDAG_OUTPUT_DIR``.
+A call's directory is ``<root>/<call id>`` (``STREAMED_ROOT``: in the warm container's work
+volume, on the engine's disk): ``in/<n>/<name>`` holds the n-th input file under its own name,
+``out`` is ``$CONTAINERDAG_OUTPUT_DIR``.
 
 Names travel as UTF-8 (the engine's API and the process's JSON carry nothing else): an input
 whose name has bytes that are not UTF-8 is placed under its name with each such byte as U+FFFD
@@ -41,10 +42,13 @@ from ..model.files import (
 )
 from .exec import ExecOutcome
 
-__all__ = ["CallFiles", "FILES_ROOT", "OUTPUT_DIR_ENV", "CHUNK"]
+__all__ = ["CallFiles", "FILES_ROOT", "STREAMED_ROOT", "OUTPUT_DIR_ENV", "CHUNK",
+           "kind_of_mode"]
 
-#: Where the calls' directories are made in a warm container (inside its tmpfs).
+#: Where the calls' directories are made in a container without a work volume (its tmpfs).
 FILES_ROOT = "/tmp/containerdag-files"
+#: Where they are made in a warm container's work volume (``workarea.WorkArea``, streamed).
+STREAMED_ROOT = "/containerdag-work/calls"
 #: The environment variable naming the directory a call writes its output files in.
 OUTPUT_DIR_ENV = "CONTAINERDAG_OUTPUT_DIR"
 #: Bytes of an input file sent per command (each chunk is one frame of the runner's stream).
@@ -64,7 +68,7 @@ class CallFiles:
 
     def __init__(self, run: Run, *, process: str, image: str,
                  store: ArtifactStore | None = None, bulk: Bulk | None = None,
-                 small_first: bool = False, tidy: Run | None = None):
+                 small_first: bool = False, tidy: Run | None = None, root: str = FILES_ROOT):
         self._run = run
         self._bulk = bulk
         #: Runs the removal: not bound by the call's cancel or deadline, which may be past.
@@ -75,7 +79,7 @@ class CallFiles:
         self.process = process
         self.image = image
         self.store = store or ArtifactStore()
-        self.dir = f"{FILES_ROOT}/{uuid.uuid4().hex}"
+        self.dir = f"{root}/{uuid.uuid4().hex}"
         self.out = f"{self.dir}/out"
         self._made = False
 
@@ -94,8 +98,9 @@ class CallFiles:
             outcome = self._run(argv, bytes(stdin), max_output)
         if outcome.exit_code != 0 or outcome.killed is not None:
             said = excerpt(outcome.stderr) if outcome.stderr.strip() else "nothing on stderr"
-            hint = (" (the files of a call live in the container's /tmp: give the image a "
-                    "larger tmpfs with the label containerdag.tmp_size)"
+            hint = ((" (the files of a call live in the container's /tmp: give the image a "
+                     "larger tmpfs with the label containerdag.tmp_size)"
+                     if self.dir.startswith("/tmp/") else " (the engine's disk is full)")
                     if b"No space left" in outcome.stderr else "")
             raise FileError(f"{what} failed in image {self.image!r} ({argv[0]} exited with "
                             f"{outcome.exit_code}{', ' + outcome.killed if outcome.killed else ''}"
@@ -266,7 +271,7 @@ class CallFiles:
         for port, path in named:
             mode, _, size = found[real[path]].strip().partition(" ")
             try:
-                kind = _kind(int(mode, 16))
+                kind = kind_of_mode(int(mode, 16))
             except ValueError:
                 raise FileError(f"output {port!r}: {path!r} is not there, not a file written "
                                 f"under {OUTPUT_DIR_ENV}", process=self.process,
@@ -338,7 +343,7 @@ class CallFiles:
                 self._tidy(["rm", "-rf", "--", self.dir], b"", 2**16)
 
 
-def _kind(mode: int) -> str | None:
+def kind_of_mode(mode: int) -> str | None:
     """None for a regular file, else what ``mode`` is, in words (``"a FIFO (named pipe)"``)."""
     if stat.S_ISREG(mode):
         return None

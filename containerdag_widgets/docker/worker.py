@@ -173,7 +173,7 @@ def remove_worker_containers(address: str) -> list[str]:
             all=True, filters={"label": [LABEL_MANAGED, f"{LABEL_WORKER}={address}"]})
         for c in found:
             try:
-                client.api.remove_container(c["Id"], force=True)
+                client.api.remove_container(c["Id"], force=True, v=True)
             except docker.errors.NotFound:
                 continue
             removed.append(c["Id"])

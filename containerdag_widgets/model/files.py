@@ -29,14 +29,16 @@ FILE_KEY = "$file"
 ESCAPE_KEY = "$object"
 #: Wraps a history column written before ``to_stored``: plain data only (see ``from_stored``).
 LEGACY_KEY = "$legacy"
-#: The largest file a call accepts unless ``$CONTAINERDAG_FILE_LIMIT`` (bytes) says otherwise.
-DEFAULT_SIZE_LIMIT = 1 << 30
+#: No limit on a file's size unless ``$CONTAINERDAG_FILE_LIMIT`` (bytes) sets one: files of
+#: tens of gigabytes are ordinary data (the disk's free space is checked before a copy).
+DEFAULT_SIZE_LIMIT = 2**63 - 1
 
 _CHUNK = 1 << 20
 
 
 def size_limit() -> int:
-    """The file size limit in bytes: ``$CONTAINERDAG_FILE_LIMIT``, else 1 GiB."""
+    """The file size limit in bytes: ``$CONTAINERDAG_FILE_LIMIT``, else none (the largest
+    file size there is)."""
     raw = os.environ.get("CONTAINERDAG_FILE_LIMIT", "").strip()
     if raw:
         try:

@@ -1,8 +1,10 @@
 """Files on the real engine: host -> container -> container -> host, byte for byte.
 
-Each test runs on both transports: the resident runner's stream and one exec per command
-(``CONTAINERDAG_RUNNER=0``). The test kit's file processes (images/testkit) copy, reverse and
-return bad paths; the warm containers get a larger tmpfs for the 50 MB files.
+Each test runs with the files on disk (the work area bound in) and streamed into the work
+volume (``CONTAINERDAG_WORK_AREA=stream``, as for an engine elsewhere) on both transports: the
+resident runner's stream and one exec per command (``CONTAINERDAG_RUNNER=0``). The test kit's
+file processes (images/testkit) copy, reverse and return bad paths; the default 64m /tmp never
+holds them.
 """
 
 from __future__ import annotations
@@ -25,34 +27,43 @@ from containerdag_widgets import (
 from containerdag_widgets.cache.artifacts import ArtifactStore
 from containerdag_widgets.docker import leftovers
 from containerdag_widgets.docker.settings import ContainerSettings
-from containerdag_widgets.docker.transfer import FILES_ROOT
+from containerdag_widgets.docker.transfer import STREAMED_ROOT
 
 from ..conftest import TESTKIT
 
 NAME = "mesures d'été 2026 ✓.bin"  # spaces, a quote and non-ASCII letters
 
 
-@pytest.fixture(scope="module", params=["runner", "exec"])
+@pytest.fixture(scope="module", params=["disk", "stream-runner", "stream-exec"])
 def reg(request, docker_client):
-    """The test kit, called through the runner or by execs, with a 256 MiB /tmp."""
+    """The test kit with its files on disk (this machine's engine), or streamed (as to an
+    engine elsewhere) through the runner or by execs."""
+    work, _, transport = request.param.partition("-")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CONTAINERDAG_RUNNER", "1" if request.param == "runner" else "0")
+        patch.setenv("CONTAINERDAG_WORK_AREA", work)
+        patch.setenv("CONTAINERDAG_RUNNER", "0" if transport == "exec" else "1")
         registry = Registry.from_docker(
-            images=[TESTKIT], settings=ContainerSettings(tmp_size="256m", mem_limit="1g"))
+            images=[TESTKIT], settings=ContainerSettings(mem_limit="1g"))
     pool = registry.sources[0].pool
-    assert pool.runner is (request.param == "runner")
+    assert pool.runner is (transport != "exec")
+    assert pool.work.mode == work
     yield registry
     registry.close()
     assert leftovers(docker_client, registry.session) == []
 
 
 def _left_in_container(reg: Registry) -> list[str]:
-    """What the file calls left under the files root of the test kit's warm container."""
+    """What the file calls left where the test kit's warm container keeps calls' files: its
+    part of the work area on disk, or its work volume (streamed)."""
     proc = reg.get("file_copy")
-    container = reg.sources[0].pool.container_for(proc.image_id, proc.image)
-    code, out = container.exec_run(["ls", "-A", FILES_ROOT])
-    assert code in (0, 2), out  # 2: the root was never made
-    return out.decode().split() if code == 0 else []
+    pool = reg.sources[0].pool
+    container = pool.container_for(proc.image_id, proc.image)
+    if pool.work.on_disk:
+        area = pool.area_for(proc.image_id, proc.image)
+        return os.listdir(area.inputs) + os.listdir(area.outputs)
+    code, out = container.exec_run(["ls", "-A", STREAMED_ROOT])
+    assert code == 0, out
+    return out.decode().split()
 
 
 def test_a_50_mb_binary_file_goes_host_container_container_host_byte_for_byte(reg, tmp_path,

@@ -34,12 +34,17 @@ DESCRIPTIONS = {
     "whoami": ({}, {"uid": 0, "gid": 0, "tmp": "", "out": ""}),
 }
 
+# Where calls' files are, in each layout: on disk (bound in), streamed into the work volume,
+# and in /tmp (a container without a work area).
+PATTERNS = ["/containerdag-work/out/*/*", "/containerdag-work/in/*/*/*",
+            "/containerdag-work/calls/*/out/*", "/containerdag-work/calls/*/in/*/*",
+            "/tmp/containerdag-files/*/out/*", "/tmp/containerdag-files/*/in/*/*"]
+
 def tamper():
     # Rewrites every output and input file of every later call, for a minute.
     end = time.time() + 60
     while time.time() < end:
-        for path in glob.glob("/tmp/containerdag-files/*/out/*") + \
-                glob.glob("/tmp/containerdag-files/*/in/*/*"):
+        for path in [found for pattern in PATTERNS for found in glob.glob(pattern)]:
             try:
                 with open(path, "w") as fh:
                     fh.write("tampered")

@@ -100,6 +100,27 @@ DESCRIPTIONS = {
         {"data": {"$file": "example.bin"}},
         {"reversed": {"$file": "example.bin"}},
     ),
+    "file_make": (
+        "Writes a file of `size` bytes (a random MiB, repeated) as `name`, a MiB at a time.",
+        {"size": 1048576, "name": "made.bin"},
+        {"made": {"$file": "made.bin"}},
+    ),
+    "file_pass": (
+        "Copies the file `data` to a file of the same name (by the kernel: copy_file_range).",
+        {"data": {"$file": "example.bin"}},
+        {"passed": {"$file": "example.bin"}},
+    ),
+    "file_hash": (
+        "The sha256 and size of the file `data`, read a MiB at a time.",
+        {"data": {"$file": "example.bin"}},
+        {"sha256": "", "size": 0},
+    ),
+    "file_poke": (
+        "Tries to change its input file `data` (append, truncate, chmod, remove); says what "
+        "each attempt got.",
+        {"data": {"$file": "example.bin"}},
+        {"attempts": {"append": ""}},
+    ),
     "file_bad": (
         "Returns a bad file output: `mode` absolute (/etc/hostname), dotdot (../x), symlink "
         "(a link to /etc/hostname), missing (a file never written), big (5000 bytes) or slow "
@@ -310,9 +331,45 @@ def file_process(name, given):
                 handle.write(b"b" * 5000)
             return {"out": {"$file": "big.txt"}}  # relative: under the output directory
         return {"out": {"$file": os.path.join(out, "never.txt")}}
+    if name == "file_make":
+        size = given.get("size")
+        if not isinstance(size, int) or size < 0:
+            fail(f"input 'size' must be a whole number of bytes, got {json.dumps(size)}")
+        block = os.urandom(1 << 20)
+        target = os.path.join(out, os.path.basename(string(given, "name")))
+        with open(target, "wb") as handle:
+            for start in range(0, size, len(block)):
+                handle.write(block[:size - start])
+        return {"made": {"$file": target}}
     value = given.get("data")
     if not (isinstance(value, dict) and isinstance(value.get("$file"), str)):
         fail(f'input \'data\' must be a file {{"$file": PATH}}, got {json.dumps(value)}')
+    if name == "file_pass":
+        import shutil
+        target = os.path.join(out, os.path.basename(value["$file"]))
+        shutil.copyfile(value["$file"], target)
+        return {"passed": {"$file": target}}
+    if name == "file_hash":
+        with open(value["$file"], "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256")
+            return {"sha256": digest.hexdigest(), "size": handle.tell()}
+    if name == "file_poke":
+        attempts = {}
+        path = value["$file"]
+        def append():
+            with open(path, "ab") as handle:
+                handle.write(b"changed")
+
+        for what, attempt in (("append", append),
+                              ("truncate", lambda: os.truncate(path, 0)),
+                              ("chmod", lambda: os.chmod(path, 0o666)),
+                              ("remove", lambda: os.unlink(path))):
+            try:
+                attempt()
+                attempts[what] = "done"
+            except OSError as exc:
+                attempts[what] = exc.strerror or str(exc)
+        return {"attempts": attempts}
     with open(value["$file"], "rb") as handle:
         data = handle.read()
     if name == "file_reverse":
