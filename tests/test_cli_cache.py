@@ -11,8 +11,9 @@ import pytest
 from containerdag_widgets.cache import NodeRecord, Store
 from containerdag_widgets.cache.artifacts import ArtifactStore
 from containerdag_widgets.cache.paths import database_path
-from containerdag_widgets.cli.history import _human, _size
+from containerdag_widgets.cli.history import _size
 from containerdag_widgets.cli.main import main
+from containerdag_widgets.model.files import human_size as _human
 
 MiB = 1 << 20
 

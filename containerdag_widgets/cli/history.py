@@ -15,7 +15,7 @@ from ..cache import RunRecord, SafeStore, Store
 from ..cache.artifacts import ArtifactStore
 from ..cache.paths import database_path
 from ..model.errors import ContainerDagError
-from ..model.files import File, files_in, json_default
+from ..model.files import File, files_in, human_size, json_default
 from .terminal import say
 
 __all__ = ["add_parsers"]
@@ -188,9 +188,9 @@ def _cmd_cache(args: argparse.Namespace) -> int:
             say(f"{key}: {value}")
         artifacts = ArtifactStore()
         files, nbytes = artifacts.usage()
-        say(f"artifacts: {artifacts.root} ({files} files, {_human(nbytes)}, {nbytes} bytes)")
+        say(f"artifacts: {artifacts.root} ({files} files, {human_size(nbytes)}, {nbytes} bytes)")
         total = info.get("bytes", 0) + nbytes
-        say(f"total: {_human(total)} ({total} bytes: the database and the artifacts)")
+        say(f"total: {human_size(total)} ({total} bytes: the database and the artifacts)")
     elif args.action == "clear":
         say(f"{store.clear(history=args.history)} result(s) removed")
         _prune_files(store)
@@ -209,31 +209,21 @@ def _cmd_cache(args: argparse.Namespace) -> int:
             if done is not None:
                 dead = f" ({done.dead} named a missing file)" if done.dead else ""
                 say(f"{done.results} least recently used result(s) removed to fit in "
-                    f"{_human(args.keep_size)}{dead}")
+                    f"{human_size(args.keep_size)}{dead}")
         _prune_files(store)
         if done is not None:
             files, nbytes = ArtifactStore().usage()
             total = store.info().get("bytes", 0) + nbytes
-            say(f"now {_human(total)} ({total} bytes): the database and {files} file(s)")
+            say(f"now {human_size(total)} ({total} bytes): the database and {files} file(s)")
             if not done.fits:  # every result went: what is left is the history's
-                say(f"cannot fit in {_human(args.keep_size)}: the recorded runs name "
-                    f"{_human(done.history_files)} of files and the database takes "
-                    f"{_human(done.database)}; forget runs with --keep-runs N",
+                say(f"cannot fit in {human_size(args.keep_size)}: the recorded runs name "
+                    f"{human_size(done.history_files)} of files and the database takes "
+                    f"{human_size(done.database)}; forget runs with --keep-runs N",
                     file=sys.stderr)
                 store.close()
                 return 1
     store.close()
     return 0
-
-
-def _human(nbytes: int) -> str:
-    """``1.5 MiB`` for 1572864 bytes (binary units)."""
-    value = float(nbytes)
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        value /= 1024
-        if value < 1024 or unit == "TiB":
-            return f"{nbytes} bytes" if nbytes < 1024 else f"{value:.1f} {unit}"
-    return f"{nbytes} bytes"  # unreachable
 
 
 def _size(text: str) -> int:

@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from ..model.errors import SpecError
-from ..run.events import Event, NodeFinished, NodeLog, NodeStarted, RunFinished, RunStarted
+from ..model.files import human_size
+from ..run.events import (
+    Event,
+    NodeFinished,
+    NodeLog,
+    NodeProgress,
+    NodeStarted,
+    RunFinished,
+    RunStarted,
+)
 
 __all__ = ["visible", "say", "read_spec", "say_process", "RunProgress"]
 
@@ -71,6 +80,7 @@ class RunProgress:
         self.tail: deque[tuple[str, str]] = deque(maxlen=log_lines)
         self.partial: dict[str, str] = {}  # a node's log line not yet ended by a newline
         self.running: dict[str, None] = {}  # in the order they started
+        self.moving: dict[str, str] = {}  # a running node's file on the move, in words
         self.width = 0
 
     def __call__(self, event: Event) -> None:
@@ -83,6 +93,10 @@ class RunProgress:
             self._postfix()
         elif isinstance(event, NodeLog):
             self._log(event.node, event.text)
+        elif isinstance(event, NodeProgress):
+            self.moving[event.node] = (f"{event.what}: {human_size(event.done)} of "
+                                       f"{human_size(event.total)}")
+            self._postfix()
         elif isinstance(event, NodeFinished):
             self._finished(event)
         elif isinstance(event, RunFinished):
@@ -101,7 +115,8 @@ class RunProgress:
                              for i in range(self.tail.maxlen or 0)]
 
     def _postfix(self, refresh: bool = True) -> None:
-        names = ", ".join(visible(n) for n in self.running)
+        names = ", ".join(visible(n) + (f" ({visible(self.moving[n])})" if n in self.moving
+                                        else "") for n in self.running)
         self.bar.set_postfix_str(f"running: {names}" if names else "", refresh=refresh)
 
     def _log(self, node: str, text: str) -> None:
@@ -122,6 +137,7 @@ class RunProgress:
 
     def _finished(self, event: NodeFinished) -> None:
         self.running.pop(event.node, None)
+        self.moving.pop(event.node, None)
         self.partial.pop(event.node, None)
         if any(node == event.node for node, _ in self.tail):  # its lines go with it
             kept = [(node, line) for node, line in self.tail if node != event.node]

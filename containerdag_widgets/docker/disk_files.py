@@ -18,17 +18,29 @@ import os
 import shutil
 import stat
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from ..cache.artifacts import ArtifactStore
 from ..model.errors import FileError
-from ..model.files import FILE_KEY, NOT_FILES, File, map_files, not_a_file, shown_name, size_limit
+from ..model.files import (
+    FILE_KEY,
+    NOT_FILES,
+    File,
+    map_files,
+    not_a_file,
+    shown_name,
+    size_limit,
+    utf8_name,
+)
 from .transfer import OUTPUT_DIR_ENV, CallFiles, Run, kind_of_mode
 from .workarea import WORK_DIR, ContainerArea, WorkArea
 
 __all__ = ["DiskFiles", "DiskFull"]
 
 _CHUNK = 1 << 20
+#: Bytes hashed per read of an output (one progress report each).
+_HASH_CHUNK = 8 << 20
 
 
 class DiskFull(FileError):
@@ -65,9 +77,10 @@ class DiskFiles(CallFiles):
     """The input and output files of one call, in its container's part of a work area."""
 
     def __init__(self, run: Run, *, area: WorkArea, host: ContainerArea, process: str,
-                 image: str, store: ArtifactStore | None = None, tidy: Run | None = None):
+                 image: str, store: ArtifactStore | None = None, tidy: Run | None = None,
+                 progress: Callable[[str, int, int], None] | None = None):
         super().__init__(run, process=process, image=image, store=store, tidy=tidy,
-                         small_first=True)
+                         small_first=True, progress=progress)
         self.work = area
         self.host = host
         self.call = uuid.uuid4().hex
@@ -95,7 +108,7 @@ class DiskFiles(CallFiles):
             self._check_input(port, found)
             folder = self._in / str(n)
             folder.mkdir(parents=True)
-            name = os.path.basename(found.name) or "file"
+            name = utf8_name(os.path.basename(found.name)) or "file"
             self._link_or_copy(port, found, folder / name)
             where[id(found)] = f"{WORK_DIR}/in/{self.call}/{n}/{name}"
         return {port: map_files(value, lambda f: {FILE_KEY: where[id(f)]}, json_form=False)
@@ -138,11 +151,14 @@ class DiskFiles(CallFiles):
             raise self._full(port, str(found.path), needed=found.size, free=free,
                              where=str(self.work.root), what="copying input")
         digest = hashlib.sha256()
+        what, done = f"input {port} ({found.name})", 0
         try:
             with open(found.path, "rb") as reader, open(target, "wb") as writer:
                 while chunk := reader.read(_CHUNK):
                     digest.update(chunk)
                     writer.write(chunk)
+                    done += len(chunk)
+                    self.moved(what, done, found.size)
         except OSError as exc:
             if exc.errno != errno.ENOSPC:
                 raise
@@ -230,7 +246,7 @@ class DiskFiles(CallFiles):
                 moved = self._move_in(fd, info, real[len(self.out) + 1:], port, path)
                 if moved is not None:
                     try:
-                        sha = hashlib.file_digest(handle, "sha256").hexdigest()
+                        sha = self._hash(handle, f"output {port} ({name})", info.st_size)
                         self._unchanged(fd, info, port, path)
                         target = self.store.path_for(sha, name)
                         target.parent.mkdir(parents=True, exist_ok=True)
@@ -241,6 +257,16 @@ class DiskFiles(CallFiles):
                         raise
                     return _Stored(File(target, sha256=sha, size=info.st_size))
             return _Stored(self._copy_out(handle, info, port, path, name))
+
+    def _hash(self, handle: Any, what: str, size: int) -> str:
+        """The sha256 of an open file, read once; the bytes read go out as progress."""
+        digest, buffer, done = hashlib.sha256(), bytearray(_HASH_CHUNK), 0
+        view = memoryview(buffer)
+        while n := handle.readinto(buffer):
+            digest.update(view[:n])
+            done += n
+            self.moved(what, done, size)
+        return digest.hexdigest()
 
     def _move_in(self, fd: int, info: os.stat_result, relative: str, port: str,
                  path: str) -> str | None:
@@ -293,9 +319,11 @@ class DiskFiles(CallFiles):
             raise self._full(port, path, needed=info.st_size, free=free,
                              where=str(self.store.root), what="storing output")
         incoming = self.store.incoming(name)
+        what = f"output {port} ({name})"
         try:
             while chunk := handle.read(_CHUNK):
                 incoming.write(chunk)
+                self.moved(what, incoming.size, info.st_size)
             stored = incoming.finish()
         except OSError as exc:
             incoming.abort()

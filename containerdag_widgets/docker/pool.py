@@ -102,7 +102,8 @@ class ContainerPool:
         #: Containers this pool killed to stop one call: their other calls are run again.
         self._killed_by_us: set[str] = set()
         self._containers: dict[str, Any] = {}  # image id -> Container
-        self._areas: dict[str, ContainerArea] = {}  # container id -> its part of the work area
+        #: Container id -> where its calls' files go (``files_of``).
+        self._files: dict[str, tuple[str, ContainerArea | None]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         #: Calls in each image's container (``calling``), and the images being swept.
@@ -197,35 +198,53 @@ class ContainerPool:
 
     def _run(self, image_id: str, tag: str, name: str, settings: ContainerSettings) -> Any:
         # create + start, not containers.run: run() would try to pull a missing image.
-        mounts = self.runners.mounts(image_id, tag)
+        runner = self.runners.mounts(image_id, tag)
         work, area = self.work.mounts(name)
-        create = self.client.containers.create
-        try:
-            container = create(image_id, None, entrypoint=KEEPALIVE, labels=self.labels,
-                               name=name, init=True, mounts=mounts + work,
-                               **settings.create_kwargs())
-        except docker.errors.APIError as exc:
-            if not mounts or exc.status_code == 409:
-                raise
-            # Perhaps the runner's volume mount was refused: without it, it takes the exec path.
-            container = create(image_id, None, entrypoint=KEEPALIVE, labels=self.labels,
-                               name=name, init=True, mounts=work, **settings.create_kwargs())
-            self.runners.refused(image_id, tag, exc.explanation or str(exc))
+        # What an engine that refuses mounts still allows: without the runner's volume, the
+        # exec path; without the work area too, the calls' files in the container's /tmp.
+        attempts = [(runner + work, area)]
+        if runner and work:
+            attempts.append((work, area))
+        if runner or work:
+            attempts.append(([], None))
+        for n, (mounts, _) in enumerate(attempts):
+            try:
+                container = self.client.containers.create(
+                    image_id, None, entrypoint=KEEPALIVE, labels=self.labels, name=name,
+                    init=True, mounts=mounts, **settings.create_kwargs())
+                break
+            except docker.errors.APIError as exc:
+                if n == len(attempts) - 1 or exc.status_code == 409:
+                    self.work.forget(area)
+                    raise
+                refusal = exc.explanation or str(exc)
+        mounts, kept = attempts[n]
+        if runner and not any(m in mounts for m in runner):
+            self.runners.refused(image_id, tag, refusal)
+        if work and not mounts:
+            self.work.forget(area)
+            self.work.say_once("refused", f"the engine refused the work area's mounts "
+                               f"({refusal}): the calls' files of image {tag!r} go to its "
+                               "container's /tmp (a tmpfs)")
         try:
             container.start()
-            self.work.started(container)
+            if work and mounts:
+                self.work.started(container)
         except BaseException:
             container.remove(force=True, v=True)
-            self.work.forget(area)
+            self.work.forget(kept)
             raise
-        if area is not None:
-            self._areas[container.id] = area
+        self._files[container.id] = (("disk" if kept is not None else "volume")
+                                     if work and mounts else "tmp", kept)
         return container
 
-    def area_for(self, image_id: str, tag: str, *, process: str | None = None) -> ContainerArea:
-        """The host directories the warm container of ``image_id`` sees (started if needed);
-        only for a work area on disk."""
-        return self._areas[self.container_for(image_id, tag, process=process).id]
+    def files_of(self, image_id: str, tag: str, *,
+                 process: str | None = None) -> tuple[str, ContainerArea | None]:
+        """Where the warm container of ``image_id`` (started if needed) keeps its calls'
+        files: ``("disk", its host directories)``, ``("volume", None)`` (streamed into its
+        work volume) or ``("tmp", None)`` (streamed into its /tmp: the engine refused the work
+        area's mounts)."""
+        return self._files[self.container_for(image_id, tag, process=process).id]
 
     @contextlib.contextmanager
     def calling(self, image_id: str, tag: str) -> Iterator[None]:
@@ -405,7 +424,7 @@ class ContainerPool:
         self.runners.drop(container.id)
         with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True, v=True)
-        self.work.forget(self._areas.pop(container.id, None))
+        self.work.forget(self._files.pop(container.id, ("", None))[1])
 
     def close(self) -> None:
         """Remove every container of this pool, in parallel."""
@@ -420,7 +439,7 @@ class ContainerPool:
             t.start()
         for t in threads:
             t.join()
-        self._areas.clear()
+        self._files.clear()
         self.work.close()
 
     def __len__(self) -> int:

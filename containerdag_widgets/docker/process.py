@@ -23,9 +23,9 @@ from ..model.errors import (
     excerpt,
 )
 from ..model.files import FILE_KEY, File, files_in
-from ..processes.base import Execution, LogSink, Process
+from ..processes.base import Execution, LogSink, Process, ProgressSink
 from .disk_files import DiskFiles
-from .transfer import OUTPUT_DIR_ENV, STREAMED_ROOT, CallFiles, has_files
+from .transfer import FILES_ROOT, OUTPUT_DIR_ENV, STREAMED_ROOT, CallFiles, has_files
 
 if TYPE_CHECKING:
     from .pool import ContainerPool
@@ -94,17 +94,20 @@ class ContainerProcess(Process):
         return found
 
     def _call(self, inputs: dict[str, Any], *, timeout: float | None,
-              cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
+              cancel: threading.Event | None, on_log: LogSink | None,
+              on_progress: ProgressSink | None = None) -> Execution:
         calling = getattr(self.pool, "calling", None)  # (a Dask worker's pool: none)
         with (calling(self.image_id, self.image) if calling is not None
               else contextlib.nullcontext()):
-            return self._call_in(inputs, timeout=timeout, cancel=cancel, on_log=on_log)
+            return self._call_in(inputs, timeout=timeout, cancel=cancel, on_log=on_log,
+                                 on_progress=on_progress)
 
     def _call_in(self, inputs: dict[str, Any], *, timeout: float | None,
-                 cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
+                 cancel: threading.Event | None, on_log: LogSink | None,
+                 on_progress: ProgressSink | None = None) -> Execution:
         if not has_files(inputs, self.outputs):
             return self._call_json(inputs, timeout=timeout, cancel=cancel, on_log=on_log)
-        files = self.call_files(timeout=timeout, cancel=cancel)
+        files = self.call_files(timeout=timeout, cancel=cancel, progress=on_progress)
         result = None
         try:
             given = files.place(inputs)
@@ -127,8 +130,8 @@ class ContainerProcess(Process):
         finally:
             files.remove()
 
-    def call_files(self, *, timeout: float | None = None,
-                   cancel: threading.Event | None = None) -> CallFiles | DiskFiles:
+    def call_files(self, *, timeout: float | None = None, cancel: threading.Event | None = None,
+                   progress: ProgressSink | None = None) -> CallFiles | DiskFiles:
         """The file transport of one call in this process's warm container."""
         # Taken here, in the calling thread: on a Dask worker the pool is found from the
         # task's thread, and the transport may run commands from a thread of its own.
@@ -150,15 +153,17 @@ class ContainerProcess(Process):
             return pool.exec(self.image_id, self.image, argv, stdin, process=self.name,
                              timeout=TIDY_TIMEOUT, max_output=max_output)
 
-        if pool.work.on_disk:
-            host = pool.area_for(self.image_id, self.image, process=self.name)
+        kind, host = pool.files_of(self.image_id, self.image, process=self.name)
+        if host is not None:
             return DiskFiles(run, area=pool.work, host=host, process=self.name,
-                             image=self.image, tidy=tidy)
+                             image=self.image, tidy=tidy, progress=progress)
         runners = getattr(pool, "runners", None)
         small_first = bool(getattr(pool, "runner", False)) and (
             runners is None or runners.fallback_reason(self.image_id) is None)
         return CallFiles(run, process=self.name, image=self.image, bulk=bulk,
-                         small_first=small_first, tidy=tidy, root=STREAMED_ROOT)
+                         small_first=small_first, tidy=tidy,
+                         root=STREAMED_ROOT if kind == "volume" else FILES_ROOT,
+                         progress=progress)
 
     def _call_json(self, inputs: dict[str, Any], *, timeout: float | None,
                    cancel: threading.Event | None, on_log: LogSink | None,

@@ -68,7 +68,8 @@ class CallFiles:
 
     def __init__(self, run: Run, *, process: str, image: str,
                  store: ArtifactStore | None = None, bulk: Bulk | None = None,
-                 small_first: bool = False, tidy: Run | None = None, root: str = FILES_ROOT):
+                 small_first: bool = False, tidy: Run | None = None, root: str = FILES_ROOT,
+                 progress: Callable[[str, int, int], None] | None = None):
         self._run = run
         self._bulk = bulk
         #: Runs the removal: not bound by the call's cancel or deadline, which may be past.
@@ -82,6 +83,13 @@ class CallFiles:
         self.dir = f"{root}/{uuid.uuid4().hex}"
         self.out = f"{self.dir}/out"
         self._made = False
+        #: ``progress(what, done, total)``: bytes of a file moved so far (``NodeProgress``).
+        self.progress = progress
+
+    def moved(self, what: str, done: int, total: int) -> None:
+        """Say how far a file's bytes went (``what``: ``"input data (big.csv)"``)."""
+        if self.progress is not None:
+            self.progress(what, done, total)
 
     @property
     def environment(self) -> dict[str, str]:
@@ -171,6 +179,7 @@ class CallFiles:
             self._command(["install", "-D", "-m", "644", "/dev/stdin", target], data,
                           what=f"copying input {port!r} ({found.name!r}) in", port=port,
                           path=str(found.path))
+        self.moved(f"input {port} ({found.name})", found.size, found.size)
 
     def _put(self, found: File, target: str, port: str) -> None:
         what = f"copying input {port!r} ({found.name!r}) in"
@@ -183,12 +192,16 @@ class CallFiles:
                                   what=what, port=port, path=str(found.path))
                 finally:
                     view.release()
+            self.moved(f"input {port} ({found.name})", found.size, found.size)
             return
         with open(found.path, "rb") as handle:
             chunk = handle.read(CHUNK)
             argv = ["dd", f"of={target}", "bs=1M", "status=none"]  # the first chunk, or empty
+            done = 0
             while True:
                 self._command(argv, chunk, what=what, port=port, path=str(found.path))
+                done += len(chunk)
+                self.moved(f"input {port} ({found.name})", done, found.size)
                 chunk = handle.read(CHUNK)
                 if not chunk:
                     return
@@ -294,15 +307,21 @@ class CallFiles:
         limit = size_limit()
         incoming = self.store.incoming(posixpath.basename(real))
         argv = ["head", "-c", str(limit + 1), "--", real]
+        what = f"output {port} ({posixpath.basename(real)})"
+
+        def write(chunk: bytes) -> None:
+            incoming.write(chunk)
+            self.moved(what, incoming.size, size)
+
         try:
             small = self._bulk is None or (self.small_first and size < BULK)
             if small:  # one cheap command through the runner
                 outcome = self._run(argv, b"", limit + 1)
                 if outcome.exit_code == 0 and outcome.killed is None:
-                    incoming.write(outcome.stdout)
+                    write(outcome.stdout)
             else:  # by one exec, streamed
                 assert self._bulk is not None
-                outcome = self._bulk(argv, b"", limit + 1, incoming.write)
+                outcome = self._bulk(argv, b"", limit + 1, write)
             if outcome.exit_code != 0 or outcome.killed is not None:
                 raise self._not_copied(port, path, real, outcome, limit)
             return incoming

@@ -34,7 +34,7 @@ from distributed import Client
 from distributed.protocol.pickle import loads
 
 from ..model.errors import Cancelled, ClusterUnavailable, ProcessError, ProcessFailed, WorkerLost
-from ..run.events import NodeFinished, NodeLog
+from ..run.events import NodeFinished, NodeLog, NodeProgress
 from ..run.execution import NodeCall, Report
 from .carry import pack_files
 from .dask_control import RunControl, Task, ended
@@ -341,6 +341,9 @@ class DaskExecutor(RunControl):
             task.started = msg["time"]
         elif msg.get("kind") == "log":
             task.report(NodeLog(task.call.node, msg["text"], msg["time"]))
+        elif msg.get("kind") == "progress":
+            task.report(NodeProgress(task.call.node, msg["what"], msg["done"], msg["total"],
+                                     msg["time"]))
         elif msg.get("kind") == "finished":  # a small result: no gather needed
             try:
                 finished = unpack_finished(loads(msg["result"]))

@@ -29,7 +29,7 @@ from distributed.protocol.pickle import dumps
 
 from ..cache.artifacts import ArtifactStore
 from ..model.errors import Cancelled, ContainerDagError, FileError
-from ..run.events import NodeFinished, NodeLog
+from ..run.events import NodeFinished, NodeLog, NodeProgress
 from ..run.execution import NodeCall, execute_call
 from .carry import pack_files, unpack_files
 
@@ -97,6 +97,10 @@ def run_node(call: NodeCall, topic: str) -> dict[str, Any]:
         def report(event: Any) -> None:
             if isinstance(event, NodeLog):
                 worker.log_event(topic, {"kind": "log", "key": key, "text": event.text,
+                                         "time": event.time})
+            elif isinstance(event, NodeProgress):
+                worker.log_event(topic, {"kind": "progress", "key": key, "what": event.what,
+                                         "done": event.done, "total": event.total,
                                          "time": event.time})
 
         finished = execute_call(call, cancel=cancel, report=report, worker=address)

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["FILE_KEY", "DEFAULT_SIZE_LIMIT", "File", "is_file_json", "file_of", "size_limit",
-           "map_leaves", "map_files", "files_in", "sha256_of", "file_hint", "key_form",
-           "json_default", "to_stored", "from_stored", "stored_json", "loads_stored",
+           "human_size", "map_leaves", "map_files", "files_in", "sha256_of", "file_hint",
+           "key_form", "json_default", "to_stored", "from_stored", "stored_json", "loads_stored",
            "ESCAPE_KEY", "LEGACY_KEY",
            "NotAFileError", "NOT_FILES", "not_a_file", "shown_name", "utf8_name", "Files", "Glob"]
 
@@ -48,6 +48,16 @@ def size_limit() -> int:
         if value > 0:
             return value
     return DEFAULT_SIZE_LIMIT
+
+
+def human_size(nbytes: int) -> str:
+    """``1.5 MiB`` for 1572864 bytes (binary units; ``512 bytes`` under a KiB)."""
+    value = float(nbytes)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024 or unit == "TiB":
+            break
+    return f"{nbytes} bytes" if nbytes < 1024 else f"{value:.1f} {unit}"
 
 
 class NotAFileError(OSError, ValueError):

@@ -23,8 +23,10 @@ from ..model.ports import json_type, port_problems, type_problem
 
 #: Called with each chunk of a running call's log (stderr) as it arrives.
 LogSink = Callable[[str], None]
+#: ``progress(what, done, total)``: bytes of one of the call's files moved so far.
+ProgressSink = Callable[[str, int, int], None]
 
-__all__ = ["Process", "Execution", "LogSink"]
+__all__ = ["Process", "Execution", "LogSink", "ProgressSink"]
 
 
 @dataclass
@@ -63,18 +65,21 @@ class Process:
         timeout: float | None = None,
         cancel: threading.Event | None = None,
         on_log: LogSink | None = None,
+        on_progress: ProgressSink | None = None,
     ) -> Execution:
         """Check the inputs, call the process, check its outputs.
 
         ``on_log`` receives the call's log (stderr) in chunks as it arrives, where the process
-        can report it live. Raises a ``ProcessError`` subclass: ``InputError``,
+        can report it live; ``on_progress`` the bytes of its files moved, where it moves
+        files. Raises a ``ProcessError`` subclass: ``InputError``,
         ``ProcessFailed``, ``ProtocolError``, ``ProcessTimeout`` or ``Cancelled``.
         """
         self.check_inputs(inputs)
         given = dict(inputs)
         if not _plain(given):
             given = map_files(given, file_of)  # {"$file": PATH} is a File from here on
-        result = self._call(given, timeout=timeout, cancel=cancel, on_log=on_log)
+        result = self._call(given, timeout=timeout, cancel=cancel, on_log=on_log,
+                            on_progress=on_progress)
         self.check_outputs(result.outputs, log=result.log)
         if not _plain(result.outputs) and files_in(result.outputs):
             result.outputs = self._keep_files(result.outputs, log=result.log)
@@ -107,7 +112,8 @@ class Process:
         return found
 
     def _call(self, inputs: dict[str, Any], *, timeout: float | None,
-              cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
+              cancel: threading.Event | None, on_log: LogSink | None,
+              on_progress: ProgressSink | None = None) -> Execution:
         raise NotImplementedError
 
     def check_inputs(self, inputs: Mapping[str, Any]) -> None:

@@ -39,7 +39,7 @@ from ..model.errors import (
 )
 from ..model.files import File
 from ..model.ports import port_problems
-from .base import Execution, LogSink, Process
+from .base import Execution, LogSink, Process, ProgressSink
 
 __all__ = ["CwlProcess", "CwlDescriptionError", "CallOptions", "DEFAULT_IMAGE", "SUPPORTED",
            "CALLS_ROOT", "tool_resources", "refused_requirements"]
@@ -459,7 +459,8 @@ class CwlProcess(Process):
             raise InputError(problems, process=self.name)
 
     def _call(self, inputs: dict[str, Any], *, timeout: float | None,
-              cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
+              cancel: threading.Event | None, on_log: LogSink | None,
+              on_progress: ProgressSink | None = None) -> Execution:
         from cwltool.context import RuntimeContext
         from cwltool.errors import WorkflowException
         from cwltool.loghandler import _logger

@@ -15,7 +15,7 @@ from typing import Any
 from ..cache.keys import code_hash, description_part
 from ..model.errors import Cancelled, ProcessError, ProcessFailed, ProcessTimeout
 from ..model.files import File
-from .base import Execution, LogSink, Process
+from .base import Execution, LogSink, Process, ProgressSink
 
 __all__ = ["PythonProcess", "process", "DEFINED"]
 
@@ -80,7 +80,8 @@ class PythonProcess(Process):
                             f"{getattr(target, '__qualname__', self.name)}"}
 
     def _call(self, inputs: dict[str, Any], *, timeout: float | None,
-              cancel: threading.Event | None, on_log: LogSink | None) -> Execution:
+              cancel: threading.Event | None, on_log: LogSink | None,
+              on_progress: ProgressSink | None = None) -> Execution:
         if timeout is None:
             # No thread of its own: a cancelled run abandons the call (see runner._abandon).
             return Execution(self._wrap(self._invoke(inputs)))

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from ..model.errors import ContainerDagError
 from ..model.status import Status
 
-__all__ = ["RunStarted", "NodeStarted", "NodeLog", "NodeFinished", "ElementStarted",
+__all__ = ["RunStarted", "NodeStarted", "NodeLog", "NodeProgress", "NodeFinished", "ElementStarted",
            "ElementFinished", "RunFinished", "Event", "Listener", "Outcome"]
 
 
@@ -41,6 +41,18 @@ class NodeLog:
 
     node: str
     text: str
+    time: float
+
+
+@dataclass(frozen=True)
+class NodeProgress:
+    """Bytes of a running node's file moved so far (a few a second at most): ``what`` names
+    it (``"output passed (big.bin)"``), ``done`` of ``total`` bytes."""
+
+    node: str
+    what: str
+    done: int
+    total: int
     time: float
 
 
@@ -119,6 +131,6 @@ class RunFinished:
     error: str | None = None
 
 
-Event = (RunStarted | NodeStarted | NodeLog | NodeFinished | ElementStarted | ElementFinished
-         | RunFinished)
+Event = (RunStarted | NodeStarted | NodeLog | NodeProgress | NodeFinished | ElementStarted
+         | ElementFinished | RunFinished)
 Listener = Callable[[Event], None]

@@ -18,16 +18,18 @@ from typing import Any, Protocol
 
 from ..model.errors import Cancelled, ProcessError, ProcessFailed
 from ..processes.base import Process
-from .events import Event, NodeFinished, NodeLog
+from .events import Event, NodeFinished, NodeLog, NodeProgress
 
 __all__ = ["NodeCall", "Executor", "EXECUTOR_MEMBERS", "ThreadExecutor", "execute_call",
-           "LogBatcher", "Report"]
+           "LogBatcher", "ProgressThrottle", "Report"]
 
 #: Where an executor sends a running node's events (``NodeLog``); any thread may call it.
 Report = Callable[[Event], None]
 
 #: Seconds between two ``NodeLog`` events of one node.
 LOG_INTERVAL = 0.1
+#: Seconds between two ``NodeProgress`` events of one node (the last of a file always goes).
+PROGRESS_INTERVAL = 0.25
 
 
 @dataclass(frozen=True)
@@ -115,16 +117,38 @@ class LogBatcher:
             self.report(NodeLog(self.node, text, time.time()))
 
 
+class ProgressThrottle:
+    """Turns a call's ``progress(what, done, total)`` into ``NodeProgress`` events: the first
+    and last of each file, and at most one per ``interval`` between."""
+
+    def __init__(self, node: str, report: Report, interval: float = PROGRESS_INTERVAL):
+        self.node = node
+        self.report = report
+        self.interval = interval
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(what)
+            if last is not None and done < total and now - last < self.interval:
+                return
+            self._last[what] = now
+        self.report(NodeProgress(self.node, what, done, total, time.time()))
+
+
 def execute_call(call: NodeCall, *, cancel: threading.Event | None, report: Report | None,
                  worker: str = "local") -> NodeFinished:
     """Run one node's call to its end and describe how it ended; never raises for the node."""
     batcher = LogBatcher(call.node, report) if report is not None else None
+    progress = ProgressThrottle(call.node, report) if report is not None else None
     started = time.time()
     outputs = None
     try:
         execution = call.process.execute(
             call.inputs, timeout=call.timeout, cancel=cancel,
-            on_log=batcher.write if batcher is not None else None)
+            on_log=batcher.write if batcher is not None else None, on_progress=progress)
         outputs, log, error, status = execution.outputs, execution.log, None, "done"
     except ProcessError as exc:
         error = exc

@@ -19,6 +19,7 @@ from .events import (
     Event,
     NodeFinished,
     NodeLog,
+    NodeProgress,
     NodeStarted,
     RunStarted,
 )
@@ -45,6 +46,9 @@ class RunResult:
     #: The elements of each scattered node, in order: ``{"label", "status", "inputs",
     #: "outputs", "error", "log", "duration", "reason"}`` each.
     elements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Each running node's files on the move: ``{what: (done, total)}`` bytes (``NodeProgress``;
+    #: gone when the node ends).
+    moving: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
     #: The run's id in the history, when one was recorded.
     run_id: int | None = None
 
@@ -64,6 +68,8 @@ class RunResult:
             self.elements.pop(event.node, None)
         elif isinstance(event, NodeLog):
             self.logs[event.node] = self.logs.get(event.node, "") + event.text
+        elif isinstance(event, NodeProgress):
+            self.moving.setdefault(event.node, {})[event.what] = (event.done, event.total)
         elif isinstance(event, ElementStarted):
             found = self.elements.setdefault(event.node, [])
             found.extend({} for _ in range(event.index + 1 - len(found)))
@@ -79,6 +85,7 @@ class RunResult:
                                   "worker": event.worker}
         elif isinstance(event, NodeFinished):
             node = event.node
+            self.moving.pop(node, None)
             self.status[node] = event.status
             if event.outputs is not None:
                 self.outputs[node] = event.outputs
@@ -96,6 +103,7 @@ class RunResult:
         """A copy that later events do not change (values shared, dicts copied)."""
         copied = RunResult(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(self)})
         copied.elements = {node: list(found) for node, found in self.elements.items()}
+        copied.moving = {node: dict(found) for node, found in self.moving.items()}
         return copied
 
     @property

@@ -37,6 +37,7 @@ from .events import (
     Event,
     NodeFinished,
     NodeLog,
+    NodeProgress,
     NodeStarted,
     Outcome,
     RunFinished,
@@ -273,7 +274,7 @@ class Run:
             item = self._inbox.get()
             if self.cancel.is_set():
                 self._abandon(sorter, running)
-            if isinstance(item, NodeLog):
+            if isinstance(item, (NodeLog, NodeProgress)):
                 self.emit(item)
             elif isinstance(item, Future) and item in running:
                 name = running.pop(item)
@@ -411,7 +412,8 @@ class Run:
                 item = self._inbox.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(item, NodeLog) and self.result.status.get(item.node) == "running":
+            if (isinstance(item, (NodeLog, NodeProgress))
+                    and self.result.status.get(item.node) == "running"):
                 self.emit(item)
 
     def _finished_event(self, name: str, future: Future) -> NodeFinished:

@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from ..model.files import human_size
 from ..model.graph import Graph, Ref
 from ..model.status import STATUSES
 from ..run.result import RunResult
@@ -78,6 +79,17 @@ def elements_html(name: str, res: RunResult, element: int | None, limit: int = 4
     return "".join(parts)
 
 
+def moving_html(moving: dict[str, tuple[int, int]]) -> str:
+    """A running node's files on the move: what, bytes done of total, a bar each."""
+    rows = []
+    for what, (done, total) in moving.items():
+        share = done / total if total else 1.0
+        rows.append(f'<div class="cdw-moving" data-what="{esc(what)}">{esc(what)}: '
+                    f"{human_size(done)} of {human_size(total)} ({share:.0%}) "
+                    f'<progress max="1" value="{share:.3f}"></progress></div>')
+    return "".join(rows)
+
+
 def inspector_html(graph: Graph, name: str, res: RunResult, *, started: float | None = None,
                    executor: Any = None, element: int | None = None) -> str:
     """The inspector of node ``name``; ``started`` is when it started, if it is running; for
@@ -113,6 +125,8 @@ def inspector_html(graph: Graph, name: str, res: RunResult, *, started: float | 
     error = res.errors.get(name)
     if error is not None:
         parts.append(section("error", pre(str(error), "cdw-error")))
+    if status == "running" and res.moving.get(name):
+        parts.append(section("files, live", moving_html(res.moving[name])))
     log = res.logs.get(name, "")
     if log:
         title = "traceback" if "Traceback (most recent call last)" in log else "log (stderr)"

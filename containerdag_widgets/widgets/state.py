@@ -19,6 +19,7 @@ from ..run.events import (
     Event,
     NodeFinished,
     NodeLog,
+    NodeProgress,
     NodeStarted,
     RunFinished,
     RunStarted,
@@ -27,7 +28,8 @@ from ..run.result import RunResult
 
 __all__ = ["Fold", "Update"]
 
-_PER_NODE = ("inputs", "outputs", "errors", "logs", "durations", "times", "workers", "reasons")
+_PER_NODE = ("inputs", "outputs", "errors", "logs", "durations", "times", "workers", "reasons",
+             "moving")
 #: Everything a node's outcome is made of (what an edit keeps and a rename moves).
 _OUTCOME = ("status", *_PER_NODE)
 
@@ -117,7 +119,7 @@ class Fold:
                 self._nodes.add(event.node)
             elif isinstance(event, (NodeFinished, ElementStarted, ElementFinished)):
                 self._nodes.add(event.node)
-            elif isinstance(event, NodeLog):
+            elif isinstance(event, (NodeLog, NodeProgress)):  # the inspector shows them live
                 self._logs.add(event.node)
             elif isinstance(event, RunFinished):
                 self.finished = event.result

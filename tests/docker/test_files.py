@@ -59,7 +59,7 @@ def _left_in_container(reg: Registry) -> list[str]:
     pool = reg.sources[0].pool
     container = pool.container_for(proc.image_id, proc.image)
     if pool.work.on_disk:
-        area = pool.area_for(proc.image_id, proc.image)
+        _, area = pool.files_of(proc.image_id, proc.image)
         return os.listdir(area.inputs) + os.listdir(area.outputs)
     code, out = container.exec_run(["ls", "-A", STREAMED_ROOT])
     assert code == 0, out

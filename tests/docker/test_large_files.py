@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from containerdag_widgets import File, Graph, Ref, Registry
+from containerdag_widgets import File, Graph, NodeFinished, NodeProgress, Ref, Registry
 from containerdag_widgets.cache.artifacts import ArtifactStore
 from containerdag_widgets.docker import leftovers
 from containerdag_widgets.docker.disk_files import DiskFull
@@ -49,7 +49,9 @@ def _three_steps(size: int) -> Graph:
 def test_2_gib_go_through_three_hardened_containers_on_disk(reg):
     proc = reg.get("file_make")
     assert proc.settings.mem_limit == 512 * MiB and proc.settings.tmp_size == 64 * MiB
-    result = _three_steps(2 * GiB).run(reg, timeout=600).raise_for_status()
+    events: list = []
+    result = _three_steps(2 * GiB).run(reg, timeout=600, listeners=[events.append])
+    result.raise_for_status()
     made, passed = result.outputs["make"]["made"], result.outputs["pass"]["passed"]
     assert made.size == passed.size == 2 * GiB
     assert made.sha256 == passed.sha256 == result.outputs["hash"]["sha256"]
@@ -62,8 +64,21 @@ def test_2_gib_go_through_three_hardened_containers_on_disk(reg):
     assert (info.st_uid, info.st_mode & 0o777) == (os.geteuid(), 0o444)
     # Every call's directories are gone from the work area.
     pool = reg.sources[0].pool
-    area = next(iter(pool._areas.values()))
+    kind, area = pool.files_of(reg.get("file_make").image_id, TESTKIT)
+    assert kind == "disk"
     assert os.listdir(area.inputs) == [] and os.listdir(area.outputs) == []
+    # The hashing read of each output went out as progress, a few a second, ending at 2 GiB.
+    moved = [e for e in events if isinstance(e, NodeProgress)]
+    for node, what in (("make", "output made (big.bin)"), ("pass", "output passed (big.bin)")):
+        mine = [e for e in moved if e.node == node]
+        assert {e.what for e in mine} == {what}
+        assert [e.done for e in mine] == sorted(e.done for e in mine)
+        assert mine[-1].done == mine[-1].total == 2 * GiB
+        assert len(mine) >= 2
+        finished = next(e for e in events if isinstance(e, NodeFinished) and e.node == node)
+        assert all(e.time <= finished.time for e in mine)
+    assert not [e for e in moved if e.node == "hash"]  # its input was linked: nothing moved
+    assert result.moving == {}
 
 
 def test_a_container_cannot_change_a_stored_file_it_reads(reg, tmp_path):

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from containerdag_widgets import Graph, GraphWidget, NodeLog, Registry, process
+from containerdag_widgets import Graph, GraphWidget, NodeLog, NodeProgress, Registry, process
 from containerdag_widgets.widgets.graph_widget import RunResult
 
 
@@ -98,6 +98,31 @@ def test_the_inspector_shows_a_running_nodes_log_from_events():
         gate.set()
     handle.wait(10)
     w.wait_idle(10)
+
+
+def test_the_inspector_shows_a_running_nodes_files_on_the_move_then_forgets_them():
+    gate = threading.Event()
+
+    @process(outputs={"z": 1.0})
+    def held(x: float = 1.0):
+        gate.wait(10)
+        return {"z": x}
+
+    w = GraphWidget(Graph.from_spec({"h": {"process": "held", "inputs": {"x": 1.0}}}),
+                    Registry([held]))
+    w.selected = "h"
+    handle = w.start()
+    try:
+        w._on_event(NodeProgress("h", "output data (big.bin)", 2**30, 2**31, 0.0))
+        w._flush()
+        assert "files, live" in w.inspector.value
+        assert "output data (big.bin): 1.0 GiB of 2.0 GiB (50%)" in w.inspector.value
+        assert 'value="0.500"' in w.inspector.value
+    finally:
+        gate.set()
+    handle.wait(10)
+    w.wait_idle(10)
+    assert "files, live" not in w.inspector.value and w.status == {"h": "done"}
 
 
 @pytest.mark.parametrize("option", [{"max_workers": 0}, {"timeout": -1}])
