@@ -36,7 +36,7 @@ from distributed.protocol.pickle import loads
 from ..model.errors import Cancelled, ClusterUnavailable, ProcessError, ProcessFailed, WorkerLost
 from ..run.events import NodeFinished, NodeLog, NodeProgress
 from ..run.execution import NodeCall, Report
-from .carry import pack_files
+from .carry import pack_files, this_machine
 from .dask_control import RunControl, Task, ended
 from .dask_worker import run_node, unpack_finished
 
@@ -90,6 +90,9 @@ class DaskExecutor(RunControl):
         self._submitter: threading.Thread | None = None
         self._stopped: set[str] = set()  # runs cancelled (their unsent tasks are not sent)
         self._dashboard: str | None = None
+        #: The workers last asked where they run, and whether all run on this machine.
+        self._asked: frozenset[str] = frozenset()
+        self._all_here = False
         self.closed = False
 
     @classmethod
@@ -220,9 +223,12 @@ class DaskExecutor(RunControl):
 
     def _send(self, tasks: list[Task], resources: dict[str, float] | None) -> None:
         try:
-            calls = [replace(t.call, inputs=pack_files(t.call.inputs)) for t in tasks]
+            by_path = self._workers_here()
+            calls = [replace(t.call, inputs=pack_files(t.call.inputs, by_path=by_path))
+                     for t in tasks]
             dfuts = self.client.map(run_node, calls, [self.topic] * len(tasks),
-                                    key=[t.key for t in tasks], pure=False, resources=resources)
+                                    [this_machine()] * len(tasks), key=[t.key for t in tasks],
+                                    pure=False, resources=resources)
         except Exception as exc:  # noqa: BLE001 - e.g. a call cannot be pickled: find which
             if len(tasks) > 1:
                 for task in tasks:
@@ -236,6 +242,19 @@ class DaskExecutor(RunControl):
         for task, dfut in zip(tasks, dfuts, strict=True):
             task.dfut = dfut
             dfut.add_done_callback(lambda dfut, task=task: self._on_done(task, dfut))
+
+    def _workers_here(self) -> bool:
+        """Whether every worker runs on this machine (then files go by path, not as bytes):
+        asked of the workers once per set of workers (from the submitting thread)."""
+        workers = frozenset(self.client.scheduler_info().get("workers", {}))
+        if workers != self._asked:
+            try:
+                machines = self.client.run(this_machine)
+            except Exception:  # noqa: BLE001 - a worker that cannot say: send bytes
+                machines = {"?": "?"}
+            self._all_here = bool(machines) and set(machines.values()) == {this_machine()}
+            self._asked = workers
+        return self._all_here
 
     def close(self) -> None:
         """Remove the warm containers on the workers, unsubscribe; close what was made here."""

@@ -31,7 +31,7 @@ from ..cache.artifacts import ArtifactStore
 from ..model.errors import Cancelled, ContainerDagError, FileError
 from ..run.events import NodeFinished, NodeLog, NodeProgress
 from ..run.execution import NodeCall, execute_call
-from .carry import pack_files, unpack_files
+from .carry import pack_files, this_machine, unpack_files
 
 __all__ = ["run_node", "cancel_run", "pack_finished", "unpack_finished"]
 
@@ -65,8 +65,10 @@ class _TaskSignal(threading.Event):
         return False
 
 
-def run_node(call: NodeCall, topic: str) -> dict[str, Any]:
-    """Run one node on this worker; the packed ``NodeFinished`` (see ``unpack_finished``)."""
+def run_node(call: NodeCall, topic: str, origin: str = "") -> dict[str, Any]:
+    """Run one node on this worker; the packed ``NodeFinished`` (see ``unpack_finished``).
+    ``origin``: the client's machine (``carry.this_machine``): on this one, output files go
+    back by path."""
     worker = get_worker()
     key = str(worker.get_current_task())
     address = worker.address
@@ -105,7 +107,8 @@ def run_node(call: NodeCall, topic: str) -> dict[str, Any]:
 
         finished = execute_call(call, cancel=cancel, report=report, worker=address)
         if finished.outputs:  # output files go back to the client as bytes
-            finished = replace(finished, outputs=pack_files(finished.outputs))
+            finished = replace(finished, outputs=pack_files(
+                finished.outputs, by_path=origin == this_machine()))
     finally:
         with _lock:
             _active.pop(key, None)
