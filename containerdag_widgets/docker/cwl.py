@@ -7,9 +7,10 @@ job code builds the command line with the inputs staged under container paths (i
 in the container), writes the ``InitialWorkDirRequirement`` files, and after the run collects
 the outputs with its own glob/outputEval logic. ``PoolJob.run`` replaces ``docker run``:
 
-1. the job's directories (``/tmp/containerdag-cwl/<call>/{out,tmp,stg}``, in the warm
-   container's tmpfs) are made and every staged input and generated file is copied in, as
-   one tar archive on the stdin of ``tar -x`` (an argv list);
+1. the job's directories (``/containerdag-work/out/cwl/<call>/{out,tmp,stg}``, in the warm
+   container's work directory on disk: docker/workarea.py) are made and every staged input
+   and generated file is copied in, as one tar archive on the stdin of ``tar -x`` (an argv
+   list);
 2. the command line runs in the image's warm container (resident runner or exec) with the
    job's environment (``HOME``, ``TMPDIR``, ``EnvVarRequirement``), its working directory the
    output directory and its stdin/stdout/stderr redirected as the tool says, by a fixed
@@ -21,7 +22,7 @@ the outputs with its own glob/outputEval logic. ``PoolJob.run`` replaces ``docke
 
 The containers are the pool's, hardened as every warm container (no network, read-only root,
 unprivileged user); a tool's ``ResourceRequirement`` picks the settings of the pool it runs in
-(``CwlBackend.pool_for``): CPUs, memory, and the ``/tmp`` tmpfs that holds its directories.
+(``CwlBackend.pool_for``): CPUs, memory, and the ``/tmp`` tmpfs for what else it writes.
 """
 
 from __future__ import annotations

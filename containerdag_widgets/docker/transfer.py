@@ -48,7 +48,7 @@ __all__ = ["CallFiles", "FILES_ROOT", "STREAMED_ROOT", "OUTPUT_DIR_ENV", "CHUNK"
 #: Where the calls' directories are made in a container without a work volume (its tmpfs).
 FILES_ROOT = "/tmp/containerdag-files"
 #: Where they are made in a warm container's work volume (``workarea.WorkArea``, streamed).
-STREAMED_ROOT = "/containerdag-work/calls"
+STREAMED_ROOT = "/containerdag-work/out"
 #: The environment variable naming the directory a call writes its output files in.
 OUTPUT_DIR_ENV = "CONTAINERDAG_OUTPUT_DIR"
 #: Bytes of an input file sent per command (each chunk is one frame of the runner's stream).

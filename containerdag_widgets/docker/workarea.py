@@ -128,14 +128,14 @@ class WorkArea:
                 Mount(f"{WORK_DIR}/out", str(area.outputs), type="bind")], area
 
     def started(self, container: Any) -> None:
-        """After a streamed container starts: make its volume's ``calls`` directory writable
-        by any user (the engine, root, writes it through the archive API: the container's own
-        user cannot write the volume's root)."""
+        """After a streamed container starts: make its volume's ``out`` directory writable by
+        any user, as the bound ``out/`` is (the engine, root, writes it through the archive
+        API: the container's own user cannot write the volume's root)."""
         if self.on_disk:
             return
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
-            entry = tarfile.TarInfo("calls")
+            entry = tarfile.TarInfo("out")
             entry.type, entry.mode = tarfile.DIRTYPE, 0o1777
             tar.addfile(entry)
         container.put_archive(WORK_DIR, buffer.getvalue())

@@ -46,8 +46,9 @@ __all__ = ["CwlProcess", "CwlDescriptionError", "CallOptions", "DEFAULT_IMAGE", 
 
 #: The image a tool runs in when it has no ``DockerRequirement`` and ``image=`` is not given.
 DEFAULT_IMAGE = "debian:bookworm-slim"
-#: Where a job's directories are made in its container (the warm container's tmpfs).
-CALLS_ROOT = "/tmp/containerdag-cwl"
+#: Where a job's directories are made in its container: the warm container's writable work
+#: directory, on disk (docker/workarea.py), never its memory-backed /tmp.
+CALLS_ROOT = "/containerdag-work/out/cwl"
 #: The requirements honoured (a requirement of any other class is refused by name; hints
 #: that are not understood are ignored, as CWL says).
 SUPPORTED = frozenset({

@@ -211,7 +211,7 @@ def test_an_engine_elsewhere_gets_the_files_streamed_into_a_volume(monkeypatch, 
         assert mounts[WORK_DIR]["Type"] == "volume"
         assert not [m for m in mounts.values() if m["Type"] == "bind"]
         volume = mounts[WORK_DIR]["Name"]
-        assert container.exec_run(["ls", "-A", f"{WORK_DIR}/calls"]).output == b""
+        assert container.exec_run(["ls", "-A", f"{WORK_DIR}/out"]).output == b""
         assert not Path(work_root(), registry.session).exists()
     finally:
         registry.close()

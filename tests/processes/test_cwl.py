@@ -122,7 +122,7 @@ def test_paths_environment_initial_workdir_and_shell_in_the_container(tmp_path, 
     report = out["report"].read_text().splitlines()
     assert report[0] == "hello from env" and out["first_line"] == "hello from env"
     home = report[1].split()[0].removeprefix("home=")
-    assert home.startswith("/tmp/containerdag-cwl/") and home.endswith("/out")
+    assert home.startswith("/containerdag-work/out/cwl/") and home.endswith("/out")
     assert report[1] == f"home={home} tmp={home[:-4]}/tmp pwd={home}"
     path, basename, nameroot, outdir, tmpdir = report[2].split()
     assert path.startswith(home[:-4] + "/stg") and path.endswith("/notes.v1.txt")

@@ -37,7 +37,7 @@ DESCRIPTIONS = {
 # Where calls' files are, in each layout: on disk (bound in), streamed into the work volume,
 # and in /tmp (a container without a work area).
 PATTERNS = ["/containerdag-work/out/*/*", "/containerdag-work/in/*/*/*",
-            "/containerdag-work/calls/*/out/*", "/containerdag-work/calls/*/in/*/*",
+            "/containerdag-work/out/*/out/*", "/containerdag-work/out/*/in/*/*",
             "/tmp/containerdag-files/*/out/*", "/tmp/containerdag-files/*/in/*/*"]
 
 def tamper():
