@@ -106,6 +106,8 @@ class GraphWidget(W.VBox):
         self._drawing = False
         self._names: tuple[str, ...] = ()
         self._drawn = Graph()  # the graph as last drawn
+        #: Nodes drawn anew (edited or added) since the last run began: Re-run failed runs them.
+        self._edited_since: set[str] = set()
         self._view = View()
 
         self.pane = CanvasPane(graph_stylesheet(), height=height,
@@ -219,8 +221,9 @@ class GraphWidget(W.VBox):
             self.stale = [n for n in self._names if n in self.stale or n in new]
             # A node drawn as it was keeps its last result (an edit elsewhere loses nothing).
             drawn, self._drawn = self._drawn, self.graph.copy()
-            self._fold.reset(self._names, keep=[n for n in self._names
-                                                if drawn.nodes.get(n) == self._drawn[n]])
+            keep = [n for n in self._names if drawn.nodes.get(n) == self._drawn[n]]
+            self._edited_since.update(set(self._names).difference(keep))
+            self._fold.reset(self._names, keep=keep)
             self._draw()
             self.editor.refresh()
         self._flush()
@@ -268,6 +271,7 @@ class GraphWidget(W.VBox):
             if self._graph_dirty:
                 self.redraw()
             self.stale = []
+            self._edited_since.clear()
             self._expecting = False
         self._fold.apply(event)
         if isinstance(event, RunFinished):
@@ -399,8 +403,12 @@ class GraphWidget(W.VBox):
         return self.start(nodes=targets, force=targets) if targets else None
 
     def rerun_failed(self) -> RunHandle | None:
-        """Run the nodes that failed, were skipped or cancelled (and what they need)."""
-        targets = [n for n, s in self.status.items() if s in _RERUN and n in self.graph]
+        """Run the nodes that failed, were skipped or cancelled, and those edited since (an
+        edit that fixed a failed node drew it anew, pending), with what they need."""
+        if self._graph_dirty:
+            self.redraw()  # an edit not drawn yet: what it changed is known after this
+        targets = [n for n in self.graph
+                   if self.status.get(n) in _RERUN or n in self._edited_since]
         # A scattered node is not forced: its failed elements run again, the others are
         # reused from the cache.
         force = [n for n in targets if not self.graph[n].scatter]

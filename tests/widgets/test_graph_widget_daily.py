@@ -128,3 +128,46 @@ def test_the_widget_passes_cache_nodes_and_force_by_the_run_options_names():
     w.run_node("a").wait(10)
     assert calls[-1]["nodes"] == ["a"] and calls[-1]["force"] == ["a"]
     w.close()
+
+
+def test_rerun_failed_after_a_fix_runs_the_fixed_node_its_skipped_reader_and_the_failures():
+    """Issue 24: fix 'ratio' (division by zero) and 'leaf' (the same, read by nobody); once
+    the edits are drawn their results are gone (pending); Re-run failed runs both, the skipped
+    reader and the other failure."""
+    from containerdag_widgets import process
+
+    @process(outputs={"z": 1.0}, name="divide")
+    def divide(a: float = 1.0, b: float = 1.0):
+        return {"z": a / b}
+
+    @process(outputs={"z": 1.0}, name="double")
+    def double(a: float = 1.0):
+        return {"z": 2 * a}
+
+    @process(outputs={"z": 1.0}, name="broken")
+    def broken(a: float = 1.0):
+        raise RuntimeError("always fails")
+
+    graph = Graph.from_spec({
+        "ratio": {"process": "divide", "inputs": {"a": 3.0, "b": 0.0}},
+        "doubled": {"process": "double", "inputs": {"a": ("ratio", "z")}},
+        "bad": {"process": "broken", "inputs": {"a": 1.0}},
+        "ok": {"process": "double", "inputs": {"a": 1.0}},
+        "leaf": {"process": "divide", "inputs": {"a": 1.0, "b": 0.0}},
+    })
+    w = GraphWidget(graph, Registry([divide, double, broken]))
+    w.run(timeout=30)
+    assert w.status == {"ratio": "failed", "doubled": "skipped", "bad": "failed", "ok": "done",
+                        "leaf": "failed"}
+    w.editor.set_value("ratio", "b", 2.0)
+    w.editor.set_value("leaf", "b", 4.0)
+    w.redraw()  # what the debounced redraw after the edits does
+    assert (w.status["ratio"], w.status["leaf"]) == ("pending", "pending")
+    assert not w.controls.rerun_failed.disabled
+    w.rerun_failed().wait(30)
+    w.wait_idle(30)
+    assert w.status == {"ratio": "done", "doubled": "done", "bad": "failed", "ok": "done",
+                        "leaf": "done"}
+    assert w.outputs["doubled"] == {"z": 3.0} and w.outputs["leaf"] == {"z": 0.25}
+    assert w.result.status == {"ratio": "done", "doubled": "done", "bad": "failed",
+                               "leaf": "done"}
