@@ -11,7 +11,11 @@ import ipywidgets as W
 from ..model.status import FINAL, STATUSES, SUCCESS
 from .style import STATUS_COLORS
 
-__all__ = ["Controls", "legend_html", "progress_of"]
+__all__ = ["Controls", "legend_html", "progress_of", "bar_html", "BAR_ORDER"]
+
+#: The order of the progress bar's segments: what gave outputs, what did not, what runs;
+#: pending is the empty rest.
+BAR_ORDER = ("done", "cached", "partial", "failed", "cancelled", "skipped", "running")
 
 
 def legend_html() -> str:
@@ -20,6 +24,22 @@ def legend_html() -> str:
         f'<span class="cdw-legend-item" data-status="{s}"><span class="cdw-swatch" '
         f'style="background:{STATUS_COLORS[s]}"></span>{s}</span>' for s in STATUSES)
     return f'<div class="cdw-legend" title="node colours">{items}</div>'
+
+
+def bar_html(status: Mapping[str, str], *, width: int = 200) -> str:
+    """The progress bar: a segment per status, as wide as its share of the nodes, in the
+    canvas's colours (one failure among five is a fifth of the bar, not all of it red)."""
+    total = max(len(status), 1)
+    counts = Counter(status.values())
+    parts = ", ".join(f"{counts[s]} {s}" for s in (*BAR_ORDER, "pending") if counts[s])
+    segments = "".join(
+        f'<div class="cdw-bar-seg" data-status="{s}" data-count="{counts[s]}" '
+        f'style="width:{100 * counts[s] / total:.3f}%;background:{STATUS_COLORS[s]}"></div>'
+        for s in BAR_ORDER if counts[s])
+    return (f'<div class="cdw-bar" title="{parts}" role="progressbar" '
+            f'aria-valuenow="{sum(counts[s] for s in FINAL)}" aria-valuemax="{len(status)}" '
+            f'style="display:flex;width:{width}px;height:12px;border-radius:3px;'
+            f'overflow:hidden;background:{STATUS_COLORS["pending"]}">{segments}</div>')
 
 
 def progress_of(status: Mapping[str, str], running: bool) -> tuple[int, int, str, str]:
@@ -52,8 +72,9 @@ class Controls:
         self.rerun_failed = W.Button(description="Re-run failed", icon="redo", disabled=True,
                                      layout=button,
                                      tooltip="Run the failed, skipped and cancelled nodes again")
-        self.progress = W.IntProgress(value=0, min=0, max=max(total, 1),
-                                      layout=W.Layout(width="200px"))
+        #: A segment per status (``bar_html``).
+        self.progress = W.HTML(bar_html(dict.fromkeys(range(total), "pending")))
+        self.progress.add_class("cdw-progress-bar")
         self.progress_text = W.Label("")
         self.progress_text.add_class("cdw-progress")
         self.fit = W.Button(description="Fit", icon="expand", layout=button,
@@ -90,10 +111,8 @@ class Controls:
                       layout=W.Layout(align_items="center", flex_flow="row wrap"))
 
     def show_progress(self, status: Mapping[str, str], running: bool) -> None:
-        finished, total, text, kind = progress_of(status, running)
-        self.progress.max = max(total, 1)
-        self.progress.value = finished
-        self.progress.bar_style = {"ok": "success", "bad": "danger"}.get(kind, "info")
+        _, _, text, kind = progress_of(status, running)
+        self.progress.value = bar_html(status)
         label = self.progress_text
         for k in ("ok", "bad"):
             (label.add_class if k == kind else label.remove_class)(f"cdw-progress-{k}")

@@ -125,7 +125,7 @@ def inspector_html(graph: Graph, name: str, res: RunResult, *, started: float | 
     error = res.errors.get(name)
     if error is not None:
         parts.append(section("error", pre(str(error), "cdw-error")))
-    if status == "running" and res.moving.get(name):
+    if res.moving.get(name):  # gone when the node ends
         parts.append(section("files, live", moving_html(res.moving[name])))
     log = res.logs.get(name, "")
     if log:

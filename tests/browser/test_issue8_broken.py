@@ -222,10 +222,15 @@ def test_5_status_styling(lab, docker_client):
         colour = lab.evaluate("""() => getComputedStyle(
             document.querySelector('.cdw-progress')).color""")
         assert colour == "rgb(211, 47, 47)", colour  # red, not the default text colour
-        bar = lab.evaluate("""() => getComputedStyle(document.querySelector(
-            '.cdw-graph-widget .progress-bar-danger')).backgroundColor""")
-        assert bar and bar != "rgba(0, 0, 0, 0)", bar
-        assert not lab.page.locator(".cdw-graph-widget .progress-bar-info").count()
+        # The bar: a segment per status, as wide as its share (2 of 4 failed: half is red).
+        segments = lab.evaluate("""() => [...document.querySelectorAll(
+            '.cdw-graph-widget .cdw-bar .cdw-bar-seg')].map(s => [s.dataset.status,
+            Math.round(100 * s.getBoundingClientRect().width
+                       / s.parentElement.getBoundingClientRect().width),
+            getComputedStyle(s).backgroundColor])""")
+        assert [(s, w) for s, w, _ in segments] == [("done", 25), ("failed", 50),
+                                                    ("skipped", 25)], segments
+        assert dict((s, c) for s, _, c in segments)["failed"] == "rgb(217, 69, 61)", segments
 
         lab.click_cy_node("py")
         body = '.cdw-inspector-body[data-node="py"]'

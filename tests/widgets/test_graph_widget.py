@@ -1,3 +1,4 @@
+import re
 import threading
 import time
 
@@ -56,7 +57,11 @@ def test_status_goes_through_a_run_with_a_failing_node(registry):
     assert history[-1] == final
     assert running == [True, False]
     assert {i: n["classes"] for i, n in w.pane.nodes.items()} == final
-    assert w.progress.value == 4 and w.progress.bar_style == "danger"
+    # The bar has a segment per status, as wide as its share: one failure is a quarter.
+    segments = re.findall(r'data-status="(\w+)" data-count="(\d+)" style="width:([\d.]+)%',
+                          w.progress.value)
+    assert segments == [("done", "2", "50.000"), ("failed", "1", "25.000"),
+                        ("skipped", "1", "25.000")]
     assert w.progress_text.value == "2 done, 1 failed, 1 skipped of 4"
     assert "cdw-progress-bad" in w.progress_text._dom_classes
     assert w.outputs == {"a": {"z": 3.0}, "d": {"z": 5.0}}

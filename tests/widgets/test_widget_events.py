@@ -113,6 +113,9 @@ def test_the_inspector_shows_a_running_nodes_files_on_the_move_then_forgets_them
     w.selected = "h"
     handle = w.start()
     try:
+        deadline = time.monotonic() + 60
+        while w.status.get("h") != "running" and time.monotonic() < deadline:
+            time.sleep(0.01)
         w._on_event(NodeProgress("h", "output data (big.bin)", 2**30, 2**31, 0.0))
         w._flush()
         assert "files, live" in w.inspector.value
