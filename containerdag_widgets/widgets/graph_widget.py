@@ -53,6 +53,8 @@ class GraphWidget(W.VBox):
                        "cancelled").tag(sync=True)
     outputs = Dict(help="node -> outputs of each node that finished (kernel-side)")
     inputs = Dict(help="node -> resolved inputs of each node that started (kernel-side)")
+    errors = Dict(help="node -> the message of each node that failed, was skipped or "
+                       "cancelled (kernel-side)")
     running = Bool(False, help="whether a run of the graph is going on").tag(sync=True)
     selected = Unicode("", help="the node shown in the inspector, highlighted and centred when "
                                 "set from code or search (\"\" for none)").tag(sync=True)
@@ -329,6 +331,7 @@ class GraphWidget(W.VBox):
             self.status = {n: state.status.get(n, "pending") for n in names}
             self.inputs = {n: dict(state.inputs[n]) for n in names if n in state.inputs}
             self.outputs = {n: dict(state.outputs[n]) for n in names if n in state.outputs}
+            self.errors = {n: str(state.errors[n]) for n in names if n in state.errors}
             run = update.run_nodes or names
             self.controls.show_progress({n: state.status.get(n, "pending") for n in run},
                                         running)

@@ -11,7 +11,7 @@ from typing import Any
 import ipywidgets as W
 from traitlets import Dict, Int, dlink, observe
 
-from .html import TABLE_STYLE, cell, esc, value_text
+from .html import TABLE_STYLE, cell, esc, pre, value_text
 from .inspector import status_badge
 from .previews import COMPACT, TABLE, preview_html
 
@@ -23,6 +23,8 @@ class OutputTable(W.HTML):
 
     outputs = Dict(help="node -> outputs; the table re-renders when it changes (kernel-side)")
     status = Dict(help="node -> status, shown beside each node's outputs (kernel-side)")
+    errors = Dict(help="node -> error message, shown in the row of a failed, skipped or "
+                       "cancelled node (kernel-side)")
     max_previews = Int(24, help="values previewed in full (pictures, tables, plots); the rest "
                                 "show as name and size or JSON (kernel-side)")
 
@@ -31,16 +33,18 @@ class OutputTable(W.HTML):
         self.add_class("cdw-output-table")
         if source is not None:  # a GraphWidget, or anything with outputs/status traits
             dlink((source, "outputs"), (self, "outputs"))
-            if "status" in getattr(source, "trait_names", lambda: [])():
-                dlink((source, "status"), (self, "status"))
+            names = getattr(source, "trait_names", lambda: [])()
+            for name in ("status", "errors"):
+                if name in names:
+                    dlink((source, name), (self, name))
         self._render()
 
-    @observe("outputs", "status", "max_previews")
+    @observe("outputs", "status", "errors", "max_previews")
     def _changed(self, _change: dict) -> None:
         self._render()
 
     def _render(self) -> None:
-        nodes = list(dict.fromkeys([*self.status, *self.outputs]))
+        nodes = list(dict.fromkeys([*self.status, *self.outputs, *self.errors]))
         if not nodes:
             self.value = '<div class="cdw-empty"><i>No outputs yet.</i></div>'
             return
@@ -49,6 +53,12 @@ class OutputTable(W.HTML):
             status = self.status.get(node, "")
             badge = status_badge(status) if status else ""
             ports = list((self.outputs.get(node) or {}).items()) or [("", None)]
+            error = self.errors.get(node)
+            if error and not self.outputs.get(node):  # where the outputs would be: why not
+                rows.append(f'<tr data-node="{esc(node)}">{cell(esc(node))}'
+                            f'{cell(badge, f"cdw-status-{esc(status)}")}{cell("")}'
+                            f'{cell(pre(error, "cdw-error"), "cdw-value")}</tr>')
+                continue
             for port, value in ports:
                 rich = None
                 if port:

@@ -93,6 +93,13 @@ def test_output_table_follows_outputs(registry):
     assert table.outputs == w.outputs
     assert '<tr data-node="d">' in table.value and "5.0" in table.value
     assert "skipped" in table.value
+    # A failed or skipped node's row says why, where its outputs would be.
+    assert set(table.errors) == {"bad", "after bad"} and table.errors == w.errors
+    rows = dict(re.findall(r'<tr data-node="([^"]+)">(.*?)</tr>', table.value))
+    assert "cdw-error" in rows["bad"] and "ZeroDivisionError" in rows["bad"]
+    assert "cdw-error" in rows["after bad"] and "upstream node &#x27;bad&#x27; failed" \
+        in rows["after bad"]
+    assert "cdw-error" not in rows["d"] and "cdw-error" not in rows["a"]
 
 
 def test_outputs_can_drive_another_widget(registry):
