@@ -11,7 +11,7 @@ from typing import Any
 import ipywidgets as W
 from traitlets import Bool, Dict, Float, Int, List, Unicode, observe
 
-from ..model.errors import ContainerDagError
+from ..model.errors import ContainerDagError, GraphValidationError
 from ..model.graph import Graph, GraphEdited
 from ..model.status import SUCCESS
 from ..processes.registry import Registry
@@ -55,6 +55,8 @@ class GraphWidget(W.VBox):
     inputs = Dict(help="node -> resolved inputs of each node that started (kernel-side)")
     errors = Dict(help="node -> the message of each node that failed, was skipped or "
                        "cancelled (kernel-side)")
+    problems = Dict(help="node -> what validation finds wrong with it now (its messages); "
+                         "such nodes are marked on the canvas (kernel-side)")
     running = Bool(False, help="whether a run of the graph is going on").tag(sync=True)
     selected = Unicode("", help="the node shown in the inspector, highlighted and centred when "
                                 "set from code or search (\"\" for none)").tag(sync=True)
@@ -221,6 +223,7 @@ class GraphWidget(W.VBox):
             new = (stale_nodes(self.graph, self.registry, last.status)
                    if had_results and not self._fold.active else [])
             self.stale = [n for n in self._names if n in self.stale or n in new]
+            self._validate()
             # A node drawn as it was keeps its last result (an edit elsewhere loses nothing).
             drawn, self._drawn = self._drawn, self.graph.copy()
             keep = [n for n in self._names if drawn.nodes.get(n) == self._drawn[n]]
@@ -232,6 +235,22 @@ class GraphWidget(W.VBox):
         self._render_inspector()
 
     rebuild = redraw
+
+    def _validate(self) -> None:
+        """Find what is wrong with the graph now: ``problems``, the canvas marks; a validation
+        message under the toolbar goes once the graph is fixed."""
+        registry = self._registry if self._registry_source is None else None
+        found: dict[str, list[str]] = {}
+        if registry is not None and not registry.closed:
+            try:
+                for problem in self.graph.problems(registry):
+                    if problem.node:
+                        found.setdefault(problem.node, []).append(problem.detail)
+            except ContainerDagError:
+                found = {}
+        self.problems = found
+        if not found and 'data-kind="validation"' in self.message.value:
+            self.message.value = ""
 
     def _draw(self) -> None:
         with self._draw_lock:
@@ -245,7 +264,7 @@ class GraphWidget(W.VBox):
                            [{"data": d} for d in view.edges])
 
     def _classes(self, shown: str, status: dict[str, str]) -> str:
-        return self._view.classes(shown, status, self.stale, self.selected)
+        return self._view.classes(shown, status, self.stale, self.selected, self.problems)
 
     @observe("focus", "focus_hops", "grouped")
     def _view_changed(self, change: dict) -> None:
@@ -381,6 +400,15 @@ class GraphWidget(W.VBox):
             self._buttons(True)
             self._flusher.push_now()
             self.message.value = pre(str(exc), "cdw-error")
+            if isinstance(exc, GraphValidationError):  # cleared when the graph is fixed
+                found: dict[str, list[str]] = {}
+                for problem in exc.problems:
+                    if problem.node:
+                        found.setdefault(problem.node, []).append(problem.detail)
+                self.problems = found
+                self.message.value = (f'<div data-kind="validation">{self.message.value}'
+                                      "</div>")
+                self._draw()
             return None
         return self.handle
 
@@ -548,7 +576,8 @@ class GraphWidget(W.VBox):
         self._show_picker(name, state)
         return inspector_html(self.graph, name, state, started=started.get(name),
                               executor=self.executor,
-                              element=self.element if self.element >= 0 else None)
+                              element=self.element if self.element >= 0 else None,
+                              problems=self.problems.get(name, ()))
 
     def _render_timeline(self, state: RunResult | None = None,
                          started: dict[str, float] | None = None,

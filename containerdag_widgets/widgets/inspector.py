@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from ..model.files import human_size
@@ -91,7 +92,8 @@ def moving_html(moving: dict[str, tuple[int, int]]) -> str:
 
 
 def inspector_html(graph: Graph, name: str, res: RunResult, *, started: float | None = None,
-                   executor: Any = None, element: int | None = None) -> str:
+                   executor: Any = None, element: int | None = None,
+                   problems: Sequence[str] = ()) -> str:
     """The inspector of node ``name``; ``started`` is when it started, if it is running; for
     a scattered node, its elements and element ``element`` in full."""
     if not name or name not in graph:
@@ -107,6 +109,9 @@ def inspector_html(graph: Graph, name: str, res: RunResult, *, started: float | 
     elif status == "running" and started is not None:
         parts.append(f" &middot; {max(time.time() - started, 0.0):.1f} s so far")
     parts.append("</div>")
+    if problems:
+        parts.append(section("problems (fix them to run)", pre("\n".join(problems),
+                                                                 "cdw-error cdw-problems")))
     if res.reasons.get(name):
         parts.append(f'<div class="cdw-reason">{esc(res.reasons[name])}</div>')
     parts.append(_worker(res, name, executor))

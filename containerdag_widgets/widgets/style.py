@@ -11,6 +11,8 @@ from __future__ import annotations
 from ..model.status import STATUSES
 
 #: Fill colour of a node per status (the same in light and dark themes: text on them is dark).
+#: The border of a node that validation finds wrong.
+INVALID = "#c62828"
 STATUS_COLORS = {
     "pending": "#d0d4da",
     "running": "#f2b632",
@@ -79,6 +81,8 @@ def graph_stylesheet() -> list[dict]:
         {"selector": "node.cached", "style": {"border-width": 2, "border-style": "double"}},
         {"selector": "node.stale", "style": {"border-width": 3, "border-style": "dashed",
                                              "border-color": "#d98e04"}},
+        {"selector": "node.invalid", "style": {  # validation finds it wrong (problems)
+            "border-width": 4, "border-style": "double", "border-color": INVALID}},
         {"selector": "node.scatter-bar", "style": {
             "background-fill": "linear-gradient", "background-gradient-direction": "to-right",
             "background-gradient-stop-colors": "data(bar_colors)",

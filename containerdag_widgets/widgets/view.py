@@ -44,20 +44,25 @@ class View:
     groups: dict[str, list[str]] = field(default_factory=dict)
 
     def classes(self, shown: str, status: Mapping[str, str], stale: Collection[str] = (),
-                selected: str = "") -> str:
+                selected: str = "", invalid: Collection[str] = ()) -> str:
         """The canvas classes of drawn id ``shown``: its status (a group's most telling one),
-        ``stale`` for a node whose last result an edit made out of date, ``cdw-selected``."""
+        ``stale`` for a node whose last result an edit made out of date, ``invalid`` for one
+        validation finds wrong (a group holding one), ``cdw-selected``."""
         if shown in self.groups:
             states = {status.get(m, "pending") for m in self.groups[shown]}
             main = next((s for s in ("running", "failed", "cancelled", "pending", "skipped",
                                      "cached") if s in states), "done")
             cls = f"group {main}"
+            if any(m in invalid for m in self.groups[shown]):
+                cls += " invalid"
         else:
             cls = status.get(shown, "pending")
             if cls == "running" and self.nodes.get(shown, {}).get("bar_colors"):
                 cls += " scatter-bar"  # its elements' progress, as a bar of their statuses
             if shown in stale and (cls == "pending" or cls in SUCCESS):
                 cls += " stale"
+            if shown in invalid:
+                cls += " invalid"
         if selected and self.shown_as.get(selected) == shown:
             cls += " cdw-selected"
         return cls

@@ -171,3 +171,26 @@ def test_rerun_failed_after_a_fix_runs_the_fixed_node_its_skipped_reader_and_the
     assert w.outputs["doubled"] == {"z": 3.0} and w.outputs["leaf"] == {"z": 0.25}
     assert w.result.status == {"ratio": "done", "doubled": "done", "bad": "failed",
                                "leaf": "done"}
+
+
+def test_a_validation_problem_marks_its_node_and_goes_with_the_fix():
+    """Issue 24: what validation finds wrong shows on the canvas and in the inspector, not
+    only above the graph; fixing the graph clears the marks and the message."""
+    w = GraphWidget(Graph.from_spec({
+        "a": {"process": "add", "inputs": {"x": 1.0, "y": "two"}},
+        "b": {"process": "add", "inputs": {"x": ("a", "z"), "y": 1.0}},
+    }), Registry([add]))
+    assert list(w.problems) == ["a"] and "'y'" in w.problems["a"][0]
+    assert "invalid" in w.pane.nodes["a"]["classes"]
+    assert "invalid" not in w.pane.nodes["b"]["classes"]
+    w.selected = "a"
+    assert "problems (fix them to run)" in w.inspector.value
+    assert w.start() is None  # refused, before anything runs
+    assert 'data-kind="validation"' in w.message.value and "graph has 1 problem" in \
+        w.message.value
+    w.editor.set_value("a", "y", 2.0)
+    w.redraw()  # what the debounced redraw after the edit does
+    assert w.problems == {} and w.message.value == ""
+    assert "invalid" not in w.pane.nodes["a"]["classes"]
+    assert "problems" not in w.inspector.value
+    assert w.run(timeout=30).status == {"a": "done", "b": "done"}
