@@ -75,6 +75,10 @@ class Controls:
         #: A segment per status (``bar_html``).
         self.progress = W.HTML(bar_html(dict.fromkeys(range(total), "pending")))
         self.progress.add_class("cdw-progress-bar")
+        self.auto = W.ToggleButton(description="Auto", icon="bolt", layout=button,
+                                   tooltip="Run on its own after each edit (what a run "
+                                           "would not reuse)")
+        self.auto.add_class("cdw-auto")
         self.progress_text = W.Label("")
         self.progress_text.add_class("cdw-progress")
         self.fit = W.Button(description="Fit", icon="expand", layout=button,
@@ -103,7 +107,7 @@ class Controls:
         self.node_actions.add_class("cdw-node-actions")
 
     def run_bar(self) -> W.HBox:
-        return W.HBox([self.run, self.stop, self.rerun_failed, self.progress,
+        return W.HBox([self.run, self.stop, self.rerun_failed, self.auto, self.progress,
                        self.progress_text], layout=W.Layout(align_items="center"))
 
     def nav_bar(self) -> W.HBox:

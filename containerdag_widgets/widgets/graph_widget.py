@@ -74,6 +74,10 @@ class GraphWidget(W.VBox):
     large_graph = Int(150, min=1, help="above this many nodes the graph starts grouped and the "
                                        "focus and group controls show")
     redraw_delay = Float(0.1, help="edits closer together than this are drawn together")
+    auto = Bool(False, help="run on its own: when turned on and after each edit (API, %%node, "
+                            "editor, a linked slider), the nodes a run would not reuse run, "
+                            "once the edits pause for auto_delay seconds (kernel-side)")
+    auto_delay = Float(0.3, help="seconds without an edit before an automatic run starts")
     stale = List(Unicode(), help="nodes whose last result an edit made out of date: a run "
                                  "would not reuse it as it is (from Graph.plan)").tag(sync=True)
     edited = Int(0, help="counts the edits of the graph, from anywhere (canvas, code, magics): "
@@ -105,6 +109,9 @@ class GraphWidget(W.VBox):
         self._clicked = False
         self._last_edit = 0.0
         self._timer: threading.Timer | None = None
+        self._auto_timer: threading.Timer | None = None
+        self._auto_pending = False  # an edit came while a run went on: run once it ends
+        self._auto_starting = False  # between the timer and the run's start
         self._group_auto = grouped is None
         self._graph_dirty = False
         self._drawing = False
@@ -158,6 +165,7 @@ class GraphWidget(W.VBox):
         W.link((c.focus, "value"), (self, "focus"))
         W.link((c.hops, "value"), (self, "focus_hops"))
         W.link((c.grouped, "value"), (self, "grouped"))
+        W.link((c.auto, "value"), (self, "auto"))
         self.tabs.observe(lambda _: self._render_timeline(), "selected_index")
         super().__init__([c.run_bar(), c.nav_bar(), self.message, self.tabs], **kwargs)
         self.add_class("cdw-graph-widget")
@@ -287,6 +295,8 @@ class GraphWidget(W.VBox):
                 self.stale = [new if n == old else n for n in self.stale]
             self.edited += 1
             self._edited()
+            if self.auto:
+                self._schedule_auto()
             return
         if isinstance(event, RunStarted):
             if self._graph_dirty:
@@ -475,6 +485,65 @@ class GraphWidget(W.VBox):
     def _runs_idle(self) -> None:
         with self._edit_lock:
             self._buttons(self.registry is not None)
+            pending, self._auto_pending = self._auto_pending, False
+        if pending and self.auto:
+            self._schedule_auto()
+
+    # ---- the automatic mode -----------------------------------------------------------------
+
+    @observe("auto")
+    def _auto_changed(self, change: dict) -> None:
+        if change["new"]:
+            self._schedule_auto()
+        else:
+            self._cancel_auto()
+
+    def _schedule_auto(self) -> None:
+        """Start a run ``auto_delay`` seconds after the last edit (each edit restarts it)."""
+        with self._edit_lock:
+            if self._auto_timer is not None:
+                self._auto_timer.cancel()
+            self._auto_timer = threading.Timer(self.auto_delay, self._auto_run)
+            self._auto_timer.daemon = True
+            self._auto_timer.start()
+
+    def _cancel_auto(self) -> None:
+        with self._edit_lock:
+            if self._auto_timer is not None:
+                self._auto_timer.cancel()
+                self._auto_timer = None
+            self._auto_pending = False
+
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait until no automatic run is due or going on (``auto``: an edit starts one after
+        ``auto_delay``) and the last run's updates reached the traits. ``TimeoutError`` after
+        ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._edit_lock:
+                due = self._auto_timer is not None or self._auto_pending or self._auto_starting
+            if not (due or self._busy() or self.running):
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"the graph did not settle in {timeout} s")
+            time.sleep(0.01)
+        self.wait_idle(None if deadline is None else max(deadline - time.monotonic(), 0.0))
+
+    def _auto_run(self) -> None:
+        with self._edit_lock:
+            self._auto_timer = None
+            if not self.auto:
+                return
+            if self._busy() or self.running:  # after the run going on
+                self._auto_pending = True
+                return
+            self._auto_starting = True
+        try:
+            if self.registry is not None and self.graph.nodes:
+                self.start()
+        finally:
+            with self._edit_lock:
+                self._auto_starting = False
 
     def _report(self, result: RunResult) -> None:
         counts: dict[str, int] = {}
@@ -608,6 +677,7 @@ class GraphWidget(W.VBox):
             unsubscribe()
         self._followed.clear()
         self._flusher.close()
+        self._cancel_auto()
         with self._edit_lock:
             if self._timer is not None:
                 self._timer.cancel()

@@ -194,3 +194,51 @@ def test_a_validation_problem_marks_its_node_and_goes_with_the_fix():
     assert "invalid" not in w.pane.nodes["a"]["classes"]
     assert "problems" not in w.inspector.value
     assert w.run(timeout=30).status == {"a": "done", "b": "done"}
+
+
+def _wait(condition, timeout: float = 60.0) -> None:
+    """Poll ``condition()`` until true; a generous bound, never reached on a loaded machine."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert condition()
+
+
+def test_auto_runs_on_its_own_after_each_edit_and_after_a_run_going_on():
+    """Issue 24: GraphWidget(auto=True) runs when turned on and after each edit what a run
+    would not reuse, with no observer code; an edit during a run is run once it ends."""
+    import threading
+
+    from containerdag_widgets import process
+
+    gate = threading.Event()
+    gate.set()
+
+    @process(outputs={"z": 1.0}, name="held add")
+    def held_add(x: float = 1.0, y: float = 1.0):
+        gate.wait(30)
+        return {"z": x + y}
+
+    graph = Graph.from_spec({
+        "a": {"process": "held add", "inputs": {"x": 1.0, "y": 1.0}},
+        "b": {"process": "add", "inputs": {"x": ("a", "z"), "y": 10.0}},
+        "c": {"process": "add", "inputs": {"x": 5.0, "y": 5.0}},
+    })
+    w = GraphWidget(graph, Registry([held_add, add]), auto=True, auto_delay=0.05)
+    assert w.controls.auto.value is True  # the toolbar's toggle follows the trait
+    _wait(lambda: w.outputs.get("b") == {"z": 12.0} and not w.running)
+    graph.set_input("a", "x", 2.0)  # an edit from code: nothing else to call
+    _wait(lambda: w.outputs.get("b") == {"z": 13.0} and not w.running)
+    assert w.result.status == {"a": "done", "b": "done", "c": "cached"}  # only what changed
+    gate.clear()  # the next run holds at 'a'...
+    graph.set_input("a", "x", 3.0)
+    _wait(lambda: w.running and w.status.get("a") == "running")
+    graph.set_input("c", "y", 6.0)  # ...an edit while it runs: run once it ends
+    gate.set()
+    _wait(lambda: w.outputs.get("c") == {"z": 11.0} and w.outputs.get("b") == {"z": 14.0}
+          and not w.running)
+    w.auto = False
+    graph.set_input("c", "y", 7.0)
+    time.sleep(0.5)  # what the test shows: that nothing starts (no state to wait for)
+    assert w.status["c"] == "pending" and not w.running  # drawn anew, not run
+    w.close()
