@@ -103,7 +103,12 @@ class Controls:
                                  tooltip="Run the selected node (and what it needs)")
         self.run_from = W.Button(description="Run from here", icon="forward", layout=button,
                                  tooltip="Run the selected node and every node after it")
-        self.node_actions = W.HBox([self.run_node, self.run_from])
+        self.elements = W.Button(description="Elements", icon="th", layout=button,
+                                 tooltip="Draw the selected scattered node as its elements, a "
+                                         "box each (or as one box again)")
+        self.elements.layout.display = "none"
+        self.elements.add_class("cdw-elements")
+        self.node_actions = W.HBox([self.run_node, self.run_from, self.elements])
         self.node_actions.add_class("cdw-node-actions")
 
     def run_bar(self) -> W.HBox:

@@ -31,7 +31,7 @@ from .stale import stale_nodes
 from .state import Fold
 from .style import graph_stylesheet
 from .timeline import timeline_html
-from .view import View, build_view, group_data, node_data, prefix_group
+from .view import MAX_EXPANDED, View, build_view, group_data, node_data, prefix_group
 
 __all__ = ["GraphWidget"]
 
@@ -65,6 +65,9 @@ class GraphWidget(W.VBox):
     max_workers = Int(4, min=1, help="how many nodes run at once (the run option max_workers)")
     cache = Bool(True, help="reuse and store results of unchanged deterministic nodes (the run "
                             "option cache; False: neither, nor record the run)")
+    expanded = List(Unicode(), help="scattered nodes drawn as their elements, a box each "
+                                    "(the Elements button toggles the selected one; "
+                                    "kernel-side)")
     element = Int(-1, help="the element of the selected scattered node shown in full in the "
                            "inspector (-1: none); the element picker sets it (kernel-side)")
     focus = Bool(False, help="show only the selected node and its neighbours (kernel-side)")
@@ -160,6 +163,7 @@ class GraphWidget(W.VBox):
         c.rerun_failed.on_click(lambda _: self.rerun_failed())
         c.run_node.on_click(lambda _: self.run_node(self.selected))
         c.run_from.on_click(lambda _: self.run_from(self.selected))
+        c.elements.on_click(lambda _: self.toggle_elements())
         c.fit.on_click(lambda _: self.pane.fit())
         c.search.observe(self._on_search, "value")
         W.link((c.focus, "value"), (self, "focus"))
@@ -265,14 +269,19 @@ class GraphWidget(W.VBox):
             state, _ = self._fold.snapshot()
             focus = self.selected if self.focus and self.selected in self.graph else None
             view = build_view(self.graph, state.status, focus=focus, hops=self.focus_hops,
-                              group_by=self.group_by if self.grouped else None)
+                              group_by=self.group_by if self.grouped else None,
+                              expanded=self.expanded, elements=state.elements)
             self._view = view
             self.pane.draw([{"data": d, "classes": self._classes(i, state.status)}
                             for i, d in view.nodes.items()],
                            [{"data": d} for d in view.edges])
 
-    def _classes(self, shown: str, status: dict[str, str]) -> str:
-        return self._view.classes(shown, status, self.stale, self.selected, self.problems)
+    def _classes(self, shown: str, status: dict[str, str],
+                 elements: dict[str, list[dict[str, Any]]] | None = None) -> str:
+        if elements is None and shown in self._view.elements:
+            elements = self._fold.snapshot()[0].elements
+        return self._view.classes(shown, status, self.stale, self.selected, self.problems,
+                                  elements=elements, element=self.element)
 
     @observe("focus", "focus_hops", "grouped")
     def _view_changed(self, change: dict) -> None:
@@ -352,9 +361,15 @@ class GraphWidget(W.VBox):
                 if shown in self._drawn and self._drawn[shown].scatter:
                     data[shown] = view.nodes[shown] = node_data(
                         self._drawn, shown, state.elements.get(shown))
+            grown = [n for n in self.expanded if n in update.nodes and len(view.expanded.get(
+                n, [])) != min(len(state.elements.get(n, [])), MAX_EXPANDED)]
+            for n in update.nodes:  # an expanded node: its elements' boxes
+                touched.update(view.expanded.get(n, []))
             self.pane.update(
-                classes={shown: self._classes(shown, state.status) for shown in touched},
-                data=data)
+                classes={shown: self._classes(shown, state.status, state.elements)
+                         for shown in touched}, data=data)
+        if grown:  # elements came or went: draw their boxes
+            self._draw()
         running = bool(update.active) or self._expecting
         if update.nodes or update.run_changed:
             self.status = {n: state.status.get(n, "pending") for n in names}
@@ -560,6 +575,11 @@ class GraphWidget(W.VBox):
         can_run = can_run and registry is not None and not getattr(registry, "closed", False)
         failed = any(s in _RERUN for s in self.status.values())
         self.controls.set_running(self.running, can_run, failed, bool(self.selected))
+        node = self.graph.nodes.get(self.selected)
+        c = self.controls
+        c.elements.layout.display = "" if node is not None and node.scatter else "none"
+        c.elements.description = ("One box" if self.selected in self.expanded
+                                  else "Elements")
 
     # ---- selection, search, inspector, timeline -----------------------------------------------
 
@@ -573,8 +593,26 @@ class GraphWidget(W.VBox):
 
     def _on_node_click(self, event: dict) -> None:
         name = event.get("data", {}).get("id", "")
+        if name in self._view.elements:  # an element's box: its node, that element in full
+            node, index = self._view.elements[name]
+            self.select(node, center=False)
+            self.element = index
+            return
         self.editor.node_clicked(name)
         self.select(name, center=False)
+
+    def toggle_elements(self, name: str | None = None) -> None:
+        """Draw scattered node ``name`` (default: the selected one) as its elements, or as
+        one box again."""
+        name = name or self.selected
+        if name in self.graph and self.graph[name].scatter:
+            self.expanded = ([n for n in self.expanded if n != name] if name in self.expanded
+                             else [*self.expanded, name])
+
+    @observe("expanded")
+    def _expanded_changed(self, _change: dict) -> None:
+        self._draw()
+        self._buttons(True)
 
     def _on_edge_click(self, event: dict) -> None:
         data = event.get("data", {})
@@ -603,6 +641,12 @@ class GraphWidget(W.VBox):
     def _element_changed(self, change: dict) -> None:
         if self.element_picker.value != (None if change["new"] < 0 else change["new"]):
             self.element_picker.value = None if change["new"] < 0 else change["new"]
+        boxes = self._view.expanded.get(self.selected, [])
+        if boxes:  # the element shown is highlighted on the canvas
+            state, _ = self._fold.snapshot()
+            with self._draw_lock:
+                self.pane.update(classes={b: self._classes(b, state.status, state.elements)
+                                          for b in boxes})
         self._render_inspector()
 
     def _show_picker(self, name: str, state: RunResult) -> None:

@@ -42,12 +42,25 @@ class View:
     shown_as: dict[str, str] = field(default_factory=dict)
     #: drawn group id -> the graph nodes it stands for (the groups among ``members``).
     groups: dict[str, list[str]] = field(default_factory=dict)
+    #: drawn element id -> (its scattered node, its index): an expanded node's elements.
+    elements: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: expanded scattered node -> its elements' drawn ids, in order.
+    expanded: dict[str, list[str]] = field(default_factory=dict)
 
     def classes(self, shown: str, status: Mapping[str, str], stale: Collection[str] = (),
-                selected: str = "", invalid: Collection[str] = ()) -> str:
-        """The canvas classes of drawn id ``shown``: its status (a group's most telling one),
-        ``stale`` for a node whose last result an edit made out of date, ``invalid`` for one
-        validation finds wrong (a group holding one), ``cdw-selected``."""
+                selected: str = "", invalid: Collection[str] = (),
+                elements: Mapping[str, list[Mapping[str, Any]]] | None = None,
+                element: int = -1) -> str:
+        """The canvas classes of drawn id ``shown``: its status (a group's most telling one,
+        an element's own from ``elements``), ``stale`` for a node whose last result an edit
+        made out of date, ``invalid`` for one validation finds wrong (a group holding one),
+        ``cdw-selected`` (an element: when it is the ``element`` shown of the selected node)."""
+        if shown in self.elements:
+            node, index = self.elements[shown]
+            found = (elements or {}).get(node) or []
+            cls = "element " + (found[index].get("status", "pending")
+                                if index < len(found) and found[index] else "pending")
+            return cls + (" cdw-selected" if selected == node and element == index else "")
         if shown in self.groups:
             states = {status.get(m, "pending") for m in self.groups[shown]}
             main = next((s for s in ("running", "failed", "cancelled", "pending", "skipped",
@@ -131,9 +144,23 @@ def group_data(group_id: str, members: list[str], status: Mapping[str, str]) -> 
             "h": size["h"] + 8}
 
 
+def element_data(element_id: str, node: str, index: int,
+                 element: Mapping[str, Any] | None) -> dict:
+    """An element's box: the node's name and the element's index and label."""
+    label = f"{node} [{index}]" + (f"\n{element['label']}" if element and element.get("label")
+                                   else "")
+    return {"id": element_id, "label": label, "element_of": node, "index": index,
+            **label_size(label)}
+
+
+#: At most this many elements of one node are drawn when it is expanded (the rest: its box).
+MAX_EXPANDED = 300
+
+
 def build_view(graph: Graph, status: Mapping[str, str], *,
                group_by: Callable[[str], str | None] | None = None, min_group: int = 5,
-               focus: str | None = None, hops: int = 2) -> View:
+               focus: str | None = None, hops: int = 2, expanded: Collection[str] = (),
+               elements: Mapping[str, list[Mapping[str, Any]]] | None = None) -> View:
     """The view of ``graph``: with ``focus``, that node and its ``hops`` neighbourhood only;
     else with ``group_by``, nodes sharing a group (at least ``min_group``) as one box."""
     view = View()
@@ -159,18 +186,40 @@ def build_view(graph: Graph, status: Mapping[str, str], *,
             view.shown_as[m] = gid
         view.members[gid] = view.groups[gid] = members
     for n in names:
+        found = (elements or {}).get(n) or []
+        if n in expanded and view.shown_as[n] == n and graph[n].scatter and found:
+            ids = []  # the node drawn as its elements (the first MAX_EXPANDED)
+            for i, element in enumerate(found[:MAX_EXPANDED]):
+                eid = f"{n} [{i}]"
+                while eid in graph:  # never the id of a real node
+                    eid += "\u2009"
+                view.nodes[eid] = element_data(eid, n, i, element)
+                view.elements[eid] = (n, i)
+                view.members[eid] = [n]
+                ids.append(eid)
+            view.expanded[n] = ids
+            view.shown_as[n] = ids[0]
+    for n in names:
         shown = view.shown_as[n]
+        if n in view.expanded:
+            continue
         if shown == n:
-            view.nodes[n] = node_data(graph, n)
+            view.nodes[n] = node_data(graph, n, (elements or {}).get(n))
             view.members[n] = [n]
         elif shown not in view.nodes:
             view.nodes[shown] = group_data(shown, view.members[shown], status)
     merged: dict[tuple[str, str], list[str]] = {}
     for up, out, down, port in graph.edges:
-        a, b = view.shown_as.get(up), view.shown_as.get(down)
-        if a is None or b is None or a == b:
-            continue
-        merged.setdefault((a, b), []).append(f"{out} -> {port}")
+        ups = view.expanded.get(up) or [view.shown_as.get(up)]
+        downs = view.expanded.get(down) or [view.shown_as.get(down)]
+        if len(ups) == len(downs) > 1:  # two expanded scatters, element by element
+            pairs: Any = zip(ups, downs, strict=True)
+        else:
+            pairs = ((a, b) for a in ups for b in downs)
+        for a, b in pairs:
+            if a is None or b is None or a == b:
+                continue
+            merged.setdefault((a, b), []).append(f"{out} -> {port}")
     for (a, b), labels in merged.items():
         label = "\n".join(labels) if len(labels) <= 3 else f"{len(labels)} links"
         view.edges.append({"id": f"{a}\u2192{b}", "source": a, "target": b, "label": label})

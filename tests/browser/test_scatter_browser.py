@@ -56,3 +56,33 @@ def test_a_scattered_node_shows_its_elements_and_one_in_full(lab, docker_client)
         lab.page.mouse.move(0, 0)
         lab.screenshot("scatter-element.png", selector=".cdw-graph-widget")
         assert toolkit_console_problems(lab.console) == []
+
+
+def test_a_scattered_node_expands_on_the_canvas_and_a_click_on_an_element_shows_it(
+        lab, docker_client):
+    """Issue 24's browser check: expand a scattered node, click an element, see its
+    preview."""
+    with notebook(lab, docker_client, "scatter-expand.ipynb", [CELLS], setup=PY_SETUP) as nb:
+        nb.start()
+        lab.wait_for_cy(min_nodes=1)
+        lab.click_button("Run")
+        lab.wait_for_text("1/1 done", selector=".cdw-progress")
+        lab.click_cy_node("boxes")
+        lab.click_button("Elements")
+        ids = lab.wait_for_js(
+            "() => { const cy = document.querySelector('.custom-widget')._cyreg.cy;"
+            " const ids = cy.nodes().map(n => n.id()).sort();"
+            " return ids.length === 3 && ids; }", timeout=30_000)
+        assert ids == ["boxes [0]", "boxes [1]", "boxes [2]"]
+        lab.click_cy_node("boxes [1]")
+        element = ('.cdw-inspector .cdw-inspector-body[data-node="boxes"] '
+                   '.cdw-element-body[data-index="1"]')
+        lab.wait_for_selector(element)
+        pictures = _pictures(lab, element)
+        assert pictures[0][0] == "data:image/png;base64," and pictures[0][2:] == [160, 50]
+        lab.click_button("One box")
+        lab.wait_for_js(
+            "() => { const cy = document.querySelector('.custom-widget')._cyreg.cy;"
+            " return cy.nodes().length === 1 && cy.getElementById('boxes').length === 1; }",
+            timeout=30_000)
+        assert toolkit_console_problems(lab.console) == []

@@ -70,3 +70,31 @@ def test_the_timeline_has_a_bar_per_element():
         assert f"sq[{index}] {label}" in html
     assert 'data-element="1"><span' in html and "cdw-tl-failed" in html
     w.close()
+
+
+def test_a_scattered_node_expands_into_its_elements_and_a_click_shows_one():
+    """Issue 23: the Elements button draws the node as a box per element, coloured by its
+    status and linked to the nodes around; clicking one shows that element in full."""
+    sc.CALLS.clear()
+    graph, w = _widget()
+    w.run(timeout=20)
+    w.selected = "sq"
+    assert w.controls.elements.layout.display == "" and w.controls.elements.description == \
+        "Elements"
+    w.controls.elements.click()
+    assert w.expanded == ["sq"] and w.controls.elements.description == "One box"
+    boxes = {i: n for i, n in w.pane.nodes.items() if n["data"].get("element_of") == "sq"}
+    assert sorted(boxes) == ["sq [0]", "sq [1]", "sq [2]"] and "sq" not in w.pane.nodes
+    assert [boxes[f"sq [{i}]"]["classes"].split()[:2] for i in range(3)] == [
+        ["element", "done"], ["element", "failed"], ["element", "done"]]
+    edges = {(e["data"]["source"], e["data"]["target"]) for e in w.pane.edges}
+    assert edges == {(f"sq [{i}]", "sum") for i in range(3)}
+    w._on_node_click({"data": {"id": "sq [1]"}})  # what a click on the box sends
+    assert (w.selected, w.element) == ("sq", 1)
+    assert 'class="cdw-element-body" data-index="1"' in w.inspector.value
+    assert "three is not allowed" in w.inspector.value
+    assert "cdw-selected" in w.pane.nodes["sq [1]"]["classes"]
+    assert "cdw-selected" not in w.pane.nodes["sq [0]"]["classes"]
+    w.toggle_elements("sq")
+    assert w.expanded == [] and "sq" in w.pane.nodes and "sq [0]" not in w.pane.nodes
+    w.close()
