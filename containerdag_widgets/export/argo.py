@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ..processes.python import PythonProcess
 from .common import (
     DEFAULT_PYTHON_IMAGE,
+    ELEMENTS_SCRIPT,
     MERGE_SCRIPT,
     ExportError,
     Hardening,
@@ -133,6 +134,74 @@ def _template(name: str, container: dict[str, Any], settings: Hardening,
     }
 
 
+#: Before ELEMENTS_SCRIPT: the folder of the elements' inputs files.
+_MKDIR = "import os, sys\nos.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)\n"
+#: Written after ELEMENTS_SCRIPT: the elements' indexes, the scatter task's ``withParam``.
+_INDEXES = """
+import os
+with open(os.path.join(os.path.dirname(os.path.dirname(out_path)), "indexes.json"), "w") as f:
+    json.dump(["%05d" % i for i in range(len(rows))], f)
+"""
+#: The template that gathers a scattered node's element outputs into lists, in element order
+#: (an element that failed under ``on_error: continue`` gives None):
+#: ``python3 -c ARGO_GATHER OUT PLAN PARTS``; PLAN is ``{"outputs": [...], "indexes": [...]}``.
+GATHER_TEMPLATE = "containerdag-gather"
+ARGO_GATHER = """\
+import json, os, sys
+out_path, plan_path, parts = sys.argv[1:4]
+with open(plan_path) as f:
+    plan = json.load(f)
+found = []
+for index in plan["indexes"]:
+    path = os.path.join(parts, index + ".json")
+    if os.path.exists(path):
+        with open(path) as f:
+            found.append(json.load(f))
+    else:
+        found.append({})
+with open(out_path, "w") as f:
+    json.dump({port: [part.get(port) for part in found] for port in plan["outputs"]}, f)
+"""
+#: Where an element's outputs are kept in the artifact repository (a key-only artifact).
+PARTS_KEY = "containerdag/{{{{workflow.uid}}}}/{node}/{index}.json"
+
+
+def _element_template(process: dict[str, Any]) -> dict[str, Any]:
+    """The process template for one element of a scattered node: its outputs artifact also
+    kept under ``PARTS_KEY``, for the gather to find by the node and the element's index."""
+    made = json.loads(json.dumps(process))
+    made["name"] = f"{process['name']}--element"
+    made["inputs"]["parameters"] = [{"name": "node"}, {"name": "index"}]
+    made["outputs"]["artifacts"][0]["s3"] = {"key": PARTS_KEY.format(
+        node="{{inputs.parameters.node}}", index="{{inputs.parameters.index}}")}
+    return made
+
+
+def _scatter_tasks(s: Any, tid: str, template: str) -> list[dict[str, Any]]:
+    """The tasks of scattered node ``s`` after its elements helper: one per element (Argo's
+    ``withParam`` over the helper's indexes), and the gather."""
+    indexes = f"{{{{tasks.{tid}--inputs.outputs.parameters.indexes}}}}"
+    element: dict[str, Any] = {
+        "name": tid, "template": template, "dependencies": [f"{tid}--inputs"],
+        "withParam": indexes,
+        "arguments": {
+            "parameters": [{"name": "node", "value": tid}, {"name": "index", "value": "{{item}}"}],
+            "artifacts": [{"name": "inputs", "from": f"{{{{tasks.{tid}--inputs.outputs."
+                                                     "artifacts.elements}}",
+                           "subPath": "e-{{item}}.json"}]}}
+    if s.on_error == "continue":  # the gather gives None for a failed element
+        element["continueOn"] = {"failed": True}
+    plan = "{" + f'"outputs": {_json(list(s.proc.outputs))}, "indexes": {indexes}' + "}"
+    gather = {
+        "name": f"{tid}--gather", "template": GATHER_TEMPLATE,
+        "dependencies": [tid, f"{tid}--inputs"],
+        "arguments": {"artifacts": [
+            {"name": "plan", "raw": {"data": plan}},
+            {"name": "parts", "s3": {"key": PARTS_KEY.format(node=tid, index="")[:-len(".json")]
+                                     .rstrip("/")}}]}}
+    return [element, gather]
+
+
 def _json(value: Any) -> str:
     """``value`` as JSON text with no ``{{`` in it, so Argo substitutes nothing in it."""
     return json.dumps(value, allow_nan=False).replace("{{", "{\\u007b")
@@ -155,12 +224,6 @@ def to_argo(graph: Graph, registry: Registry, *, python_image: str | None = None
     ``ExportError`` names a process that cannot be exported.
     """
     steps = plan(graph, registry)
-    for step in steps:
-        if step.scatter:
-            raise ExportError(
-                f"node {step.node!r} scatters over {', '.join(map(repr, step.scatter))}: the "
-                "Argo export does not carry scatter yet (export it to CWL, which does, or run "
-                "it with the toolkit)", processes=[step.process], node=step.node)
     inspect_image = inspect_image or docker_inspector()
     notes: list[str] = []
     python = image_of(python_image or DEFAULT_PYTHON_IMAGE, inspect_image)
@@ -196,8 +259,33 @@ def to_argo(graph: Graph, registry: Registry, *, python_image: str | None = None
         templates.append(_template(f"{pids[name]}--inputs",
                                    _container(python, merge, base, notes), base,
                                    merge_inputs, "inputs"))
+        if any(s.scatter and s.proc.name == name for s in steps):
+            elements = ["python3", "-c", _MKDIR + ELEMENTS_SCRIPT + _INDEXES, f"{DIR}/elements/e",
+                        f"{DIR}/literals.json", f"{DIR}/plan.json"]
+            made = _template(f"{pids[name]}--elements",
+                             _container(python, elements, base, notes), base, merge_inputs,
+                             "elements")
+            made["outputs"] = {
+                "artifacts": [{"name": "elements", "path": f"{DIR}/elements",
+                               "archive": {"none": {}}}],
+                "parameters": [{"name": "indexes",
+                                "valueFrom": {"path": f"{DIR}/indexes.json"}}]}
+            templates += [made, _element_template(tmpl)]
+    if any(s.scatter for s in steps):
+        gather = ["python3", "-c", ARGO_GATHER, f"{DIR}/outputs.json", f"{DIR}/plan.json",
+                  f"{DIR}/parts"]
+        made = _template(GATHER_TEMPLATE, _container(python, gather, base, notes), base,
+                         [{"name": "plan", "path": f"{DIR}/plan.json"},
+                          {"name": "parts", "path": f"{DIR}/parts", "optional": True}],
+                         "outputs")
+        templates.append(made)
+        notes.append("scattered nodes keep each element's outputs under the key "
+                     f"{PARTS_KEY.format(node='NODE', index='INDEX')} of the namespace's "
+                     "artifact repository (key-only artifacts: an S3-compatible repository)")
 
     tids = unique_ids([s.node for s in steps], _FIELD, _field_id, reserved={"main"}, sep="-")
+    # The task whose artifact ``outputs`` holds a node's outputs: a scattered node's gather.
+    out_task = {s.node: f"{tids[s.node]}--gather" if s.scatter else tids[s.node] for s in steps}
     parameters: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
     variants: dict[str, dict[str, Any]] = {}
@@ -216,11 +304,16 @@ def to_argo(graph: Graph, registry: Registry, *, python_image: str | None = None
         artifacts = [
             {"name": "literals", "raw": {"data": "{" + ", ".join(fields) + "}"}},
             {"name": "plan", "raw": {"data": _json({"refs": refs})}},
-        ] + [{"name": f"in-{ports[p]}", "from": f"{{{{tasks.{tids[r.node]}.outputs.artifacts."
-                                              "outputs}}"} for p, r in s.refs.items()]
-        upstream = list(dict.fromkeys(tids[r.node] for r in s.refs.values()))
-        merge_task: dict[str, Any] = {"name": f"{tid}--inputs", "template": f"{pid}--inputs",
-                                      "arguments": {"artifacts": artifacts}}
+        ] + [{"name": f"in-{ports[p]}", "from": f"{{{{tasks.{out_task[r.node]}.outputs."
+                                              "artifacts.outputs}}"} for p, r in s.refs.items()]
+        upstream = list(dict.fromkeys(out_task[r.node] for r in s.refs.values()))
+        if s.scatter:
+            artifacts[1]["raw"]["data"] = _json({"refs": refs, "scatter": list(s.scatter),
+                                                 "method": s.scatter_method})
+        merge_task: dict[str, Any] = {
+            "name": f"{tid}--inputs",
+            "template": f"{pid}--elements" if s.scatter else f"{pid}--inputs",
+            "arguments": {"artifacts": artifacts}}
         if upstream:
             merge_task["dependencies"] = upstream
         template = pid
@@ -230,6 +323,17 @@ def to_argo(graph: Graph, registry: Registry, *, python_image: str | None = None
                 variant = json.loads(json.dumps(next(t for t in templates if t["name"] == pid)))
                 variant.update(name=template, timeout=f"{s.timeout:g}s")
                 variants[template] = variant
+        if s.scatter:  # a task per element (withParam), then the gather
+            element = f"{pid}--element"
+            if s.timeout is not None:
+                element = f"{pid}--element--timeout-{math.ceil(s.timeout)}s"
+                if element not in variants:
+                    variant = json.loads(json.dumps(
+                        next(t for t in templates if t["name"] == f"{pid}--element")))
+                    variant.update(name=element, timeout=f"{s.timeout:g}s")
+                    variants[element] = variant
+            tasks += [merge_task, *_scatter_tasks(s, tid, element)]
+            continue
         tasks += [merge_task, {
             "name": tid, "template": template, "dependencies": [f"{tid}--inputs"],
             "arguments": {"artifacts": [{"name": "inputs", "from": f"{{{{tasks.{tid}--inputs."

@@ -397,15 +397,92 @@ def test_a_step_with_no_user_chosen_runs_unprivileged_in_argo_and_as_in_the_warm
             assert (context["runAsUser"], context["runAsGroup"]) == (65534, 65534), template
 
 
-def test_argo_refuses_a_scattered_node_by_name_and_cwl_notes_on_error_continue(tmp_path):
+def test_cwl_notes_on_error_continue_of_a_scattered_node(tmp_path):
     reg = offline_registry()
     graph = Graph.from_spec({"s": {"process": "python_add", "inputs": {"x": [1.0, 2.0], "y": 1},
                                    "scatter": ["x"], "on_error": "continue"}})
-    with pytest.raises(ExportError, match="node 's' scatters over 'x'") as info:
-        to_argo(graph, reg, python_image=PYTHON, inspect_image=fake_inspect)
-    assert info.value.node == "s"
     out = to_cwl(graph, reg, tmp_path, python_image=PYTHON, inspect_image=fake_inspect)
     assert any("on_error continue is not carried over" in note for note in out.notes)
     workflow = yaml.safe_load(out.workflow.read_text())
     assert {"class": "ScatterFeatureRequirement"} in workflow["requirements"]
     assert Graph.from_cwl(out.workflow) == graph
+
+
+SCATTERED = {
+    "scatter a": {"process": "python_add", "inputs": {"x": [1.0, 2.0, 3.0], "y": 10.0},
+                  "scatter": ["x"], "timeout": 30},
+    "scatter b": {"process": "c_divide", "inputs": {"a": ("scatter a", "z"), "b": [2.0, 4.0]},
+                  "scatter": ["a", "b"], "scatter_method": "flat_crossproduct",
+                  "on_error": "continue"},
+    "after": {"process": "python_add", "inputs": {"x": 1.0, "y": 2.0}},
+}
+
+
+def test_argo_carries_scatter_as_with_param_over_the_elements_and_a_gather():
+    """Issue 23: a scattered node is its elements helper, a task per element (withParam over
+    the helper's indexes, each reading its inputs file by subPath and keeping its outputs under
+    a key of the node and index) and a gather; readers read the gather's outputs."""
+    wf = to_argo(Graph.from_spec(SCATTERED), offline_registry(), python_image=PYTHON,
+                 inspect_image=fake_inspect)
+    workflow_validator().validate(wf)
+    workflow_validator(strict=True).validate(wf)
+    assert argo_problems(wf) == []
+    tasks = {t["name"]: t for t in wf["spec"]["templates"][0]["dag"]["tasks"]}
+    templates = {t["name"]: t for t in wf["spec"]["templates"]}
+    a = tasks["scatter-a"]
+    assert a["withParam"] == "{{tasks.scatter-a--inputs.outputs.parameters.indexes}}"
+    assert a["template"] == "python-add--element--timeout-30s"
+    assert templates[a["template"]]["timeout"] == "30s"
+    assert a["arguments"]["artifacts"] == [{
+        "name": "inputs", "from": "{{tasks.scatter-a--inputs.outputs.artifacts.elements}}",
+        "subPath": "e-{{item}}.json"}]
+    assert "continueOn" not in a and tasks["scatter-b"]["continueOn"] == {"failed": True}
+    element = templates["python-add--element"]
+    assert element["outputs"]["artifacts"][0]["s3"] == {
+        "key": "containerdag/{{workflow.uid}}/{{inputs.parameters.node}}/"
+               "{{inputs.parameters.index}}.json"}
+    gather = tasks["scatter-a--gather"]
+    assert gather["dependencies"] == ["scatter-a", "scatter-a--inputs"]
+    assert gather["arguments"]["artifacts"][1] == {
+        "name": "parts", "s3": {"key": "containerdag/{{workflow.uid}}/scatter-a"}}
+    # scatter b reads scatter a's gathered lists, after its gather
+    reads = tasks["scatter-b--inputs"]
+    assert reads["dependencies"] == ["scatter-a--gather"]
+    assert {"name": "in-a", "from": "{{tasks.scatter-a--gather.outputs.artifacts.outputs}}"} \
+        in reads["arguments"]["artifacts"]
+    assert reads["template"] == "c-divide--elements"
+    plan = json.loads(reads["arguments"]["artifacts"][1]["raw"]["data"])
+    assert plan["scatter"] == ["a", "b"] and plan["method"] == "flat_crossproduct"
+    assert "template" in tasks["after"] and "withParam" not in tasks["after"]
+
+
+def test_argo_scatter_helpers_split_the_inputs_and_gather_in_element_order(tmp_path):
+    """The elements helper's and the gather's Python, run here on the files Argo would give
+    them: one inputs file per element and the indexes; lists in order, None where an element
+    failed under on_error: continue."""
+    from containerdag_widgets.export.argo import _INDEXES, _MKDIR, ARGO_GATHER, ELEMENTS_SCRIPT
+
+    (tmp_path / "literals.json").write_text(json.dumps({"b": [2.0, 4.0]}))
+    (tmp_path / "plan.json").write_text(json.dumps({
+        "refs": [["a", "scatter a", "z", str(tmp_path / "up.json")]],
+        "scatter": ["a", "b"], "method": "flat_crossproduct"}))
+    (tmp_path / "up.json").write_text(json.dumps({"z": [11.0, 12.0]}))
+    done = subprocess.run([sys.executable, "-c", _MKDIR + ELEMENTS_SCRIPT + _INDEXES,
+                           str(tmp_path / "elements" / "e"), str(tmp_path / "literals.json"),
+                           str(tmp_path / "plan.json")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    indexes = json.loads((tmp_path / "indexes.json").read_text())
+    assert indexes == ["00000", "00001", "00002", "00003"]
+    assert [json.loads((tmp_path / "elements" / f"e-{i}.json").read_text())
+            for i in indexes] == [{"a": 11.0, "b": 2.0}, {"a": 11.0, "b": 4.0},
+                                  {"a": 12.0, "b": 2.0}, {"a": 12.0, "b": 4.0}]
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i, z in ((0, 5.5), (1, 2.75), (3, 3.0)):  # element 2 failed: no outputs file
+        (parts / f"{indexes[i]}.json").write_text(json.dumps({"z": z}))
+    (tmp_path / "gather.json").write_text(json.dumps({"outputs": ["z"], "indexes": indexes}))
+    done = subprocess.run([sys.executable, "-c", ARGO_GATHER, str(tmp_path / "out.json"),
+                           str(tmp_path / "gather.json"), str(parts)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "out.json").read_text()) == {"z": [5.5, 2.75, None, 3.0]}
