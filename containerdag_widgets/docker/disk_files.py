@@ -25,15 +25,13 @@ from ..cache.artifacts import ArtifactStore
 from ..model.errors import FileError
 from ..model.files import (
     FILE_KEY,
-    NOT_FILES,
     File,
     map_files,
-    not_a_file,
     shown_name,
     size_limit,
     utf8_name,
 )
-from .transfer import OUTPUT_DIR_ENV, CallFiles, Run, kind_of_mode
+from .transfer import OUTPUT_DIR_ENV, CallFiles, Run, input_files, kind_of_mode
 from .workarea import WORK_DIR, ContainerArea, WorkArea
 
 __all__ = ["DiskFiles", "DiskFull"]
@@ -93,19 +91,12 @@ class DiskFiles(CallFiles):
     def place(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Link (or copy) each input ``File`` into the call's read-only input directory; the
         inputs with ``{"$file": PATH}`` (its path in the container) in their place."""
-        files: list[tuple[str, File]] = []
-
-        def collect(port: str) -> Any:
-            return lambda found: files.append((port, found)) or found
-
-        for port, value in inputs.items():
-            map_files(value, collect(port), json_form=False)
+        files = input_files(inputs, process=self.process)
         self._made = True
         self._out.mkdir(parents=True)
         os.chmod(self._out, 0o777)  # the container's user writes here, whoever it is
         where: dict[int, str] = {}
         for n, (port, found) in enumerate(files):
-            self._check_input(port, found)
             folder = self._in / str(n)
             folder.mkdir(parents=True)
             name = utf8_name(os.path.basename(found.name)) or "file"
@@ -113,23 +104,6 @@ class DiskFiles(CallFiles):
             where[id(found)] = f"{WORK_DIR}/in/{self.call}/{n}/{name}"
         return {port: map_files(value, lambda f: {FILE_KEY: where[id(f)]}, json_form=False)
                 for port, value in inputs.items()}
-
-    def _check_input(self, port: str, found: File) -> None:
-        shown = shown_name(found.path)
-        what = not_a_file(found.path)  # never opened here: a FIFO would block
-        if what in NOT_FILES:
-            raise FileError(f"input {port!r}: '{shown}' is {what}, not a regular file",
-                            process=self.process, reason="not_a_file", port=port,
-                            path=str(found.path), kind=what)
-        if what is not None:
-            said = "does not exist" if what == "missing" else f"is {what}"
-            raise FileError(f"input {port!r}: file '{shown}' {said}", process=self.process,
-                            reason="missing", port=port, path=str(found.path))
-        limit = size_limit()
-        if found.size > limit:
-            raise FileError(f"input {port!r}: file '{shown}' is {found.size} bytes, over the "
-                            f"limit of {limit} (CONTAINERDAG_FILE_LIMIT)", process=self.process,
-                            reason="too_large", port=port, path=str(found.path))
 
     def _link_or_copy(self, port: str, found: File, target: Any) -> None:
         """A hard link when the container's user may read the file and the file systems

@@ -119,35 +119,8 @@ class CallFiles:
     def place(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Copy each input ``File`` into the container; the inputs with ``{"$file": PATH}``
         (the path in the container) in their place."""
-        files: list[tuple[str, File]] = []
-
-        def collect(port: str) -> Callable[[File], File]:
-            def add(found: File) -> File:
-                files.append((port, found))
-                return found
-            return add
-
-        for port, value in inputs.items():
-            map_files(value, collect(port), json_form=False)
+        files = input_files(inputs, process=self.process)
         dirs = [f"{self.dir}/in/{n}" for n in range(len(files))]
-        limit = size_limit()
-        for port, found in files:
-            shown = shown_name(found.path)
-            what = not_a_file(found.path)  # never opened here: a FIFO would block
-            if what in NOT_FILES:
-                raise FileError(f"input {port!r}: '{shown}' is {what}, not a regular file",
-                                process=self.process, reason="not_a_file", port=port,
-                                path=str(found.path), kind=what)
-            if what is not None:
-                said = "does not exist" if what == "missing" else f"is {what}"
-                raise FileError(f"input {port!r}: file '{shown}' {said}",
-                                process=self.process, reason="missing", port=port,
-                                path=str(found.path))
-            if found.size > limit:
-                raise FileError(f"input {port!r}: file '{shown}' is {found.size} "
-                                f"bytes, over the limit of {limit} (CONTAINERDAG_FILE_LIMIT)",
-                                process=self.process, reason="too_large", port=port,
-                                path=str(found.path))
         where = {id(found): f"{dirs[n]}/{utf8_name(found.name)}"
                  for n, (_, found) in enumerate(files)}
         self._made = True
@@ -372,6 +345,32 @@ def kind_of_mode(mode: int) -> str | None:
         if test(mode):
             return words
     return "not a regular file"
+
+
+def input_files(inputs: dict[str, Any], *, process: str) -> list[tuple[str, File]]:
+    """Each input ``File`` with its port, checked first: a regular file (never opened here:
+    a FIFO would block), there, not over the size limit; ``FileError`` naming it otherwise."""
+    files: list[tuple[str, File]] = []
+    for port, value in inputs.items():
+        map_files(value, lambda found, p=port: files.append((p, found)) or found,
+                  json_form=False)
+    limit = size_limit()
+    for port, found in files:
+        shown = shown_name(found.path)
+        what = not_a_file(found.path)
+        if what in NOT_FILES:
+            raise FileError(f"input {port!r}: '{shown}' is {what}, not a regular file",
+                            process=process, reason="not_a_file", port=port,
+                            path=str(found.path), kind=what)
+        if what is not None:
+            said = "does not exist" if what == "missing" else f"is {what}"
+            raise FileError(f"input {port!r}: file '{shown}' {said}", process=process,
+                            reason="missing", port=port, path=str(found.path))
+        if found.size > limit:
+            raise FileError(f"input {port!r}: file '{shown}' is {found.size} bytes, over the "
+                            f"limit of {limit} (CONTAINERDAG_FILE_LIMIT)", process=process,
+                            reason="too_large", port=port, path=str(found.path))
+    return files
 
 
 def has_files(inputs: dict[str, Any], outputs: dict[str, Any]) -> bool:

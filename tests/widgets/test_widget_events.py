@@ -1,5 +1,6 @@
 """The graph widget builds its state from the run's events only, never from the live result."""
 
+import contextlib
 import threading
 import time
 
@@ -78,34 +79,14 @@ def test_a_snapshot_does_not_change_under_the_reader():
     assert snap.logs == {} and state.logs == {"a": "more"}
 
 
-def test_the_inspector_shows_a_running_nodes_log_from_events():
+@contextlib.contextmanager
+def _held_node():
+    """A widget of one node 'h' that runs until the block ends (selected, running)."""
     gate = threading.Event()
 
     @process(outputs={"z": 1.0})
     def held(x: float = 1.0):
-        gate.wait(10)
-        return {"z": x}
-
-    w = GraphWidget(Graph.from_spec({"h": {"process": "held", "inputs": {"x": 1.0}}}),
-                    Registry([held]))
-    w.selected = "h"
-    handle = w.start()
-    try:
-        w._on_event(NodeLog("h", "halfway there\n", 0.0))
-        w._flush()
-        assert "halfway there" in w.inspector.value
-    finally:
-        gate.set()
-    handle.wait(10)
-    w.wait_idle(10)
-
-
-def test_the_inspector_shows_a_running_nodes_files_on_the_move_then_forgets_them():
-    gate = threading.Event()
-
-    @process(outputs={"z": 1.0})
-    def held(x: float = 1.0):
-        gate.wait(10)
+        gate.wait(30)
         return {"z": x}
 
     w = GraphWidget(Graph.from_spec({"h": {"process": "held", "inputs": {"x": 1.0}}}),
@@ -116,15 +97,27 @@ def test_the_inspector_shows_a_running_nodes_files_on_the_move_then_forgets_them
         deadline = time.monotonic() + 60
         while w.status.get("h") != "running" and time.monotonic() < deadline:
             time.sleep(0.01)
+        yield w
+    finally:
+        gate.set()
+    handle.wait(30)
+    w.wait_idle(30)
+
+
+def test_the_inspector_shows_a_running_nodes_log_from_events():
+    with _held_node() as w:
+        w._on_event(NodeLog("h", "halfway there\n", 0.0))
+        w._flush()
+        assert "halfway there" in w.inspector.value
+
+
+def test_the_inspector_shows_a_running_nodes_files_on_the_move_then_forgets_them():
+    with _held_node() as w:
         w._on_event(NodeProgress("h", "output data (big.bin)", 2**30, 2**31, 0.0))
         w._flush()
         assert "files, live" in w.inspector.value
         assert "output data (big.bin): 1.0 GiB of 2.0 GiB (50%)" in w.inspector.value
         assert 'value="0.500"' in w.inspector.value
-    finally:
-        gate.set()
-    handle.wait(10)
-    w.wait_idle(10)
     assert "files, live" not in w.inspector.value and w.status == {"h": "done"}
 
 
