@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 RUNNER_IMAGE = os.environ.get("CONTAINERDAG_RUNNER_IMAGE", "containerdag/runner:latest")
 #: Label of the runner volumes: the ID of the image each was filled from.
 LABEL_RUNNER = "containerdag.runner"
+#: A runner volume is named this, then the first 12 hex digits of the runner image's ID.
+VOLUME_PREFIX = "containerdag-runner-"
 
 
 def runner_wanted() -> bool:
@@ -46,6 +49,11 @@ def runner_wanted() -> bool:
 
 class Runners:
     """The runners of one pool: the volume, one session per container, the fallbacks."""
+
+    #: The runner volume's name without its image ID. A test sets its own (on the class, as
+    #: the first fill can come with a registry's discovery) to create and remove a volume no
+    #: other session uses.
+    volume_prefix = VOLUME_PREFIX
 
     def __init__(self, client: docker.DockerClient, *, enabled: bool = True,
                  image: str = RUNNER_IMAGE, path: str = RUNNER_PATH,
@@ -96,7 +104,7 @@ class Runners:
             raise RunnerUnavailable(
                 f"the runner image {self.image!r} is not on the engine (build it: "
                 "scripts/build_images.py runner)") from None
-        name = f"containerdag-runner-{image.id.split(':')[-1][:12]}"
+        name = f"{self.volume_prefix}{image.id.split(':')[-1][:12]}"
         try:
             self.client.volumes.get(name)
             return name
@@ -122,9 +130,11 @@ class Runners:
         return name
 
     def _remove_stale_volumes(self, keep: str) -> None:
-        """Remove the volumes of earlier runner builds that no container uses any more."""
+        """Remove the volumes of earlier runner builds that no container uses any more: only
+        those named like ``keep`` (this prefix and an image ID), not another prefix's."""
+        ours = re.compile(re.escape(self.volume_prefix) + "[0-9a-f]{12}")
         for volume in self.client.volumes.list(filters={"label": LABEL_RUNNER}):
-            if volume.name != keep:
+            if volume.name != keep and ours.fullmatch(volume.name):
                 with contextlib.suppress(docker.errors.APIError):  # 409: still in use
                     volume.remove()
 
