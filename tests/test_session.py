@@ -64,22 +64,30 @@ def test_a_widget_is_not_running_after_a_run_that_could_not_start_and_runs_again
 
 
 def test_ctrl_c_during_a_run_ends_it_cancelled_with_its_history_closed():
+    began = threading.Event()
+
     @process(outputs={"z": 1.0})
     def slow(x: float = 1.0):
-        time.sleep(0.3)
+        began.set()
+        time.sleep(0.3)  # what the process does: be slow (6 in a row: 1.8 s)
         return {"z": x}
+
+    def ctrl_c() -> None:  # once a node runs (not at a fixed time: the run may start later)
+        if began.wait(60):
+            _thread.interrupt_main()
 
     registry = Registry([slow])
     graph = Graph.from_spec({f"n{i}": {"process": "slow", "inputs": {"x": 1.0}}
                              for i in range(6)})
     seen = []
-    timer = threading.Timer(0.15, _thread.interrupt_main)
-    timer.start()
+    pressing = threading.Thread(target=ctrl_c, daemon=True)
+    pressing.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             graph.run(registry, max_workers=1, listeners=[seen.append])
     finally:
-        timer.cancel()
+        began.set()
+        pressing.join(60)
     [finished] = [e for e in seen if isinstance(e, RunFinished)]
     assert finished.outcome == "cancelled"
     assert set(finished.result.status.values()) <= {"done", "cancelled"}
@@ -133,9 +141,11 @@ def test_subscribers_come_and_go_from_many_threads_while_runs_go_on():
 
 
 def test_events_are_data_and_cancel_goes_through_the_session():
+    release = threading.Event()
+
     @process(outputs={"z": 1.0})
     def waits(x: float = 1.0):
-        time.sleep(0.2)
+        release.wait(60)  # held until the test has looked at the running run
         return {"z": x}
 
     from containerdag_widgets import Session
@@ -147,14 +157,15 @@ def test_events_are_data_and_cancel_goes_through_the_session():
     started = []
     session.subscribe(started.append)
     handle = session.start(graph, max_workers=1, cache=False)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60  # a bound for a stuck run, never reached
     while not started and time.monotonic() < deadline:
         time.sleep(0.01)
     run_started = started[0]
     assert vars(run_started).keys() == {"run", "nodes", "time"}  # nothing but data
     assert session.running == [run_started.run] == [handle.run_id]
     assert session.cancel(run_started.run) == 1
-    result = handle.wait(10)
+    release.set()
+    result = handle.wait(60)
     assert "cancelled" in result.status.values() or "skipped" in result.status.values()
     assert session.running == []
 
