@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -57,16 +59,57 @@ def spawn(code: str, *args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
+#: A child -> its stdout lines (None at the end).
+_lines: weakref.WeakKeyDictionary[subprocess.Popen, queue.Queue] = weakref.WeakKeyDictionary()
+
+
+def _stdout(proc: subprocess.Popen) -> queue.Queue:
+    """The child's stdout lines, read by a thread: a test waits on them with a deadline (a
+    ``readline`` on the pipe would wait for ever on a child that hangs silent)."""
+    if proc not in _lines:
+        lines = _lines[proc] = queue.Queue()
+
+        def pump() -> None:
+            try:
+                for line in proc.stdout:
+                    lines.put(line)
+            except (OSError, ValueError):  # the test closed the pipe
+                pass
+            finally:
+                lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+    return _lines[proc]
+
+
 def read_until(proc: subprocess.Popen, prefix: str, timeout: float = 120) -> str:
     """The first stdout line starting with ``prefix`` (the child prints it when ready)."""
+    lines = _stdout(proc)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:  # the child closed its stdout (ended)
+            lines.put(None)  # the end stays the end for the next reader
+            break
         if line.startswith(prefix):
             return line.strip()
-        if not line and proc.poll() is not None:
-            break
-    raise AssertionError(f"no {prefix!r} line; stderr: {proc.stderr.read()}")
+    if proc.poll() is None:
+        proc.kill()  # so that its stderr ends
+    raise AssertionError(f"no {prefix!r} line in {timeout:g} s; stderr: {proc.stderr.read()}")
+
+
+def rest_of_stdout(proc: subprocess.Popen, timeout: float = 120) -> str:
+    """What the child printed after the lines already read, up to its end."""
+    lines = _stdout(proc)
+    rest = []
+    deadline = time.monotonic() + timeout
+    while (line := lines.get(timeout=max(0.0, deadline - time.monotonic()))) is not None:
+        rest.append(line)
+    lines.put(None)
+    return "".join(rest)
 
 
 def started_both(proc: subprocess.Popen) -> str:
@@ -165,21 +208,22 @@ def test_two_processes_on_one_engine_each_keep_their_own(docker_client):
     sessions = [read_until(p, "session").split()[1] for p in procs]
     for p in procs:
         assert p.wait(120) == 0, p.stderr.read()
-        assert "'slow': 'done', 'add': 'done'" in p.stdout.read()
+        assert "'slow': 'done', 'add': 'done'" in rest_of_stdout(p)
     assert len(set(sessions)) == 2
     for s in sessions:
         assert leftovers(docker_client, s) == []
 
 
 def test_cleanup_during_a_live_run_leaves_it_alone(docker_client):
-    with child(RUN_SLOW, "3") as (proc, seen):
+    # The slow node's 10 s cover the cleanup and the two looks (the run must still be live).
+    with child(RUN_SLOW, "10") as (proc, seen):
         seen["session"] = session = started_both(proc)
         before = leftovers(docker_client, session)
         with scoped_client(session) as scoped:
             assert cleanup(scoped) == []
         assert leftovers(docker_client, session) == before
         assert proc.wait(120) == 0, proc.stderr.read()
-        assert "'slow': 'done', 'add': 'done'" in proc.stdout.read()
+        assert "'slow': 'done', 'add': 'done'" in rest_of_stdout(proc)
         assert leftovers(docker_client, session) == []
 
 
@@ -237,7 +281,7 @@ def test_engine_socket_cut_mid_run_fails_the_node_clearly(docker_client, tmp_pat
     session = started_both(proc)
     cutter.cut()
     assert proc.wait(60) == 0, proc.stderr.read()  # the run ends; the node fails
-    out = proc.stdout.read()
+    out = rest_of_stdout(proc)
     assert "'slow': 'failed'" in out
     left = leftovers(docker_client, session)  # the engine could not be told to remove them
     cleanup(docker_client, session=session)
