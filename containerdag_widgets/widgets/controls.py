@@ -64,46 +64,48 @@ class Controls:
     """The widgets of the bars; ``GraphWidget`` wires their callbacks."""
 
     def __init__(self, total: int):
-        button = W.Layout(width="auto")
+        def button() -> W.Layout:  # one each: a layout is shared state (display, ...)
+            return W.Layout(width="auto")
+
         self.run = W.Button(description="Run", icon="play", button_style="success",
                             tooltip="Run the graph")
         self.stop = W.Button(description="Stop", icon="stop", button_style="danger",
                              disabled=True, tooltip="Cancel the run")
         self.rerun_failed = W.Button(description="Re-run failed", icon="redo", disabled=True,
-                                     layout=button,
+                                     layout=button(),
                                      tooltip="Run the failed, skipped and cancelled nodes again")
         #: A segment per status (``bar_html``).
         self.progress = W.HTML(bar_html(dict.fromkeys(range(total), "pending")))
         self.progress.add_class("cdw-progress-bar")
-        self.auto = W.ToggleButton(description="Auto", icon="bolt", layout=button,
+        self.auto = W.ToggleButton(description="Auto", icon="bolt", layout=button(),
                                    tooltip="Run on its own after each edit (what a run "
                                            "would not reuse)")
         self.auto.add_class("cdw-auto")
         self.progress_text = W.Label("")
         self.progress_text.add_class("cdw-progress")
-        self.fit = W.Button(description="Fit", icon="expand", layout=button,
+        self.fit = W.Button(description="Fit", icon="expand", layout=button(),
                             tooltip="Show the whole graph")
         self.search = W.Text(placeholder="find a node or process", continuous_update=False,
                              layout=W.Layout(width="220px"))
         self.search.add_class("cdw-search")
         self.found = W.HTML("")
         self.found.add_class("cdw-found")
-        self.focus = W.ToggleButton(description="Focus", icon="crosshairs", layout=button,
+        self.focus = W.ToggleButton(description="Focus", icon="crosshairs", layout=button(),
                                     tooltip="Show only the selected node and its neighbours")
         self.hops = W.BoundedIntText(value=2, min=1, max=20, description="hops",
                                      layout=W.Layout(width="110px"),
                                      style={"description_width": "34px"})
-        self.grouped = W.ToggleButton(description="Group", icon="object-group", layout=button,
+        self.grouped = W.ToggleButton(description="Group", icon="object-group", layout=button(),
                                       tooltip="Collapse nodes named alike (sweep 1, sweep 2, "
                                               "...) into one box each")
         self.large = W.HBox([self.focus, self.hops, self.grouped])
         self.large.add_class("cdw-large-controls")
         self.legend = W.HTML(legend_html())
-        self.run_node = W.Button(description="Run this node", icon="play", layout=button,
+        self.run_node = W.Button(description="Run this node", icon="play", layout=button(),
                                  tooltip="Run the selected node (and what it needs)")
-        self.run_from = W.Button(description="Run from here", icon="forward", layout=button,
+        self.run_from = W.Button(description="Run from here", icon="forward", layout=button(),
                                  tooltip="Run the selected node and every node after it")
-        self.elements = W.Button(description="Elements", icon="th", layout=button,
+        self.elements = W.Button(description="Elements", icon="th", layout=button(),
                                  tooltip="Draw the selected scattered node as its elements, a "
                                          "box each (or as one box again)")
         self.elements.layout.display = "none"
