@@ -13,7 +13,7 @@ from ..conftest import TESTKIT
 def test_a_container_killed_mid_call_is_named_and_replaced(registry, docker_client):
     graph = Graph.from_spec({"s": {"process": "slow", "inputs": {"seconds": 20.0, "tag": "x"}}})
     handle = graph.start(registry)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a bound for a stuck start, never reached
     while time.monotonic() < deadline:
         found = docker_client.containers.list(
             filters={"label": f"containerdag.session={registry.session}"})
@@ -21,8 +21,11 @@ def test_a_container_killed_mid_call_is_named_and_replaced(registry, docker_clie
         if tops and any("slow" in " ".join(p) for p in tops[0].top()["Processes"]):
             break
         time.sleep(0.1)
+    else:
+        handle.cancel()
+        raise AssertionError("the slow call never ran in its container")
     tops[0].kill()
-    result = handle.wait(30)
+    result = handle.wait(60)
     error = result.errors["s"]
     assert isinstance(error, ProcessFailed)
     assert "its warm container was killed" in str(error)

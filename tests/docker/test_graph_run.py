@@ -66,7 +66,8 @@ def test_two_independent_slow_nodes_overlap(registry):
         if isinstance(event, NodeStarted):
             started[event.node] = event.time
 
-    g = Graph.from_spec({n: {"process": "slow", "inputs": {"seconds": 1.0, "tag": n}}
+    # 3 s each: a loaded engine may start the second exec a second or more after the first.
+    g = Graph.from_spec({n: {"process": "slow", "inputs": {"seconds": 3.0, "tag": n}}
                          for n in ("left", "right")})
     r = g.run(registry, max_workers=2,
               listeners=[record])
