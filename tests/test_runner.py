@@ -130,7 +130,7 @@ def test_start_cancel_wait(registry):
 
     @process(outputs={"z": 1.0})
     def blocked(x: float = 1.0):
-        gate.wait(10)
+        gate.wait(60)  # held: the test cancels it while it runs, then lets it go
         return {"z": x}
 
     registry.add(blocked)
@@ -140,12 +140,12 @@ def test_start_cancel_wait(registry):
     })
     seen = []
     handle = g.start(registry, listeners=[seen.append])
-    deadline = time.time() + 5
-    while not any(isinstance(e, NodeStarted) for e in seen) and time.time() < deadline:
+    deadline = time.monotonic() + 60  # a bound for a stuck start, never reached
+    while not any(isinstance(e, NodeStarted) for e in seen) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not handle.done
     handle.cancel()
-    r = handle.wait(5)
+    r = handle.wait(60)
     gate.set()
     assert r.status == {"first": "cancelled", "second": "skipped"}
     assert isinstance(r.errors["first"], Cancelled)
@@ -239,10 +239,16 @@ def test_inline_executor_runs_python_calls_in_the_scheduler_thread(registry):
     assert all(name.startswith("containerdag node") for name in threads)
 
 
-def test_the_default_executor_runs_quick_python_steps_inline_and_slow_ones_in_threads():
+def test_the_default_executor_runs_quick_python_steps_inline_and_slow_ones_in_threads(
+        monkeypatch):
     """A chain of small Python steps pays no thread hand-off per node (issue 25): the first
     call of a process runs in a pool thread and is timed; a quick one then runs in the
     scheduler's thread, a slow one keeps its thread (so Stop can still abandon it)."""
+    from containerdag_widgets.run import execution
+
+    # "Quick" is under 2 ms, which a trivial call can miss on a loaded machine (a thread
+    # switch): here under 50 ms, and the slow step takes at least 100 ms.
+    monkeypatch.setattr(execution, "QUICK", 0.05)
     seen: list[tuple[str, str]] = []
 
     @process(outputs={"z": 1.0})
@@ -253,7 +259,7 @@ def test_the_default_executor_runs_quick_python_steps_inline_and_slow_ones_in_th
     @process(outputs={"z": 1.0})
     def slowish(x: float = 1.0):
         seen.append(("slowish", threading.current_thread().name))
-        time.sleep(0.02)
+        time.sleep(0.1)
         return {"z": x + 1}
 
     spec = {f"q{i}": {"process": "quick", "inputs": {"x": (f"q{i - 1}", "z") if i else 1.0}}

@@ -14,7 +14,7 @@ def ids(w):
     return sorted(w.pane.nodes)
 
 
-def wait_for_drawing(w, expected: list[str], timeout: float = 30.0) -> None:
+def wait_for_drawing(w, expected: list[str], timeout: float = 60.0) -> None:
     """Wait (without calling redraw) until the widget draws exactly ``expected``: an edit is
     drawn at once, or after ``redraw_delay`` when edits come in a burst."""
     deadline = time.monotonic() + timeout
