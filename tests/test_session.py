@@ -54,12 +54,12 @@ def test_a_widget_is_not_running_after_a_run_that_could_not_start_and_runs_again
     handle = w.start()
     assert handle is not None
     with pytest.raises(ConnectionError):
-        handle.wait(10)
-    w.wait_idle(10)
+        handle.wait(60)
+    w.wait_idle(60)
     assert not w.running and not w.run_button.disabled and w.stop_button.disabled
     assert w.status == {"a": "cancelled", "b": "cancelled"}
     w.executor = None  # fixed: Run works again
-    result = w.run(timeout=10)
+    result = w.run(timeout=60)
     assert result.status == {"a": "done", "b": "done"} and not w.running
 
 

@@ -16,7 +16,7 @@ def registry():
 
     @process(outputs={"z": 1.0})
     def held(x: float = 1.0):
-        gate.wait(10)
+        gate.wait(60)
         return {"z": x}
 
     reg = Registry([add, divide, held])
@@ -51,7 +51,7 @@ def test_status_goes_through_a_run_with_a_failing_node(registry):
     w.observe(lambda c: history.append(dict(c["new"])), "status")
     running = []
     w.observe(lambda c: running.append(c["new"]), "running")
-    result = w.run(timeout=10)
+    result = w.run(timeout=60)
     final = {"a": "done", "bad": "failed", "after bad": "skipped", "d": "done"}
     assert result.status == final and w.status == final
     assert history[-1] == final
@@ -73,7 +73,7 @@ def test_status_goes_through_a_run_with_a_failing_node(registry):
 def test_inspector_shows_inputs_outputs_error(registry):
     w = GraphWidget(Graph.from_spec(SPEC), registry)
     assert "Click a node" in w.inspector.value
-    w.run(timeout=10)
+    w.run(timeout=60)
     w._on_node_click({"data": {"id": "bad"}})  # what a click in the page sends
     assert w.selected == "bad"
     html = w.inspector.value
@@ -89,7 +89,7 @@ def test_output_table_follows_outputs(registry):
     assert table.value.count("<tr data-node=") == 4 and "cdw-value" not in table.value
     assert table.value.count("cdw-status cdw-status-pending") == 4
     assert "No outputs yet" in OutputTable().value
-    w.run(timeout=10)
+    w.run(timeout=60)
     assert table.outputs == w.outputs
     assert '<tr data-node="d">' in table.value and "5.0" in table.value
     assert "skipped" in table.value
@@ -109,7 +109,7 @@ def test_outputs_can_drive_another_widget(registry):
     label = W.Label()
     traitlets.dlink((w, "outputs"), (label, "value"),
                     transform=lambda o: str(o.get("d", {}).get("z", "")))
-    w.run(timeout=10)
+    w.run(timeout=60)
     assert label.value == "5.0"
 
 
@@ -165,7 +165,7 @@ def test_run_redraws_a_graph_edited_since_display(registry):
     w = GraphWidget(g, registry)
     g.add("a", "divide", {"a": 1.0, "b": 2.0})  # same node, another process
     g.add("b", "add", {"x": ("a", "z"), "y": 1.0})
-    w.run(timeout=10)
+    w.run(timeout=60)
     labels = {i: n["data"]["label"] for i, n in w.pane.nodes.items()}
     assert labels == {"a": "a\ndivide", "b": "b\nadd"}
     assert w.outputs == {"a": {"z": 0.5}, "b": {"z": 1.5}}

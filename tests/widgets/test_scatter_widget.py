@@ -19,7 +19,7 @@ def _widget():
 def test_a_scattered_node_is_one_box_with_its_elements_counts():
     sc.CALLS.clear()
     graph, w = _widget()
-    w.run(timeout=20)
+    w.run(timeout=60)
     assert w.status == {"sq": "failed", "sum": "skipped"}
     label = w.pane.nodes["sq"]["data"]["label"]
     assert label.startswith("sq \u00d73") and "2 done \u00b7 1 failed" in label
@@ -29,7 +29,7 @@ def test_a_scattered_node_is_one_box_with_its_elements_counts():
 def test_the_inspector_lists_the_elements_and_shows_the_picked_one_in_full():
     sc.CALLS.clear()
     graph, w = _widget()
-    w.run(timeout=20)
+    w.run(timeout=60)
     w.selected = "sq"
     assert w.element_picker.layout.display == ""
     assert [value for _, value in w.element_picker.options] == [0, 1, 2]
@@ -46,11 +46,11 @@ def test_the_inspector_lists_the_elements_and_shows_the_picked_one_in_full():
 def test_rerun_failed_runs_the_failed_elements_only():
     sc.CALLS.clear()
     graph, w = _widget()
-    w.run(timeout=20)
+    w.run(timeout=60)
     sc.CALLS.clear()
     graph.set_input("sq", "x", [1.0, 2.0, 4.0])  # the fix for the failed element
-    w.rerun_failed().wait(20)
-    w.wait_idle(10)
+    w.rerun_failed().wait(60)
+    w.wait_idle(60)
     assert sc.CALLS == [2.0]
     assert w.status == {"sq": "done", "sum": "done"}
     w.close()
@@ -63,7 +63,7 @@ def test_the_timeline_has_a_bar_per_element():
 
     sc.CALLS.clear()
     graph, w = _widget()
-    result = w.run(timeout=20)
+    result = w.run(timeout=60)
     html = timeline_html(result, {}, time.time())
     for index, label in enumerate(["1.0", "3.0", "4.0"]):
         assert f'data-node="sq" data-element="{index}"' in html
@@ -77,7 +77,7 @@ def test_a_scattered_node_expands_into_its_elements_and_a_click_shows_one():
     status and linked to the nodes around; clicking one shows that element in full."""
     sc.CALLS.clear()
     graph, w = _widget()
-    w.run(timeout=20)
+    w.run(timeout=60)
     w.selected = "sq"
     assert w.controls.elements.layout.display == "" and w.controls.elements.description == \
         "Elements"
