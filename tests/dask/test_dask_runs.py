@@ -70,10 +70,12 @@ def test_sixteen_slow_nodes_use_both_workers_at_once(registry, executor, client)
               if spans[a][2] != spans[b][2] and spans[a][0] < spans[b][1]
               and spans[b][0] < spans[a][1]]
     assert across, spans
-    # And the whole took far less than 16 one-second calls in a row.
+    # And the whole took far less than its calls in a row: measured against the calls' own
+    # durations (which a loaded machine stretches too), not against a fixed budget.
     start = min(s[0] for s in spans.values())
     end = max(s[1] for s in spans.values())
-    assert end - start < 10, end - start
+    busy = sum(s[1] - s[0] for s in spans.values())
+    assert busy > 1.5 * (end - start), (busy, end - start)
 
 
 def test_live_logs_arrive_from_the_workers_while_the_node_runs(registry, executor):

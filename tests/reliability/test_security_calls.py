@@ -237,7 +237,7 @@ def test_an_output_that_is_not_a_regular_file_never_blocks(calls, kind, said):
     started = time.monotonic()
     with pytest.raises(FileError) as caught:
         calls.get("odd_output").run({"kind": kind}, timeout=60)
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 45  # not blocked until the call's 60 s timeout
     error = caught.value
     assert error.port == "f" and error.process == "odd_output"
     assert said in str(error) and "'f'" in str(error)
