@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import docker
 import docker.errors
@@ -43,6 +44,21 @@ class ExecOutcome:
     #: How the kill was done: ``"pid"`` (the exec's process only), ``"container"``, or
     #: ``"runner"`` (the resident runner killed the call's process group).
     kill_method: str | None = None
+
+
+def read_ahead(raw: Any) -> bytes:
+    """The start of an exec's stream that the HTTP client read with the response's headers
+    (its buffered reader reads past them when both arrive together, as they may from an
+    engine over TCP): the raw socket docker-py hands over no longer has those bytes, and a
+    frame cut there would misalign every frame after it. Call with the socket non-blocking."""
+    reader = getattr(getattr(getattr(getattr(raw, "_response", None), "raw", None), "_fp",
+                             None), "fp", None)
+    if reader is None or not hasattr(reader, "peek"):
+        return b""
+    try:
+        return bytes(reader.peek(1 << 16))
+    except (BlockingIOError, OSError, ValueError):
+        return b""
 
 
 def exec_call(
@@ -78,11 +94,11 @@ def exec_call(
     deadline = time.monotonic() + timeout if timeout is not None else None
     collected = Collector(max_output=max_output, max_log=max_log, max_stderr=max_stderr,
                           on_log=on_log, on_stdout=on_stdout)
-    buf = bytearray()
     pending = memoryview(stdin)
     killed = kill_method = None
     try:
         sock.setblocking(False)
+        buf = bytearray(read_ahead(raw))
         if not pending:
             _close_write(sock)
         while True:

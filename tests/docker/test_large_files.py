@@ -14,8 +14,10 @@ import os
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 
+import docker
 import pytest
 
 from containerdag_widgets import File, Graph, NodeFinished, NodeProgress, Ref, Registry
@@ -146,8 +148,10 @@ class _TcpToUnix:
     """The engine's Unix socket served on a loopback TCP port: to this toolkit, an engine
     elsewhere (it cannot see this disk), reached as ``DOCKER_HOST=tcp://127.0.0.1:PORT``."""
 
-    def __init__(self, socket_path: str = "/var/run/docker.sock"):
+    def __init__(self, socket_path: str = "/var/run/docker.sock", *, coalesce: float = 0.0):
         self.socket_path = socket_path
+        #: Seconds the engine's bytes are held to go on together (headers with the stream).
+        self.coalesce = coalesce
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self._stop = threading.Event()
@@ -165,8 +169,8 @@ class _TcpToUnix:
                 return
             engine = socket.socket(socket.AF_UNIX)
             engine.connect(self.socket_path)
-            for a, b in ((client, engine), (engine, client)):
-                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+            for a, b, hold in ((client, engine, 0.0), (engine, client, self.coalesce)):
+                threading.Thread(target=_pipe, args=(a, b, hold), daemon=True).start()
 
     def close(self) -> None:
         self._stop.set()
@@ -174,11 +178,19 @@ class _TcpToUnix:
         self.thread.join(5)
 
 
-def _pipe(source: socket.socket, sink: socket.socket) -> None:
+def _pipe(source: socket.socket, sink: socket.socket, hold: float = 0.0) -> None:
     """One direction; its end is passed on as a half-close (an exec's stdin ends so, while
-    its output still comes back)."""
+    its output still comes back). ``hold``: wait that long after each first byte for more,
+    then send all at once (as a network may)."""
     with contextlib.suppress(OSError):
         while data := source.recv(1 << 16):
+            if hold:
+                time.sleep(hold)
+                source.setblocking(False)
+                with contextlib.suppress(BlockingIOError):
+                    while more := source.recv(1 << 16):
+                        data += more
+                source.setblocking(True)
             sink.sendall(data)
     with contextlib.suppress(OSError):
         sink.shutdown(socket.SHUT_WR)
@@ -218,3 +230,28 @@ def test_an_engine_elsewhere_gets_the_files_streamed_into_a_volume(monkeypatch, 
         proxy.close()
     assert leftovers(docker_client, registry.session) == []
     assert volume not in {v.name for v in docker_client.volumes.list()}
+
+
+def test_an_exec_over_tcp_keeps_the_stream_that_came_with_the_headers(docker_client):
+    """An engine elsewhere may send an exec's first frames in the same packet as the HTTP
+    response's headers: the HTTP client reads them into its buffer, out of the raw socket's
+    reach. They are taken back (``exec.read_ahead``); lost, every later frame was misread
+    and a whole output came back empty, now and then."""
+    from containerdag_widgets.docker.exec import exec_call
+
+    proxy = _TcpToUnix(coalesce=0.2)
+    client = docker.DockerClient(base_url=f"tcp://127.0.0.1:{proxy.port}")
+    container = client.containers.run("debian:bookworm-slim", ["sleep", "infinity"],
+                                      detach=True, init=True, network_mode="none",
+                                      labels={"containerdag.test": "exec-over-tcp"})
+    try:
+        text = b"".join(b"%d\n" % i for i in range(1, 50001))
+        for _ in range(3):  # output at once, as `head -c` of an output file gives it
+            done = exec_call(client.api, container.id, ["seq", "1", "50000"], b"",
+                             max_output=1 << 22)
+            assert (done.exit_code, len(done.stdout)) == (0, len(text))
+            assert done.stdout == text
+    finally:
+        container.remove(force=True)
+        client.close()
+        proxy.close()
