@@ -12,6 +12,17 @@ JPEG is decoded reduced (``draft``, up to 1/8 a side), and a picture that would 
 than ``Limits.decode_pixels`` is not decoded at all; its preview says so. A preview names a
 file by its name, never by its path on this machine; only regular files are read (a FIFO or a
 device is never opened).
+
+A picture opens, when clicked, in a lightbox: an overlay on the page with the picture at its
+real size (scrolling when larger than the window), a caption with its name, pixel size and
+displayed size, and a download link. The overlay waits, inert, in a ``<template>`` beside the
+preview; the picture's bytes are in the page once (the link's ``data:`` URI, or the preview's
+own when the preview is the file), and only when within ``Limits.download_bytes`` (beyond
+that the lightbox shows the preview and says so). The HTML widget sets its value as
+``innerHTML``: a short inline ``onclick`` (``LIGHTBOX_JS``) clones the overlay into
+``<body>`` (out of any cell's clipping or stacking) and closes it on a click outside the
+picture or on Escape. It needs no code of the toolkit in the page, so it works wherever the
+HTML shows (JupyterLab, Notebook 7, Voila, an OutputTable alone).
 """
 
 from __future__ import annotations
@@ -40,6 +51,30 @@ _FORMATS = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP"}
 _SNIFF = 8192  # bytes read to tell a file's kind
 _CAPTION = "font-size:90%;color:var(--jp-ui-font-color2,#666)"
 
+#: The inline ``onclick`` of a preview's picture (``this``): open its lightbox. It clones the
+#: ``<template>`` beside it into ``<body>``, gives the overlay's picture the link's bytes (or
+#: the preview's own, and the link those), and closes it on a click outside the picture or
+#: on Escape. Single quotes only (it is HTML-escaped into a double-quoted attribute).
+LIGHTBOX_JS = (
+    "var t=this.closest('.cdw-preview').querySelector('template.cdw-lightbox-template');"
+    "if(!t)return;"
+    "var o=t.content.firstElementChild.cloneNode(true),i=o.querySelector('img'),"
+    "a=o.querySelector('a[download]'),h=a&&a.getAttribute('href');"
+    "i.src=h||this.src;if(a&&!h)a.href=this.src;"
+    "var k=function(e){if(e.key==='Escape'){e.stopPropagation();e.preventDefault();c();}},"
+    "c=function(){o.remove();document.removeEventListener('keydown',k,true);};"
+    "o.addEventListener('click',function(e){if(e.target===o)c();});"
+    "document.addEventListener('keydown',k,true);"
+    "document.body.appendChild(o);o.focus();")
+_OVERLAY = ("position:fixed;inset:0;z-index:10000;background:rgba(0,0,0,0.78);overflow:auto;"
+            "padding:24px;box-sizing:border-box;text-align:center;cursor:zoom-out;outline:none")
+_FIGURE = ("display:inline-block;margin:0;padding:8px;text-align:left;cursor:auto;"
+           "background:var(--jp-layout-color0,#fff);border-radius:4px;"
+           "box-shadow:0 4px 24px rgba(0,0,0,0.5)")
+_LINK = "color:var(--jp-content-link-color,#1f5fbf);text-decoration:underline"
+_FIGCAPTION = ("margin-top:6px;font-size:13px;line-height:1.4;"
+               "color:var(--jp-ui-font-color1,#222);max-width:90vw")
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -55,6 +90,7 @@ class Limits:
     lines: int = 12                  # text lines
     chars: int = 160                 # characters per text line or table cell
     download_bytes: int = 1 << 20    # files up to this size get a data: download link
+    #                                  (and a picture its real size in the lightbox)
     points: int = 400                # a line plot draws at most this many points
     plot_width: int = 240
     plot_height: int = 56
@@ -146,7 +182,39 @@ def _box(kind: str, name: str, body: str) -> str:
 
 def _img(uri: str, name: str, width: int, height: int) -> str:
     return (f'<img class="cdw-picture" src="{uri}" alt="{esc(name)}" width="{width}" '
-            f'height="{height}" style="max-width:100%;height:auto;display:block">')
+            f'height="{height}" style="max-width:100%;height:auto;display:block;'
+            f'cursor:zoom-in" title="click to enlarge" onclick="{esc(LIGHTBOX_JS)}">')
+
+
+def _lightbox(name: str, size: tuple[int, int] | None, parts: list[str],
+              download: tuple[str, str] | None) -> str:
+    """The inert overlay of a picture (a ``<template>``; ``LIGHTBOX_JS`` opens it): its
+    picture at ``size`` (None: the picture's own size, an SVG's), a caption of ``parts``
+    (escaped HTML) and, with ``download`` = (file name, data: URI or "" for the preview's own
+    bytes), a download link. The picture gets its source when opened: the link's, or the
+    preview's."""
+    dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
+    link = ""
+    if download is not None:
+        href = f' href="{download[1]}"' if download[1] else ""
+        link = (f' &middot; <a class="cdw-download cdw-lightbox-download" '
+                f'download="{esc(download[0])}"{href} style="{_LINK}">download</a>')
+    return ('<template class="cdw-lightbox-template">'
+            f'<div class="cdw-lightbox" role="dialog" aria-label="{esc(name)}" tabindex="-1" '
+            f'title="click outside the picture or press Escape to close" style="{_OVERLAY}">'
+            f'<figure class="cdw-lightbox-figure" style="{_FIGURE}">'
+            f'<img class="cdw-lightbox-img" alt="{esc(name)}"{dims} '
+            'style="display:block;max-width:none;max-height:none">'
+            f'<figcaption class="cdw-lightbox-caption" style="{_FIGCAPTION}">'
+            f'{" &middot; ".join(parts)}{link}</figcaption></figure></div></template>')
+
+
+def _shown_at(width: int, height: int, real: tuple[int, int]) -> str:
+    """The lightbox's displayed size, against the picture's pixel size."""
+    if (width, height) == real:
+        return f"shown at {width}&times;{height} (real size)"
+    return (f"shown at {width}&times;{height} ({100 * width / real[0]:.0f}% of its "
+            f"{real[0]}&times;{real[1]})")
 
 
 def _shrunk(image: Any, side: int) -> Any:
@@ -204,7 +272,12 @@ def _picture_file(path: Path, name: str, size: int, kind: str, limits: Limits) -
         img = (f'<img class="cdw-picture" src="{_data_uri(PICTURES["svg"], path.read_bytes())}" '
                f'alt="{esc(name)}" style="max-width:min(100%,{side}px);max-height:{side}px;'
                'display:block">')
-        return _box("image", name, img + _caption(*caption, "SVG", human_size(size)))
+        img = img.replace('display:block">', 'display:block;cursor:zoom-in" title="click to '
+                          f'enlarge" onclick="{esc(LIGHTBOX_JS)}">')
+        box = _lightbox(name, None, [esc(name), "SVG", human_size(size),
+                                     "shown at its own size"],
+                        (name, "") if size <= limits.download_bytes else None)
+        return _box("image", name, img + _caption(*caption, "SVG", human_size(size)) + box)
     if size > limits.decode_bytes:
         return _other_file(path, name, size, limits, "picture too large to decode")
     from PIL import Image  # only when a picture is shown
@@ -215,7 +288,9 @@ def _picture_file(path: Path, name: str, size: int, kind: str, limits: Limits) -
             described = f"{width}&times;{height} {kind.upper()}"
             if max(width, height) <= limits.picture_px and size <= limits.picture_bytes:
                 uri, shown_w, shown_h = _data_uri(PICTURES[kind], path.read_bytes()), width, height
+                whole = True  # the preview is the file's bytes
             else:
+                whole = False
                 longest = max(width, height)
                 target = (max(1, width * limits.picture_px // longest),
                           max(1, height * limits.picture_px // longest))
@@ -235,14 +310,41 @@ def _picture_file(path: Path, name: str, size: int, kind: str, limits: Limits) -
         return _other_file(path, name, size, limits,
                            f"not a readable {kind.upper()}: {_without_path(exc, path, name)}")
     caption[1:1] = [described, human_size(size)]
-    return _box("image", name, _img(uri, name, shown_w, shown_h) + _caption(*caption))
+    real, parts = (width, height), [esc(name), described, human_size(size)]
+    if size <= limits.download_bytes:  # the real picture, once in the page
+        download = (name, "" if whole else _data_uri(PICTURES[kind], path.read_bytes()))
+        box = _lightbox(name, real, [*parts, _shown_at(*real, real)], download)
+    else:
+        box = _lightbox(name, (shown_w, shown_h), [
+            *parts, _shown_at(shown_w, shown_h, real),
+            f"the preview: the file is larger than the {human_size(limits.download_bytes)} "
+            "a page holds"], None)
+    return _box("image", name, _img(uri, name, shown_w, shown_h) + _caption(*caption) + box)
 
 
 def _picture_object(image: Any, limits: Limits) -> str:
     """A Pillow ``Image`` value."""
     uri, width, height = _encode(image, limits, (image.format or "").lower())
-    return _box("image", "image", _img(uri, "image", width, height)
-                + _caption(f"{image.width}&times;{image.height} {esc(image.mode)} image"))
+    real = (image.width, image.height)
+    described = f"{image.width}&times;{image.height} {esc(image.mode)} image"
+    full = None
+    if (width, height) == real:
+        full = ""  # the preview is the picture: its bytes serve the lightbox and the link
+    elif image.width * image.height <= limits.decode_pixels // 4:
+        buffer = io.BytesIO()
+        plain = image.mode in ("RGB", "RGBA", "L", "LA", "P")
+        (image if plain else image.convert("RGBA")).save(buffer, "PNG")
+        if buffer.tell() <= limits.download_bytes:
+            full = _data_uri("image/png", buffer.getvalue())
+    if full is not None:
+        name = "image.jpg" if uri.startswith("data:image/jpeg") and not full else "image.png"
+        box = _lightbox("image", real, [described, _shown_at(*real, real)], (name, full))
+    else:
+        box = _lightbox("image", (width, height), [
+            described, _shown_at(width, height, real),
+            f"the preview: the picture is larger than the {human_size(limits.download_bytes)} "
+            "a page holds"], None)
+    return _box("image", "image", _img(uri, "image", width, height) + _caption(described) + box)
 
 
 # ---- tables and text -------------------------------------------------------------------------

@@ -4,8 +4,10 @@ text, binary) rendered as HTML the way the inspector and OutputTable show them."
 from __future__ import annotations
 
 import base64
+import html as html_module
 import io
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from containerdag_widgets.widgets.output_table import OutputTable
 from containerdag_widgets.widgets.previews import (
     COMPACT,
     INSPECTOR,
+    LIGHTBOX_JS,
     TABLE,
     file_kind,
     human_size,
@@ -204,3 +207,88 @@ def test_inspector_and_output_table_preview_outputs(files):
     table.max_previews = 5
     assert len(SRC.findall(table.value)) == 2
     table.close()
+
+
+# ---- the lightbox ------------------------------------------------------------------------------
+
+class _Parsed(HTMLParser):
+    """The attributes of each start tag, unescaped as the browser reads them."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def find(self, tag: str, cls: str) -> list[dict]:
+        return [a for t, a in self.tags if t == tag and cls in (a.get("class") or "").split()]
+
+
+def lightbox(html: str) -> tuple[dict, dict, dict | None, str]:
+    """The preview's picture, the lightbox's picture, its download link (or None) and its
+    caption's text, from the one preview in ``html``."""
+    parsed = _Parsed(html)
+    (thumb,) = parsed.find("img", "cdw-picture")
+    (big,) = parsed.find("img", "cdw-lightbox-img")
+    links = parsed.find("a", "cdw-lightbox-download")
+    caption = re.search(r'<figcaption class="cdw-lightbox-caption"[^>]*>(.*?)</figcaption>',
+                        html).group(1)
+    return thumb, big, (links[0] if links else None), html_module.unescape(
+        re.sub(r"<[^>]+>", "", caption))
+
+
+def test_a_picture_opens_a_lightbox_with_its_real_size_and_the_file(files):
+    """Issue 24: a click on a picture opens an overlay (a <template> cloned by an inline
+    onclick) with the picture at its real size, a caption (name, pixel size, displayed size)
+    and a download link; the file's bytes are in the page once."""
+    html = preview_html(wire(files["png"]))  # small: the preview is the file
+    thumb, big, link, caption = lightbox(html)
+    assert thumb["onclick"] == LIGHTBOX_JS and '"' not in LIGHTBOX_JS
+    assert "cursor:zoom-in" in thumb["style"]
+    assert html.count('<template class="cdw-lightbox-template">') == 1
+    assert "src" not in big and (big["width"], big["height"]) == ("64", "40")
+    assert link["download"] == "small plot.png" and "href" not in link  # the preview's bytes
+    assert caption == ("small plot.png · 64×40 PNG · "
+                       f"{human_size(files['png'].stat().st_size)} · "
+                       "shown at 64×40 (real size) · download")
+    assert html.count(base64.b64encode(files["png"].read_bytes()).decode()) == 1
+
+    for limits in (INSPECTOR, TABLE):  # downscaled: the link holds the file, real size
+        html = preview_html(wire(files["jpeg"]), limits)
+        thumb, big, link, caption = lightbox(html)
+        assert (big["width"], big["height"]) == ("1600", "1000")
+        assert link["download"] == "photo.jpg" and link["href"].startswith("data:image/jpeg;")
+        assert base64.b64decode(link["href"].split(",", 1)[1]) == files["jpeg"].read_bytes()
+        assert "1600×1000 JPEG" in caption and "shown at 1600×1000 (real size)" in caption
+        assert thumb["width"] == str(limits.picture_px)
+
+
+def test_a_lightbox_without_the_file_says_it_shows_the_preview(files):
+    size = files["noise"].stat().st_size
+    assert size > INSPECTOR.download_bytes  # 1200x900 of noise: more than a page holds
+    _, big, link, caption = lightbox(preview_html(wire(files["noise"])))
+    assert link is None and (big["width"], big["height"]) == ("480", "360")
+    assert "shown at 480×360 (40% of its 1200×900)" in caption
+    assert "the preview: the file is larger than the 1.0 MiB a page holds" in caption
+
+
+def test_svg_and_pillow_pictures_have_a_lightbox_too(files):
+    html = preview_html(wire(files["svg"]))
+    thumb, big, link, caption = lightbox(html)
+    assert thumb["onclick"] == LIGHTBOX_JS and "width" not in big
+    assert link["download"] == "circle.svg" and "shown at its own size" in caption
+    assert "<script" not in html
+
+    html = preview_html(Image.new("RGBA", (900, 300), (0, 0, 255, 128)))
+    _, big, link, caption = lightbox(html)
+    assert (big["width"], big["height"]) == ("900", "300") and link["download"] == "image.png"
+    full = Image.open(io.BytesIO(base64.b64decode(link["href"].split(",", 1)[1])))
+    assert full.size == (900, 300) and "shown at 900×300 (real size)" in caption
+
+
+def test_compact_previews_and_other_files_have_no_lightbox(files):
+    for html in (preview_html(wire(files["png"]), COMPACT), preview_html(wire(files["csv"])),
+                 preview_html(wire(files["binary"]))):
+        assert "cdw-lightbox" not in html and "onclick" not in html
