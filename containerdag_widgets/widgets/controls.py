@@ -18,11 +18,14 @@ __all__ = ["Controls", "legend_html", "progress_of", "bar_html", "BAR_ORDER"]
 BAR_ORDER = ("done", "cached", "partial", "failed", "cancelled", "skipped", "running")
 
 
-def legend_html() -> str:
-    """One swatch per status, in the colours the canvas uses."""
+def legend_html(counts: Mapping[str, int] | None = None) -> str:
+    """One swatch per status, in the colours the canvas uses, with how many nodes have it
+    (when ``counts`` is given)."""
     items = "".join(
         f'<span class="cdw-legend-item" data-status="{s}"><span class="cdw-swatch" '
-        f'style="background:{STATUS_COLORS[s]}"></span>{s}</span>' for s in STATUSES)
+        f'style="background:{STATUS_COLORS[s]}"></span>{s}'
+        + (f' <b class="cdw-legend-count">{counts.get(s, 0)}</b>' if counts is not None else "")
+        + "</span>" for s in STATUSES)
     return f'<div class="cdw-legend" title="node colours">{items}</div>'
 
 
@@ -92,7 +95,7 @@ class Controls:
         self.found.add_class("cdw-found")
         self.focus = W.ToggleButton(description="Focus", icon="crosshairs", layout=button(),
                                     tooltip="Show only the selected node and its neighbours")
-        self.hops = W.BoundedIntText(value=2, min=1, max=20, description="hops",
+        self.hops = W.BoundedIntText(value=1, min=1, max=20, description="hops",
                                      layout=W.Layout(width="110px"),
                                      style={"description_width": "34px"})
         self.grouped = W.ToggleButton(description="Group", icon="object-group", layout=button(),
@@ -124,6 +127,7 @@ class Controls:
     def show_progress(self, status: Mapping[str, str], running: bool) -> None:
         _, _, text, kind = progress_of(status, running)
         self.progress.value = bar_html(status)
+        self.legend.value = legend_html(Counter(status.values()))
         label = self.progress_text
         for k in ("ok", "bad"):
             (label.add_class if k == kind else label.remove_class)(f"cdw-progress-{k}")

@@ -71,7 +71,7 @@ class GraphWidget(W.VBox):
     element = Int(-1, help="the element of the selected scattered node shown in full in the "
                            "inspector (-1: none); the element picker sets it (kernel-side)")
     focus = Bool(False, help="show only the selected node and its neighbours (kernel-side)")
-    focus_hops = Int(2, min=1, help="how far the focus view reaches from the selected node")
+    focus_hops = Int(1, min=1, help="how far the focus view reaches from the selected node")
     grouped = Bool(False, help="draw nodes named alike (sweep 1, sweep 2, ...) as one box per "
                                "name (kernel-side); on by default above large_graph nodes")
     large_graph = Int(150, min=1, help="above this many nodes the graph starts grouped and the "

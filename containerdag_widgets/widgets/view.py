@@ -106,13 +106,15 @@ def node_data(graph: Graph, name: str,
     """A node's box: its name and process; a scattered node's also its elements' counts by
     status and a bar of them (as a group box has), from ``elements`` when a run gave them."""
     node = graph[name]
-    label = f"{name}\n{node.process}"
+    label = name if node.process == name else f"{name}\n{node.process}"  # never "x / x"
     if not node.scatter:
         return {"id": name, "label": label, "process": node.process, **label_size(label)}
     counts = Counter(e.get("status", "pending") for e in elements or [])
     total = sum(counts.values())
     line = " \u00b7 ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s])
-    label = (f"{name} \u00d7{total or '?'}\n{node.process}" + (f"\n{line}" if line else ""))
+    label = (f"{name} \u00d7{total or '?'}" + ("" if node.process == name else
+                                                 f"\n{node.process}")
+             + (f"\n{line}" if line else ""))
     size = label_size(label, pad=28.0)
     return {"id": name, "label": label, "process": node.process, "scatter": True,
             "count": total, "counts": dict(counts), **_bar(counts, total),

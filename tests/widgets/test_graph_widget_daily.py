@@ -1,6 +1,7 @@
 """Kernel-side checks of issue 8's graph widget: edits, runs from elsewhere, a closed registry,
 large-graph views, re-run controls (the browser tests check the same in the page)."""
 
+import re
 import time
 
 from containerdag_widgets import Graph, GraphWidget, Registry, Session
@@ -242,3 +243,18 @@ def test_auto_runs_on_its_own_after_each_edit_and_after_a_run_going_on():
     time.sleep(0.5)  # what the test shows: that nothing starts (no state to wait for)
     assert w.status["c"] == "pending" and not w.running  # drawn anew, not run
     w.close()
+
+
+def test_labels_say_a_name_once_the_legend_counts_and_focus_reaches_one_hop():
+    """Issue 24: a node named after its process is labelled once ("smooth", not "smooth /
+    smooth"); the legend counts the nodes per status after a run; Focus starts at one hop."""
+    graph = Graph.from_spec({"add": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}},
+                             "more": {"process": "add", "inputs": {"x": ("add", "z"), "y": 2.0}}})
+    w = GraphWidget(graph, Registry([add]))
+    assert w.pane.nodes["add"]["data"]["label"] == "add"
+    assert w.pane.nodes["more"]["data"]["label"] == "more\nadd"
+    assert w.focus_hops == 1 and w.controls.hops.value == 1
+    w.run(timeout=30)
+    counts = dict(re.findall(r'data-status="(\w+)">.*?<b class="cdw-legend-count">(\d+)</b>',
+                             w.controls.legend.value))
+    assert counts["done"] == "2" and counts["failed"] == "0" and len(counts) == 8
