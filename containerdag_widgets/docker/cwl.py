@@ -20,6 +20,11 @@ the outputs with its own glob/outputEval logic. ``PoolJob.run`` replaces ``docke
    directory that cwltool collects from (``tarfile``'s data filter: nothing lands outside it);
 4. the call's directory is removed from the container.
 
+On a Dask worker (a ``CwlProcess`` pickled into a task: ``CwlBackend.travel``), the jobs run in
+the worker's own backend, ``WorkerCwlBackend``: one per worker process (and base settings),
+its pools the worker's (``docker/worker.py``: labelled with the worker's address, closed with
+its pools), cwltool's tools loaded there once per document.
+
 The containers are the pool's, hardened as every warm container (no network, read-only root,
 unprivileged user); a tool's ``ResourceRequirement`` picks the settings of the pool it runs in
 (``CwlBackend.pool_for``): CPUs, memory, and the ``/tmp`` tmpfs for what else it writes.
@@ -45,7 +50,8 @@ from ..processes.cwl import CALLS_ROOT, CallOptions, tool_resources
 from .pool import ContainerPool, connect
 from .settings import ContainerSettings
 
-__all__ = ["CwlBackend", "pool_job_class", "LAUNCH", "CALLS_ROOT"]
+__all__ = ["CwlBackend", "WorkerCwlBackend", "WorkerCwlRef", "pool_job_class", "LAUNCH",
+           "CALLS_ROOT"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +83,7 @@ class CwlBackend:
         self.runner = runner
         self.problems: list[Any] = []
         self._pools: dict[str, ContainerPool] = {}
+        self._tools: dict[Any, Any] = {}
         self._lock = threading.Lock()
 
     # a Source of the registry (closed with it); it discovers nothing by itself
@@ -88,6 +95,22 @@ class CwlBackend:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             pool.close()
+
+    # ---- travel (a process pickled to a Dask worker) -------------------------------------
+
+    def travel(self) -> tuple[Any, dict[str, Any]]:
+        """What rebuilds a process of this backend where it is unpickled: the function, and
+        the options its pools are made with there (the base settings, the runner choice)."""
+        return _unpickled, {"settings": self.settings, "runner": self.runner}
+
+    def loaded_tool(self, key: Any, load: Any) -> Any:
+        """``load()``'s tool, kept by ``key`` (a worker loads each document once)."""
+        with self._lock:
+            if key in self._tools:
+                return self._tools[key]
+        found = load()
+        with self._lock:
+            return self._tools.setdefault(key, found)
 
     # ---- images and settings ------------------------------------------------------------
 
@@ -175,6 +198,78 @@ class CwlBackend:
                 super().run_jobs(process, job_order_object, logger, runtime_context)
 
         return PoolExecutor()
+
+
+class WorkerCwlBackend(CwlBackend):
+    """The CWL backend of a Dask worker: its pools are the worker's (``WorkerPool``s of its
+    ``ContainerPoolPlugin``: labelled with the worker, removed with its pools), its engine
+    the worker's (its own environment, ``DOCKER_HOST`` included)."""
+
+    def __init__(self, plugin: Any, options: dict[str, Any]):
+        self.plugin = plugin
+        self.worker = str(getattr(plugin, "worker_address", "?"))
+        self.session = f"dask-cwl-{self.worker}"
+        self.settings = options.get("settings") or ContainerSettings()
+        self.runner = options.get("runner")
+        self.problems = []
+        self._pools = {}
+        self._lock = threading.Lock()
+        self._tools: dict[Any, Any] = {}
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:  # connected on first use (in the task, on the worker)
+        with self._lock:
+            if self._client is None:
+                self._client = connect()
+            return self._client
+
+    def image_id(self, tag: str, *, process: str) -> str:
+        try:
+            return super().image_id(tag, process=process)
+        except ImageNotFound as exc:
+            exc.detail = (f"image {tag!r} is not on the Docker Engine of Dask worker "
+                          f"{self.worker}: every worker needs the CWL tools' images")
+            raise
+
+    def pool_for(self, settings: ContainerSettings) -> ContainerPool:
+        return self.plugin.pool({"settings": settings, "runner": self.runner})
+
+    def close(self) -> None:
+        """The worker closes its pools itself; this closes the engine client and forgets the
+        tools."""
+        with self._lock:
+            client, self._client = self._client, None
+            self._tools = {}
+        if client is not None:
+            client.close()
+
+
+class WorkerCwlRef:
+    """Stands for the CWL backend of the Dask worker where an unpickled process is called."""
+
+    def __init__(self, options: dict[str, Any]):
+        self.options = options
+
+    def resolve(self) -> WorkerCwlBackend:
+        """The worker's backend (from the task's thread: Dask finds the worker by thread)."""
+        from .worker import worker_backend
+
+        key = "cwl " + repr(sorted(self.options.items()))
+        return worker_backend(key, lambda plugin: WorkerCwlBackend(plugin, self.options))
+
+    def travel(self) -> tuple[Any, dict[str, Any]]:
+        return _unpickled, dict(self.options)
+
+    def __repr__(self) -> str:
+        return "<WorkerCwlRef: the CWL backend of the Dask worker running the call>"
+
+
+def _unpickled(cls: type, state: dict[str, Any], options: dict[str, Any]) -> Any:
+    """A ``CwlProcess`` unpickled (on a Dask worker): its tool is loaded on first use."""
+    proc = object.__new__(cls)
+    proc.__dict__.update(state, _tool=None, backend=WorkerCwlRef(options))
+    return proc
 
 
 def _job_base() -> type:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import docker
@@ -24,7 +25,7 @@ from ..model.errors import EngineUnavailable, ImageNotFound
 from .pool import LABEL_MANAGED, ContainerPool, engine_errors
 
 __all__ = ["ContainerPoolPlugin", "WorkerPool", "WorkerPoolRef", "worker_pool",
-           "remove_worker_containers", "PLUGIN_NAME", "LABEL_WORKER"]
+           "remove_worker_containers", "worker_backend", "PLUGIN_NAME", "LABEL_WORKER"]
 
 PLUGIN_NAME = "containerdag-pools"
 #: Label naming the Dask worker (its address) that owns a container.
@@ -77,6 +78,8 @@ class ContainerPoolPlugin(WorkerPlugin):
         self._pools: dict[str, WorkerPool] = {}
         self._client: docker.DockerClient | None = None
         self._lock = threading.Lock()
+        #: Other kinds' backends on this worker (the CWL jobs': docker/cwl.py), by key.
+        self._backends: dict[str, Any] = {}
 
     def pool(self, options: dict[str, Any]) -> WorkerPool:
         """The pool for these container options, connected to the engine on first use."""
@@ -97,10 +100,24 @@ class ContainerPoolPlugin(WorkerPlugin):
                 self._pools[key] = pool
             return pool
 
+    def backend(self, key: str, make: Callable[[ContainerPoolPlugin], Any]) -> Any:
+        """Another kind's backend on this worker, ``make(self)`` on first use (it takes its
+        pools from ``pool``); closed with the pools."""
+        with self._lock:
+            backends = self.__dict__.setdefault("_backends", {})
+            found = backends.get(key)
+            if found is None:
+                found = backends[key] = make(self)
+            return found
+
     def close_pools(self) -> int:
         """Remove every container of this worker's pools (they start again on next use)."""
         with self._lock:
             pools, self._pools = list(self._pools.values()), {}
+            backends = list(self.__dict__.get("_backends", {}).values())
+            self._backends = {}
+        for backend in backends:
+            backend.close()
         for pool in pools:
             pool.close()
         return len(pools)
@@ -134,6 +151,18 @@ def worker_pool(options: dict[str, Any]) -> WorkerPool:
             "this container process was unpickled outside a Dask worker: it has no container "
             "pool here (use the process from the Registry that discovered it)") from None
     return _plugin(worker).pool(options)
+
+
+def worker_backend(key: str, make: Callable[[ContainerPoolPlugin], Any]) -> Any:
+    """A backend the Dask worker running the current task keeps (one per worker and key,
+    closed with its pools): the CWL jobs' (docker/cwl.py)."""
+    try:
+        worker = get_worker()
+    except ValueError:
+        raise EngineUnavailable(
+            "this process was unpickled outside a Dask worker: it has no backend here (use "
+            "the process from the Registry that made it)") from None
+    return _plugin(worker).backend(key, make)
 
 
 class WorkerPoolRef:

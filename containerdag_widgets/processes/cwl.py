@@ -13,10 +13,18 @@ null, or leaving it out, means "not given"). Inputs with a default or optional m
 out of a call. ``stdout``/``stderr``/glob outputs are ``File``s; ``outputEval`` and
 ``loadContents`` values are JSON values; a ``Directory`` is an object
 ``{"class": "Directory", "basename": ..., "listing": [...]}`` of its files.
+
+A pickled ``CwlProcess`` (a Dask task carries one to a worker) travels without cwltool's tool
+and its backend: it carries the document's text, path and content hash, its image and
+settings; the backend says how it is rebuilt there (``CwlBackend.travel``: on a Dask worker,
+the worker's own backend and pools), and the tool is loaded again on its first call (from its
+path when the file there is the same document, else from the text) and checked against the
+hash.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -293,6 +301,28 @@ def _quiet_cwltool() -> None:
     _quieted.append(True)
 
 
+def _load_tool(path: Path, backend: Any, name: str) -> Any:
+    """cwltool's tool of the document at ``path``, made by ``backend``'s tool factory
+    (``CwlDescriptionError`` from the loader's message)."""
+    from cwltool.context import LoadingContext
+    from cwltool.load_tool import load_tool
+
+    _quiet_cwltool()
+    loading = LoadingContext({"construct_tool_object": backend.tool_factory(),
+                              "relax_path_checks": True})
+    try:
+        return load_tool(str(path), loading)
+    except Exception as exc:  # noqa: BLE001 - schema-salad's ValidationException, cwltool's
+        raise _loader_problem(exc, path, name) from None  # WorkflowException and others
+
+
+def _document_hash(doc: Any, path: Path) -> str:
+    """The content hash of a loaded document: where it lies is not what it is."""
+    canonical = json.dumps(doc, sort_keys=True, default=str).replace(
+        path.as_uri(), "").replace(path.parent.as_uri(), "")
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 # ---- the process --------------------------------------------------------------------------
 
 
@@ -305,11 +335,14 @@ class CwlProcess(Process):
     def __init__(self, *, name: str, path: Path, tool: Any, backend: Any, image: str,
                  image_id: str, image_from: str, description: str,
                  inputs: dict[str, Any], outputs: dict[str, Any], required: set[str],
-                 document_hash: str, settings: Any):
+                 document_hash: str, settings: Any, text: str = ""):
         super().__init__(name=name, description=description, inputs=inputs, outputs=outputs,
                          source=f"cwl:{image}")
         self.path = path
-        self.tool = tool
+        #: The document as written (what travels to a Dask worker, what an export copies).
+        self.text = text
+        self._tool = tool
+        self._where = path  # the file cwltool loaded the tool from
         self.backend = backend
         self.image = image
         self.image_id = image_id
@@ -342,19 +375,8 @@ class CwlProcess(Process):
             raise CwlDescriptionError(
                 f"is a {kind}; add_cwl takes a CommandLineTool", path=str(path), process=name,
                 field="class")
-        from cwltool.context import LoadingContext
-        from cwltool.load_tool import load_tool
-        from schema_salad.exceptions import ValidationException
-
-        _quiet_cwltool()
-        loading = LoadingContext({"construct_tool_object": backend.tool_factory(),
-                                  "relax_path_checks": True})
-        try:
-            tool = load_tool(str(path), loading)
-        except ValidationException as exc:
-            raise _loader_problem(exc, path, name) from None
-        except Exception as exc:  # noqa: BLE001 - cwltool's WorkflowException and others
-            raise _loader_problem(exc, path, name) from None
+        text = path.read_text(encoding="utf-8", errors="replace")
+        tool = _load_tool(path, backend, name)
         doc = tool.tool
         if doc.get("class") != "CommandLineTool":
             raise CwlDescriptionError(f"is a {doc.get('class')}; add_cwl takes a "
@@ -382,17 +404,101 @@ class CwlProcess(Process):
                 required.add(key)
         outputs = {_short(p["id"]): _example(p.get("type"), name=_output_name(p, doc))
                    for p in doc.get("outputs") or []}
-        base = path.parent.as_uri()
-        canonical = json.dumps(doc, sort_keys=True, default=str).replace(
-            path.as_uri(), "").replace(base, "")  # where it lies is not what it is
-        document_hash = hashlib.sha256(canonical.encode()).hexdigest()
+        document_hash = _document_hash(doc, path)
         description = " ".join(str(doc.get(k, "")).strip() for k in ("label", "doc")
                                if doc.get(k)).strip()
         settings = backend.settings_for(_literal_resources(doc))
         return cls(name=name, path=path, tool=tool, backend=backend, image=tag,
                    image_id=image_id, image_from=image_from, description=description,
                    inputs=inputs, outputs=outputs, required=required,
-                   document_hash=document_hash, settings=settings)
+                   document_hash=document_hash, settings=settings, text=text)
+
+    # ---- the tool, here or where a copy was unpickled -----------------------------------
+
+    @property
+    def tool(self) -> Any:
+        """cwltool's tool (loaded again, on first use, in a copy unpickled elsewhere)."""
+        if self._tool is None:
+            self._tool = self._runner()[1]
+        return self._tool
+
+    def _runner(self) -> tuple[Any, Any]:
+        """The backend and cwltool's tool a call runs with: this process's own, or (a copy
+        unpickled on a Dask worker, whose backend stands for the worker's) the worker's
+        backend and the tool it loaded from the document this copy carried (once per
+        worker and document)."""
+        backend = self.backend
+        resolve = getattr(backend, "resolve", None)
+        if resolve is None:
+            return backend, self._tool
+        backend = resolve()
+        tool, where = backend.loaded_tool((self.document_hash, str(self.path)),
+                                          lambda: self._load_again(backend))
+        self._where = where
+        return backend, tool
+
+    def _load_again(self, backend: Any) -> tuple[Any, Path]:
+        """The tool from its file when that file is here and the same document (its
+        content hash), else from the text this process carried, written to a directory of
+        its own for the loading (``CwlDescriptionError`` if that is another document: one
+        that reads other files, ``$import``/``$include``, not here)."""
+        if self.path.is_file():
+            with contextlib.suppress(CwlDescriptionError):
+                tool = _load_tool(self.path, backend, self.name)
+                if _document_hash(tool.tool, self.path) == self.document_hash:
+                    return tool, self.path
+        if not self.text:
+            raise CwlDescriptionError("the tool's document did not travel with the process "
+                                      "and its file is not here", path=str(self.path),
+                                      process=self.name)
+        scratch = Path(tempfile.mkdtemp(prefix="containerdag-cwl-tool-"))
+        try:
+            copy = scratch / self.path.name
+            copy.write_text(self.text, encoding="utf-8")
+            try:
+                tool = _load_tool(copy, backend, self.name)
+            except CwlDescriptionError as exc:
+                raise CwlDescriptionError(
+                    f"its file is not here, and the document that travelled with the process "
+                    f"does not load alone (does it read other files, $import or $include?): "
+                    f"{exc.detail}".replace(str(scratch), "."),
+                    path=str(self.path), process=self.name, line=exc.line,
+                    field=exc.field) from None
+            found = _document_hash(tool.tool, copy)
+        finally:  # loaded: cwltool does not read the file again
+            shutil.rmtree(scratch, ignore_errors=True)
+        if found != self.document_hash:
+            raise CwlDescriptionError(
+                f"the document loaded here (content hash {found[:12]}) is not the one added "
+                f"({self.document_hash[:12]}): it reads other files ($import, $include, "
+                "SchemaDefRequirement) that are not here with the same content",
+                path=str(self.path), process=self.name)
+        return tool, Path(tempfile.gettempdir()) / self.path.name
+
+    # A pickled copy (a Dask task carries one to a worker) travels without cwltool's tool and
+    # the backend: the backend says what rebuilds it there (``travel``: the function and the
+    # options of the pools it runs in). Copies in this process keep both.
+    def __reduce__(self) -> tuple:
+        travel = getattr(self.backend, "travel", None)
+        if travel is None:
+            raise TypeError(f"CWL process {self.name!r} cannot be pickled: its backend "
+                            f"{self.backend!r} cannot be rebuilt elsewhere")
+        rebuild, options = travel()
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_tool", "backend")}
+        return (rebuild, (type(self), state, options))
+
+    def __copy__(self) -> CwlProcess:
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __deepcopy__(self, memo: dict) -> CwlProcess:
+        import copy
+
+        new = object.__new__(type(self))
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_tool", "backend")}
+        new.__dict__.update(copy.deepcopy(state, memo), _tool=self._tool, backend=self.backend)
+        return new
 
     # ---- what the kind says of itself ----------------------------------------------------
 
@@ -467,6 +573,7 @@ class CwlProcess(Process):
         from cwltool.loghandler import _logger
 
         _quiet_cwltool()
+        backend, tool = self._runner()  # in the task's thread (Dask finds its worker by it)
         options = CallOptions(process=self.name, image=self._override, timeout=timeout,
                               cancel=cancel, on_log=on_log, raise_errors=True)
         order = {k: _to_cwl_value(v, self._formats.get(k)) for k, v in inputs.items()
@@ -479,14 +586,14 @@ class CwlProcess(Process):
                 "tmpdir_prefix": os.path.join(host, "tmp") + "/",
                 "stagedir": os.path.join(host, "stage"),
                 "use_container": True, "move_outputs": "move", "rm_tmpdir": True,
-                "basedir": str(self.path.parent),
+                "basedir": str(self._where.parent),
             })
             for part in ("final", "out", "tmp", "stage"):
                 os.makedirs(os.path.join(host, part))
             runtime.containerdag_call = options
             _local.options = options
             try:
-                out, status = self.backend.executor()(self.tool, order, runtime, logger=_logger)
+                out, status = backend.executor()(tool, order, runtime, logger=_logger)
             except Cancelled:
                 raise
             except WorkflowException as exc:
