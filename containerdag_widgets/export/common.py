@@ -27,6 +27,7 @@ import yaml
 from ..model.errors import ContainerDagError
 from ..model.files import Glob, file_of, files_in
 from ..model.graph import Ref
+from ..processes.cwl import CwlProcess
 from ..processes.python import PythonProcess
 
 if TYPE_CHECKING:
@@ -160,8 +161,11 @@ class Step:
     on_error: str = "fail"
 
 
-def plan(graph: Graph, registry: Registry) -> list[Step]:
-    """The graph's nodes in its own order, validated against ``registry`` (so acyclic)."""
+def plan(graph: Graph, registry: Registry, *, cwl_tools: bool = False) -> list[Step]:
+    """The graph's nodes in its own order, validated against ``registry`` (so acyclic).
+
+    ``cwl_tools``: a CWL tool's node may take and give files (the CWL export runs the tool
+    document itself, whose ``File`` ports are CWL's own); elsewhere files are refused."""
     graph.validate(registry)
     steps = [
         Step(name, node.process, registry.get(node.process),
@@ -170,7 +174,8 @@ def plan(graph: Graph, registry: Registry) -> list[Step]:
         for name, node in graph.nodes.items()
     ]
     for step in steps:
-        _no_files(step)
+        if not (cwl_tools and isinstance(step.proc, CwlProcess)):
+            _no_files(step)
     return steps
 
 

@@ -14,6 +14,17 @@ they are not bound by ``loadContents``' 64 KiB. Ids: a node ``node a`` is step `
 its literal ``y`` the workflow input ``node_a-y``, its outputs the workflow output
 ``node_a--outputs``; each step keeps the node's name as ``label`` and the process as written
 in ``cdag:process``, so ``from_cwl`` gives back the same graph.
+
+A node whose process is a CWL tool (``Registry.add_cwl``) runs as that tool: its document is
+copied to ``tools/<process>.cwl`` with the image the toolkit ran it in pinned as its
+``DockerRequirement`` (the only change), and the step is wired to its own typed inputs and
+outputs: a literal is a workflow input of the port's type (a file a ``File`` in the job), an
+output of another CWL node passes directly (files too), an output of a JSON node through
+``<node>--value-<port>`` (``tools/containerdag-value.cwl``: the value read from its outputs
+file, by ``cwl.output.json``); its values are gathered into its outputs file by
+``<node>--collect`` (the inputs helper) for the nodes after it and the workflow output
+``<node>--outputs``, and each of its file outputs is the workflow output
+``<node>--file-<output>``.
 """
 
 from __future__ import annotations
@@ -27,8 +38,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ..model.files import File, file_of, map_files
 from ..model.graph import Graph, Node, Ref
 from ..model.ports import json_type
+from ..processes.cwl import CwlProcess
 from ..processes.python import PythonProcess
 from .common import (
     DEFAULT_PYTHON_IMAGE,
@@ -58,6 +71,19 @@ HELPER = "containerdag-inputs"
 #: The helpers of a scattered node: its elements' inputs, and its outputs gathered in lists.
 ELEMENTS = "containerdag-elements"
 GATHER = "containerdag-gather"
+#: The helper that reads one value from a JSON node's outputs file for a CWL tool's input.
+VALUE = "containerdag-value"
+#: ``python3 -c VALUE_SCRIPT OUTPUTS OUTPUT``: the value as the tool's output ``value``.
+VALUE_SCRIPT = """\
+import json, sys
+outputs_path, output = sys.argv[1:3]
+with open(outputs_path) as f:
+    outputs = json.load(f)
+if not isinstance(outputs, dict) or output not in outputs:
+    sys.exit("containerdag: the node gave no output %r" % output)
+with open("cwl.output.json", "w") as f:
+    json.dump({"value": outputs[output]}, f)
+"""
 _ID = r"[^A-Za-z0-9_]"
 
 
@@ -204,6 +230,133 @@ def _gather_helper(python: Image, notes: list[str]) -> dict[str, Any]:
         {"outputs": {"type": "File", "outputBinding": {"glob": "outputs.json"}}})
 
 
+def _value_helper(python: Image, notes: list[str]) -> dict[str, Any]:
+    """Reads one output of a JSON node's outputs file, as a CWL value (any type)."""
+    return {
+        "cwlVersion": "v1.2", "class": "CommandLineTool", "label": VALUE,
+        "doc": "One output of a node's outputs file, as a value a CWL tool's input takes.",
+        "requirements": [_docker(python, notes, "the value helper")],
+        "hints": _hints(Hardening.of(None)),
+        "baseCommand": ["python3", "-c", VALUE_SCRIPT],
+        "inputs": {"outputs": {"type": "File", "inputBinding": {"position": 1}},
+                   "output": {"type": "string", "inputBinding": {"position": 2}}},
+        "outputs": {"value": {"type": "Any"}},
+    }
+
+
+# ---- CWL tools, exported as themselves ----------------------------------------------------
+
+_PRIMITIVE = {"null", "boolean", "int", "long", "float", "double", "string", "File",
+              "Directory", "Any"}
+
+
+def _short(name: Any) -> str:
+    return str(name).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _ports(raw: Any) -> dict[str, dict[str, Any]]:
+    """A tool's ``inputs``/``outputs`` as written (a map or a list) as ``{id: fields}``."""
+    if isinstance(raw, dict):
+        return {_short(k): (v if isinstance(v, dict) else {"type": v}) for k, v in raw.items()}
+    return {_short(p["id"]): p for p in raw or [] if isinstance(p, dict) and "id" in p}
+
+
+def _plain_type(kind: Any) -> bool:
+    """Whether a type as written stands alone in the workflow (no type of the tool's
+    ``SchemaDefRequirement``)."""
+    if isinstance(kind, str):
+        return kind.rstrip("?").removesuffix("[]").rstrip("?") in _PRIMITIVE
+    if isinstance(kind, list):
+        return all(_plain_type(k) for k in kind)
+    if isinstance(kind, dict):
+        if kind.get("type") == "array":
+            return _plain_type(kind.get("items"))
+        if kind.get("type") == "enum":
+            return True
+        if kind.get("type") == "record":
+            return all(_plain_type(f.get("type")) for f in _ports(kind.get("fields")).values())
+    return False
+
+
+def _has_file(kind: Any) -> bool:
+    """Whether values of a type as written hold files."""
+    if isinstance(kind, str):
+        return kind in ("stdout", "stderr") or kind.rstrip("?").removesuffix("[]").rstrip(
+            "?") in ("File", "Directory")
+    if isinstance(kind, list):
+        return any(_has_file(k) for k in kind)
+    if isinstance(kind, dict):
+        return _has_file(kind.get("items")) or any(
+            _has_file(f.get("type")) for f in _ports(kind.get("fields")).values())
+    return False
+
+
+def _with_docker(found: Any, docker: dict[str, Any]) -> Any:
+    """``requirements`` as written with ``docker`` as its DockerRequirement."""
+    if isinstance(found, dict):
+        return {"DockerRequirement": {k: v for k, v in docker.items() if k != "class"},
+                **{k: v for k, v in found.items() if _short(k) != "DockerRequirement"}}
+    return [docker, *[r for r in found or []
+                      if not (isinstance(r, dict) and _short(r.get("class")) ==
+                              "DockerRequirement")]]
+
+
+def _without_docker(found: Any) -> Any:
+    if isinstance(found, dict):
+        return {k: v for k, v in found.items() if _short(k) != "DockerRequirement"}
+    return [r for r in found or [] if not (isinstance(r, dict)
+                                           and _short(r.get("class")) == "DockerRequirement")]
+
+
+def _cwl_document(proc: CwlProcess, inspect_image: Inspector,
+                  notes: list[str]) -> dict[str, Any]:
+    """The tool's own document, its image pinned as the toolkit ran it (by ID)."""
+    name = proc.name
+    try:
+        doc = yaml.safe_load(proc.text)
+    except yaml.YAMLError as exc:
+        raise ExportError(f"CWL process {name!r}: its document {proc.path} is not YAML here "
+                          f"({exc})", processes=[name]) from None
+    if not isinstance(doc, dict) or doc.get("class") != "CommandLineTool":
+        raise ExportError(f"CWL process {name!r}: its document {proc.path} is not one "
+                          "CommandLineTool ($graph documents are not exported)",
+                          processes=[name])
+    reads = [key for key in ("$import", "$include", "$mixin") if key in proc.text]
+    if reads:
+        raise ExportError(f"CWL process {name!r}: its document {proc.path} reads other files "
+                          f"({', '.join(reads)}), which the export does not copy",
+                          processes=[name])
+    image = image_of(proc.image, inspect_image, str(proc.image_id) or None)
+    doc["requirements"] = _with_docker(doc.get("requirements"),
+                                       _docker(image, notes, f"process {name!r}", name))
+    hints = _without_docker(doc.get("hints"))
+    if hints:
+        doc["hints"] = hints
+    else:
+        doc.pop("hints", None)
+    return doc
+
+
+def _job_value(value: Any, form: str | None) -> Any:
+    """A literal as a CWL job value: each file a ``File`` object (with the input's declared
+    ``format``, as the toolkit gives it)."""
+    def as_cwl(found: Any) -> dict[str, Any]:
+        path = str(file_of(found).path)
+        return {"class": "File", "path": path, **({"format": form} if form else {})}
+
+    return map_files(value, as_cwl)
+
+
+def _from_job(value: Any) -> Any:
+    if isinstance(value, dict) and value.get("class") == "File" and "path" in value:
+        return File(value["path"])
+    if isinstance(value, dict):
+        return {k: _from_job(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_job(v) for v in value]
+    return value
+
+
 _CWL_TYPES: dict[str, Any] = {"boolean": "boolean", "integer": "long", "number": "double",
                                "string": "string", "null": ["null", "Any"]}
 
@@ -224,7 +377,7 @@ def to_cwl(graph: Graph, registry: Registry, directory: str | Path, *,
     Raises ``GraphValidationError`` for an invalid graph and ``ExportError`` for a process
     that cannot be exported (naming it).
     """
-    steps = plan(graph, registry)
+    steps = plan(graph, registry, cwl_tools=True)
     inspect_image = inspect_image or docker_inspector()
     notes: list[str] = []
     out = Path(directory)
@@ -232,10 +385,19 @@ def to_cwl(graph: Graph, registry: Registry, directory: str | Path, *,
     python = image_of(python_image or DEFAULT_PYTHON_IMAGE, inspect_image)
 
     procs = {s.proc.name: s.proc for s in steps}
-    tool_ids = unique_ids(list(procs), _ID, _fix, reserved={HELPER, ELEMENTS, GATHER})
+    tool_ids = unique_ids(list(procs), _ID, _fix, reserved={HELPER, ELEMENTS, GATHER, VALUE})
     tools: dict[str, Path] = {}
+    cwl_docs: dict[str, dict[str, Any]] = {}
     for name, proc in procs.items():
         settings = Hardening.of(proc)
+        if isinstance(proc, CwlProcess):
+            cwl_docs[name] = doc = _cwl_document(proc, inspect_image, notes)
+            tools[name] = out / "tools" / f"{tool_ids[name]}.cwl"
+            tools[name].write_text(
+                f"#!/usr/bin/env cwl-runner\n# CWL tool {proc.path.name} (process {name!r}, "
+                f"document {proc.document_hash[:12]}), its image pinned as the toolkit ran it\n"
+                + yaml_text(doc))
+            continue
         if isinstance(proc, PythonProcess):
             script, more = python_script(proc)
             notes.extend(more)
@@ -258,21 +420,34 @@ def to_cwl(graph: Graph, registry: Registry, directory: str | Path, *,
         for name, make in ((ELEMENTS, _elements_helper), (GATHER, _gather_helper)):
             tools[name] = out / "tools" / f"{name}.cwl"
             _dump(make(python, notes), tools[name])
+    by_node = {s.node: s for s in steps}
+    if any(not isinstance(by_node[r.node].proc, CwlProcess)
+           for s in steps if isinstance(s.proc, CwlProcess) for r in s.refs.values()):
+        tools[VALUE] = out / "tools" / f"{VALUE}.cwl"
+        _dump(_value_helper(python, notes), tools[VALUE])
     for s in scattered:
+        if isinstance(s.proc, CwlProcess):
+            raise ExportError(f"node {s.node!r}: a scattered CWL tool is not exported (run "
+                              "it with the toolkit)", processes=[s.process], node=s.node)
         if s.on_error == "continue":
             notes.append(f"node {s.node!r}: on_error continue is not carried over: in CWL a "
                          "failed element fails the step")
 
     ids = unique_ids([s.node for s in steps], _ID, _fix)
     # Where each node's outputs file comes from: a scattered node's, from its gather step.
-    out_of = {s.node: f"{ids[s.node]}--gather/outputs" if s.scatter else f"{ids[s.node]}/outputs"
-              for s in steps}
+    out_of = {s.node: f"{ids[s.node]}--gather/outputs" if s.scatter else
+              f"{ids[s.node]}--collect/inputs" if isinstance(s.proc, CwlProcess) else
+              f"{ids[s.node]}/outputs" for s in steps}
     inputs: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
     job: dict[str, Any] = {}
     wf_steps: dict[str, Any] = {}
     for s in steps:
         sid = ids[s.node]
+        if isinstance(s.proc, CwlProcess):
+            _cwl_step(s, sid, ids, out_of, by_node, cwl_docs[s.proc.name],
+                      f"tools/{tools[s.proc.name].name}", inputs, outputs, job, wf_steps)
+            continue
         ports = unique_ids(list(s.literals), _ID, lambda t: t)
         literal_sources = []
         for port, value in s.literals.items():
@@ -328,6 +503,59 @@ def to_cwl(graph: Graph, registry: Registry, directory: str | Path, *,
     return CwlExport(path, job_path, tools, notes)
 
 
+def _cwl_step(s: Any, sid: str, ids: dict[str, str], out_of: dict[str, str],
+              by_node: dict[str, Any], doc: dict[str, Any], run: str, inputs: dict[str, Any],
+              outputs: dict[str, Any], job: dict[str, Any], wf_steps: dict[str, Any]) -> None:
+    """A CWL tool's node: the tool itself, wired to its own inputs and outputs (see the
+    module's docstring)."""
+    tool_in, tool_out = _ports(doc.get("inputs")), _ports(doc.get("outputs"))
+    ports = unique_ids([*s.literals, *s.refs], _ID, lambda t: t)
+    step_in: dict[str, Any] = {}
+    for port, value in s.literals.items():
+        if value is None:
+            continue  # an optional input not given: the tool's own default or null
+        kind = (tool_in.get(port) or {}).get("type")
+        wid = f"{sid}-{ports[port]}"
+        inputs[wid] = {"type": kind if kind is not None and _plain_type(kind) else "Any",
+                       "label": f"{s.node}: {port}"}
+        job[wid] = _job_value(value, s.proc._formats.get(port))
+        step_in[port] = wid
+    for port, ref in s.refs.items():
+        if isinstance(by_node[ref.node].proc, CwlProcess):
+            step_in[port] = f"{ids[ref.node]}/{ref.output}"
+            continue
+        vid = f"{sid}--value-{ports[port]}"
+        wf_steps[vid] = {"label": f"{s.node}: {port} from {ref.node}: {ref.output}",
+                         "run": f"tools/{VALUE}.cwl",
+                         "in": {"outputs": out_of[ref.node], "output": {"default": ref.output}},
+                         "out": ["value"]}
+        step_in[port] = f"{vid}/value"
+    step: dict[str, Any] = {"label": s.node, "cdag:process": s.process, "cdag:kind": "cwl",
+                            "cdag:refs": {p: [r.node, r.output] for p, r in s.refs.items()},
+                            "run": run, "in": step_in, "out": list(tool_out)}
+    if s.timeout is not None:
+        step["cdag:timeout"] = s.timeout
+        step["requirements"] = [{"class": "ToolTimeLimit",
+                                 "timelimit": max(1, math.ceil(s.timeout))}]
+    wf_steps[sid] = step
+    values = [o for o, spec in tool_out.items() if not _has_file(spec.get("type"))]
+    wf_steps[f"{sid}--collect"] = {
+        "label": f"outputs of {s.node}", "run": f"tools/{HELPER}.cwl",
+        "in": {"plan": {"default": {"literal_ports": values, "refs": []}},
+               "literal_values": ({"source": [f"{sid}/{o}" for o in values],
+                                   "linkMerge": "merge_nested"} if values else {"default": {}}),
+               "ref_files": {"default": []}},
+        "out": ["inputs"]}
+    outputs[f"{sid}--outputs"] = {"type": "File", "outputSource": out_of[s.node],
+                                  "label": f"outputs of {s.node} (its values)"}
+    for o, spec in tool_out.items():
+        if o not in values:
+            kind = spec.get("type")
+            outputs[f"{sid}--file-{o}"] = {
+                "type": "File" if kind in ("stdout", "stderr") else kind,
+                "outputSource": f"{sid}/{o}", "label": f"{s.node}: {o}"}
+
+
 def from_cwl(path: str | Path) -> Graph:
     """The graph of a workflow ``to_cwl`` wrote (``path``: its directory or workflow.cwl)."""
     path = Path(path)
@@ -359,6 +587,18 @@ def _node(name: str, step: dict[str, Any], steps: dict[str, Any], names: dict[st
         src = entry.get("source", [])
         return [src] if isinstance(src, str) else list(src)
 
+    timeout = step.get("cdag:timeout")
+    if step.get("cdag:kind") == "cwl":  # a CWL tool's node: its own inputs
+        refs = step.get("cdag:refs") or {}
+        given: dict[str, Any] = {p: Ref(*refs[p]) for p in refs}
+        for port, src in step["in"].items():
+            if port not in refs:
+                wid = src if isinstance(src, str) else src["source"]
+                if wid not in job:
+                    raise KeyError(f"the job file has no value for workflow input {wid!r}")
+                given[port] = _from_job(job[wid])
+        return Node(name, step["cdag:process"], given,
+                    float(timeout) if timeout is not None else None)
     merge = steps[step["in"]["inputs"].split("/")[0]]["in"]
     plan_ = merge["plan"]["default"]
     inputs: dict[str, Any] = {}
@@ -369,8 +609,8 @@ def _node(name: str, step: dict[str, Any], steps: dict[str, Any], names: dict[st
     for (port, _node, output), src in zip(plan_["refs"], sources(merge["ref_files"]),
                                           strict=True):
         sid = src.split("/")[0]
-        inputs[port] = Ref(names[sid.removesuffix("--gather")], output)
-    timeout = step.get("cdag:timeout")
+        inputs[port] = Ref(names[sid.removesuffix("--gather").removesuffix("--collect")],
+                           output)
     return Node(name, step["cdag:process"], inputs,
                 float(timeout) if timeout is not None else None,
                 scatter=tuple(step.get("cdag:scatter", ())),
