@@ -526,6 +526,19 @@ class CwlProcess(Process):
             found["container"] = self._settings.summary()
         return found
 
+    def documentation(self) -> dict[str, Any]:
+        """The tool's own words: its ``label``, its ``doc`` (its line breaks kept) and its
+        ``hints``, each ``{"class": ..., field: value}`` (the registry widget shows them)."""
+        doc = self.tool.tool
+        text = doc.get("doc")
+        if isinstance(text, list):
+            text = "\n".join(str(t) for t in text)
+        hints = doc.get("hints") or []
+        return {"label": str(doc.get("label") or ""), "doc": str(text or "").strip(),
+                "hints": [{("class" if k == "class" else _short(k)):
+                           (_short(v) if k == "class" else v) for k, v in dict(h).items()}
+                          for h in hints if isinstance(h, dict)]}
+
     def image_command(self) -> tuple[str, str, list[str]] | None:
         """The command when the tool is a plain one: a fixed ``baseCommand`` and literal
         ``arguments``, no input bound to the command line, no redirection or requirement

@@ -1,4 +1,8 @@
-"""RegistryWidget: images as compound nodes holding their processes; click one to read it."""
+"""RegistryWidget: images as compound nodes holding their processes; click one to read it.
+
+CWL tools (``Registry.add_cwl``) are a group of their own, whatever their images; a tool's
+panel shows its documentation (``doc``) and its hints besides its image and requirements.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import ipywidgets as W
 from traitlets import Unicode, observe
 
 from ..model.errors import DescriptionError
+from ..processes.cwl import CwlProcess
 from ..processes.registry import Registry
 from .canvas import CanvasPane
 from .closing import close_tree
@@ -17,6 +22,9 @@ from .style import CHAR_PX, label_size, registry_stylesheet
 __all__ = ["RegistryWidget"]
 
 PYTHON_GROUP = "python"
+#: The group of the CWL tools (their sources are ``cwl:<image>``).
+CWL_GROUP = "cwl"
+CWL_PREFIX = "cwl:"
 
 
 def shelf_layout(groups: dict[str, tuple[str, list[str]]], width: float = 760.0,
@@ -94,22 +102,26 @@ class RegistryWidget(W.VBox):
 
     def _draw(self) -> None:
         shown = set(self.visible_processes())
-        groups = {}
+        groups: dict[str, tuple[str, list[str]]] = {}
         for source, procs in self.registry.by_source().items():
             names = [p.name for p in procs if p.name in shown]
-            if names:
-                label = "in-process Python" if source == PYTHON_GROUP else source
-                groups[source] = (label, names)
+            if not names:
+                continue
+            if source.startswith(CWL_PREFIX):  # every CWL tool in one group, by any image
+                groups.setdefault(CWL_GROUP, ("CWL tools", []))[1].extend(names)
+                continue
+            label = "in-process Python" if source == PYTHON_GROUP else source
+            groups[f"image:{source}" if source == CWL_GROUP else source] = (label, names)
         positions = shelf_layout({s: (label, names) for s, (label, names) in groups.items()})
         nodes = []
         for source, (label, names) in groups.items():
             group = f"group:{source}"
-            python = " python" if source == PYTHON_GROUP else ""
-            nodes.append({"data": {"id": group, "label": label}, "classes": "group" + python})
+            kind = {PYTHON_GROUP: " python", CWL_GROUP: " cwl"}.get(source, "")
+            nodes.append({"data": {"id": group, "label": label}, "classes": "group" + kind})
             for name in names:
                 nodes.append({"data": {"id": name, "label": name, "parent": group,
                                        **label_size(name)},
-                              "position": positions[name], "classes": "process" + python})
+                              "position": positions[name], "classes": "process" + kind})
         self.pane.draw(nodes, [])
         total = len(self.registry)
         problems = self.registry.problems
@@ -148,9 +160,23 @@ class RegistryWidget(W.VBox):
               f'<code>{esc(text)}</code></div>' for label, text in details.items()),
             (f'<div class="cdw-file-ports">file ports: {esc(file_ports)}</div>'
              if file_ports else ""),
+            self._cwl_html(proc) if isinstance(proc, CwlProcess) else "",
             section("inputs (example values)", ports_table(proc.inputs, "cdw-inputs")),
             section("outputs (example values)", ports_table(proc.outputs, "cdw-outputs")),
             "</div>",
+        ])
+
+    @staticmethod
+    def _cwl_html(proc: CwlProcess) -> str:
+        """A CWL tool's documentation (its ``doc``, line breaks kept) and its hints."""
+        words = proc.documentation()
+        hints = "".join(
+            f'<li><code>{esc(h.get("class", "?"))}</code>'
+            + "".join(f" {esc(k)}: <code>{esc(v)}</code>" for k, v in h.items() if k != "class")
+            + "</li>" for h in words["hints"])
+        return "".join([
+            section("documentation", pre(words["doc"], "cdw-cwl-doc")) if words["doc"] else "",
+            section("hints", f'<ul class="cdw-cwl-hints">{hints}</ul>') if hints else "",
         ])
 
     def close(self) -> None:

@@ -1,3 +1,7 @@
+from pathlib import Path
+
+import pytest
+
 from containerdag_widgets import Registry, RegistryWidget, process
 
 
@@ -61,3 +65,32 @@ def test_summary_counts_only_description_failures_as_undescribed():
     w = RegistryWidget(Noted(list(make_registry().processes.values())))
     assert w.summary.value == "2 of 2 processes, 1 could not be described, 1 note"
     assert "the runner did not start" in w.panel.value
+
+
+@pytest.mark.docker
+def test_cwl_tools_are_a_group_of_their_own_with_their_doc_and_hints(docker_client):
+    examples = Path(__file__).resolve().parents[2] / "examples" / "cwl"
+    reg = make_registry()
+    try:
+        reg.add_cwl(examples / "resize.cwl")
+        reg.add_cwl(examples / "identify.cwl")
+        w = RegistryWidget(reg)
+        parents = {i: n["data"].get("parent") for i, n in w.pane.nodes.items()}
+        assert parents["resize"] == parents["identify"] == "group:cwl"
+        assert parents["random float"] == "group:python"
+        group = w.pane.nodes["group:cwl"]
+        assert group["data"]["label"] == "CWL tools" and "cwl" in group["classes"]
+        w._on_click({"data": {"id": "resize"}})
+        html = w.panel.value
+        assert "documentation" in html and "cdw-cwl-doc" in html
+        # its doc with its line breaks, not only the one-line description
+        assert "Scales the picture to fit in `geometry`" in html
+        assert "ratio, 64x64! does not)." in html.replace("\n", " ")
+        assert "\n" in html.split("cdw-cwl-doc")[1].split("</pre>")[0]
+        assert 'class="cdw-cwl-hints"' in html and "DockerRequirement" in html
+        assert "dockerPull: <code>containerdag/imagemagick:latest</code>" in html
+        w._on_click({"data": {"id": "random float"}})
+        assert "cdw-cwl-hints" not in w.panel.value
+        w.close()
+    finally:
+        reg.close()
