@@ -49,6 +49,7 @@ failed. About 13-15 minutes on 2 cores (``--quick``: a few minutes, smaller work
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -220,8 +221,8 @@ def worker_main(name: str) -> int:
         except Exception as exc:  # noqa: BLE001
             reply = {"error": f"{type(exc).__name__}: {exc}"[:300]}
         proto.write(json.dumps(reply) + "\n")
-    proto.flush()
-    os._exit(0)  # skip the peers' exit hooks (prefect's server shutdown noise); all is done
+    proto.close()
+    return 0  # the peers' exit hooks run: prefect's stops its ephemeral server
 
 
 # --------------------------------------------------------------------------- environments
@@ -497,8 +498,9 @@ class PeerWorker:
             self.proc.wait(timeout=30)
         except Exception:  # noqa: BLE001
             pass
+        with contextlib.suppress(ProcessLookupError):  # the group this worker leads: it,
+            os.killpg(self.proc.pid, signal.SIGTERM)   # and what it left (a prefect server)
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)  # the group this worker leads
             self.proc.wait(timeout=30)
         self.log.close()
 
