@@ -39,6 +39,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -109,8 +110,7 @@ PIPELINE_TARGET = 1.3  # toolkit wall / (dd + cp + sha256sum) wall
 RSS_TARGET_MB = 300
 PROBES = ("disk", "stream", "dask")
 BASE_IMAGE = "debian:bookworm-slim"
-CWLTOOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".peers-venv", "bin",
-                       "cwltool")
+PEERS_VENV = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".peers-venv")
 BASELINE = "dd + cp + sha256sum"
 
 
@@ -207,11 +207,24 @@ def write_cwl(where: str, size: int) -> str:
     return where
 
 
-def cwltool_sample(cwl: str, where: str, size: int, job: str = "job.json") -> dict:
+def find_cwltool() -> str | None:
+    """``cwltool`` of the peers' venv (``bench_peers.py`` makes it): ``.peers-venv/bin`` or
+    ``.peers-venv/*/bin``; None when there is none."""
+    import glob
+
+    for found in [os.path.join(PEERS_VENV, "bin", "cwltool"),
+                  *sorted(glob.glob(os.path.join(PEERS_VENV, "*", "bin", "cwltool")))]:
+        if os.access(found, os.X_OK):
+            return found
+    return None
+
+
+def cwltool_sample(cwltool: str, cwl: str, where: str, size: int,
+                   job: str = "job.json") -> dict:
     """``cwltool`` (Docker, its defaults) running the workflow, timed from its start to its
     exit; its outputs and temporary directories in ``where``, removed after."""
     os.mkdir(where)
-    argv = [CWLTOOL, "--quiet", "--outdir", os.path.join(where, "out"),
+    argv = [cwltool, "--quiet", "--outdir", os.path.join(where, "out"),
             "--tmpdir-prefix", os.path.join(where, "tmp-"),
             "--tmp-outdir-prefix", os.path.join(where, "outtmp-"),
             os.path.join(cwl, "pipeline.cwl"), os.path.join(cwl, job)]
@@ -226,6 +239,38 @@ def cwltool_sample(cwl: str, where: str, size: int, job: str = "job.json") -> di
     finally:
         shutil.rmtree(where, ignore_errors=True)
     return {"wall": wall}
+
+
+class AnonPeak:
+    """The largest ``RssAnon`` of this process (KiB) while inside, sampled every 20 ms: the
+    peak RSS less the pages of mapped files (a file mapped to be sent counts in the RSS)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _sample(self) -> None:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("RssAnon:"):
+                    self.peak = max(self.peak, int(line.split()[1]))
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.02):
+            self._sample()
+
+    def __enter__(self) -> AnonPeak:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
 
 
 def probe(kind: str, size: int) -> int:
@@ -263,8 +308,10 @@ def probe(kind: str, size: int) -> int:
     left: list[str] = []
     try:
         toolkit_sample(reg, MiB, **options)  # the warm containers started
-        found.update(toolkit_sample(reg, size, **options))
+        with AnonPeak() as anon:
+            found.update(toolkit_sample(reg, size, **options))
         found["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        found["anon_mb"] = anon.peak / 1024
     finally:
         if executor is not None:
             workers = set(client.scheduler_info()["workers"])
@@ -314,6 +361,7 @@ def spread(values: list[float]) -> str:
 def pipeline(args: argparse.Namespace) -> int:
     from containerdag_widgets.cache.paths import cache_root
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # cleaned up as on an error
     size = max(1, round(args.gib * 1024)) * MiB
     gib = size / GiB
     # The toolkit's cache directory's file system (before it is pointed elsewhere): the
@@ -329,11 +377,12 @@ def pipeline(args: argparse.Namespace) -> int:
     os.environ["CONTAINERDAG_CACHE_DIR"] = os.path.join(work, "cache")
     cwl = None
     note = []
+    cwltool = args.cwltool or find_cwltool()
     if args.no_cwltool:
         note.append("cwltool: skipped (--no-cwltool)")
-    elif not os.access(CWLTOOL, os.X_OK):
-        note.append(f"cwltool: not measured, {CWLTOOL} is missing (bench_peers.py makes that "
-                    "venv)")
+    elif cwltool is None or not os.access(cwltool, os.X_OK):
+        note.append(f"cwltool: not measured, no cwltool in {PEERS_VENV} (bench_peers.py makes "
+                    "that venv; or give --cwltool PATH)")
     else:
         cwl = write_cwl(os.path.join(work, "cwl"), size)
     sides = ["toolkit", BASELINE] + (["cwltool"] if cwl else [])
@@ -348,7 +397,7 @@ def pipeline(args: argparse.Namespace) -> int:
         toolkit_sample(reg, MiB)  # warm-ups: the warm container, the CLIs' first start
         baseline_sample(os.path.join(work, "warm"), MiB)
         if cwl:
-            cwltool_sample(cwl, os.path.join(work, "warm"), MiB, "warm.json")
+            cwltool_sample(cwltool, cwl, os.path.join(work, "warm"), MiB, "warm.json")
         for n in range(args.samples):
             for side in sides[n % len(sides):] + sides[:n % len(sides)]:
                 os.sync()  # the last sample's writes on disk, for either side (untimed)
@@ -358,7 +407,11 @@ def pipeline(args: argparse.Namespace) -> int:
                 elif side == BASELINE:
                     took = baseline_sample(where, size)
                 else:
-                    took = cwltool_sample(cwl, where, size)
+                    try:
+                        took = cwltool_sample(cwltool, cwl, where, size)
+                    except (OSError, RuntimeError) as exc:  # e.g. its venv remade meanwhile
+                        note.append(f"cwltool sample {n + 1} failed: {exc}")
+                        continue
                 samples[side].append(took)
                 if not args.json:
                     print(f"  sample {n + 1} {side}: {took['wall']:.2f} s", file=sys.stderr)
@@ -382,6 +435,8 @@ def pipeline(args: argparse.Namespace) -> int:
     for found in probes.values():
         left += found.get("left", [])
 
+    sides = [side for side in sides if samples[side]]
+    cwl = cwl if "cwltool" in sides else None
     medians = {side: statistics.median(s["wall"] for s in samples[side]) for side in sides}
     steps = {side: {step: statistics.median(s["steps"][step] for s in samples[side])
                     for step in samples[side][0].get("steps", {})} for side in sides}
@@ -425,7 +480,7 @@ def pipeline(args: argparse.Namespace) -> int:
             print(f"{label:22} failed: {found['error'].strip().splitlines()[-1]}")
             continue
         shown = ", ".join(f"{k} {v:.2f}" for k, v in found["steps"].items())
-        rss = f"peak RSS {found['rss_mb']:.0f} MB"
+        rss = f"peak RSS {found['rss_mb']:.0f} MB (anonymous {found['anon_mb']:.0f} MB)"
         if "worker_rss_mb" in found:
             rss += f" (largest worker {found['worker_rss_mb']:.0f} MB)"
         print(f"{label:22} {found['wall']:9.2f} {'1 run':>12} "
@@ -442,7 +497,8 @@ def pipeline(args: argparse.Namespace) -> int:
     if "rss_mb" in disk:
         met = "MET" if disk["rss_mb"] < RSS_TARGET_MB else "MISSED"
         print(f"peak RSS of the calling process (toolkit run only): {disk['rss_mb']:.0f} MB "
-              f"(target < {RSS_TARGET_MB} MB): {met}")
+              f"(target < {RSS_TARGET_MB} MB): {met}; anonymous memory at most "
+              f"{disk['anon_mb']:.0f} MB during the run")
     for line in note:
         print(line)
     print("containers left: " + (", ".join(left) if left else "none"))
@@ -460,6 +516,8 @@ def main() -> int:
                              "sha256sum and cwltool (default samples: 3)")
     parser.add_argument("--gib", type=float, default=2.0, help="--pipeline: file size, GiB")
     parser.add_argument("--no-cwltool", action="store_true", help="--pipeline: skip cwltool")
+    parser.add_argument("--cwltool", metavar="PATH",
+                        help="--pipeline: this cwltool (default: benchmarks/.peers-venv's)")
     parser.add_argument("--no-dask", action="store_true", help="--pipeline: skip the Dask run")
     parser.add_argument("--no-stream", action="store_true",
                         help="--pipeline: skip the CONTAINERDAG_WORK_AREA=stream run")
