@@ -182,7 +182,7 @@ class DiskFiles(CallFiles):
                 info = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
                 if stat.S_ISLNK(info.st_mode):
                     raise
-                raise self._not_regular(port, path, info) from None
+                raise self._not_regular(port, path, kind_of_mode(info.st_mode) or "") from None
         except FileNotFoundError:
             raise FileError(f"output {port!r}: {path!r} is not there, not a file written under "
                             f"{OUTPUT_DIR_ENV}", process=self.process, reason="missing",
@@ -196,14 +196,8 @@ class DiskFiles(CallFiles):
         info = os.fstat(found)
         if not stat.S_ISREG(info.st_mode):
             os.close(found)
-            raise self._not_regular(port, path, info)
+            raise self._not_regular(port, path, kind_of_mode(info.st_mode) or "")
         return found, info
-
-    def _not_regular(self, port: str, path: str, info: os.stat_result) -> FileError:
-        return FileError(f"output {port!r}: {path!r} is {kind_of_mode(info.st_mode)}, not a "
-                         f"regular file; write the output file itself under {OUTPUT_DIR_ENV} "
-                         "(it was not read)", process=self.process, reason="not_a_file",
-                         port=port, path=path, kind=kind_of_mode(info.st_mode))
 
     def _fetch(self, port: str, path: str, real: str, size: int) -> _Stored:
         """Store one output: renamed into the store when the kernel can make it its own and

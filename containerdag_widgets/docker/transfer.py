@@ -263,14 +263,16 @@ class CallFiles:
                                 f"under {OUTPUT_DIR_ENV}", process=self.process,
                                 reason="missing", port=port, path=path) from None
             if kind is not None:
-                error = FileError(f"output {port!r}: {path!r} is {kind}, not a regular file; "
-                                  f"write the output file itself under {OUTPUT_DIR_ENV} (it "
-                                  "was not read)", process=self.process, reason="not_a_file",
-                                  port=port, path=path)
-                error.kind = kind
-                raise error
+                raise self._not_regular(port, path, kind)
             sizes[path] = int(size) if size.isdigit() else 0
         return sizes
+
+    def _not_regular(self, port: str, path: str, kind: str) -> FileError:
+        """An output that is ``kind`` (a FIFO, a directory...), refused before any read."""
+        return FileError(f"output {port!r}: {path!r} is {kind}, not a regular file; write the "
+                         f"output file itself under {OUTPUT_DIR_ENV} (it was not read)",
+                         process=self.process, reason="not_a_file", port=port, path=path,
+                         kind=kind)
 
     def _fetch(self, port: str, path: str, real: str, size: int) -> Incoming:
         """Copy one output file out of the container (a regular file of ``size`` bytes, as

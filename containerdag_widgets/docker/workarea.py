@@ -52,12 +52,16 @@ def work_root() -> Path:
     return Path(env) if env else cache_root() / "work"
 
 
+def _base_url(client: Any) -> str:
+    """The engine's address as docker-py has it (a ``DockerClient`` or its ``APIClient``)."""
+    return str(getattr(getattr(client, "api", client), "base_url", ""))
+
+
 def engine_is_local(client: Any) -> bool:
     """Whether the engine runs on this machine and sees its disk: reached by a Unix socket
     (docker-py names those ``http+docker://localhost``); a TCP or SSH engine is taken as
     remote, wherever it is."""
-    base = str(getattr(getattr(client, "api", client), "base_url", ""))
-    return base.startswith("http+docker://")
+    return _base_url(client).startswith("http+docker://")
 
 
 def work_mode(client: Any) -> tuple[str, str]:
@@ -65,10 +69,9 @@ def work_mode(client: Any) -> tuple[str, str]:
     forced = os.environ.get("CONTAINERDAG_WORK_AREA", "").strip().lower()
     if forced in MODES:
         return forced, "CONTAINERDAG_WORK_AREA"
-    base = str(getattr(getattr(client, "api", client), "base_url", "")) or "?"
     if engine_is_local(client):
         return "disk", "the engine runs on this machine"
-    return "stream", f"the engine at {base} cannot see this machine's disk"
+    return "stream", f"the engine at {_base_url(client) or '?'} cannot see this machine's disk"
 
 
 @dataclass(frozen=True)

@@ -114,15 +114,8 @@ def _by_path(carried: Carried, store: ArtifactStore, process: str) -> File:
                 os.unlink(temporary)
             if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
                 raise
-    incoming = store.incoming(carried.name)  # copied, hashed as it is written
-    try:
-        with open(source, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                incoming.write(chunk)
-        stored = incoming.finish()
-    except BaseException:
-        incoming.abort()
-        raise
+    with open(source, "rb") as handle:  # copied, hashed as it is written
+        stored = store.put_chunks(iter(lambda: handle.read(1 << 20), b""), carried.name)
     if stored.sha256 != carried.sha256:
         raise FileError(f"file {carried.name!r} at {carried.path} changed since it was sent "
                         f"(sha256 {stored.sha256[:12]}, sent with {carried.sha256[:12]})",
