@@ -1,4 +1,5 @@
-"""Editing a graph by hand: names for new nodes, which outputs may feed which inputs, undo.
+"""Editing a graph by hand: names for new nodes, which outputs may feed which inputs, undo
+and redo.
 
 Pure functions over ``Graph`` and ``Registry`` (the canvas editor in ``widgets/`` calls them),
 so a refused connection gets exactly the message validation would give.
@@ -58,29 +59,62 @@ def connection_problems(graph: Graph, registry: Registry, up: str, output: str, 
 
 @dataclass
 class Undo:
-    """Snapshots of a graph taken before each edit; ``undo`` restores the last one."""
+    """Snapshots of a graph taken before each edit: ``undo`` restores the last one, ``redo``
+    makes the undone edit again. A new edit (``record``) forgets what could be redone; so does
+    an edit made elsewhere after an undo (``redo`` then refuses: it would lose that edit)."""
 
     depth: int = 20
     _snapshots: list[dict[str, Node]] = field(default_factory=list)
+    #: Per undone edit: (the graph after that edit, the graph as the undo left it).
+    _redo: list[tuple[dict[str, Node], dict[str, Node]]] = field(default_factory=list)
+    #: What could be redone before the edit being tried (``revert`` gives it back).
+    _held: list[tuple[dict[str, Node], dict[str, Node]]] | None = None
 
     def record(self, graph: Graph) -> None:
         """Remember ``graph`` as it is now (call before an edit)."""
         self._snapshots.append(graph.copy().nodes)
         del self._snapshots[:-self.depth]
+        self._held, self._redo = self._redo, []
 
     def undo(self, graph: Graph) -> bool:
         """Put ``graph`` back as it was before the last recorded edit; False if none."""
         if not self._snapshots:
             return False
+        after = graph.copy().nodes
         graph.restore(self._snapshots.pop())
+        self._redo.append((after, graph.copy().nodes))
+        self._held = None
+        return True
+
+    def redo(self, graph: Graph) -> bool:
+        """Make the last undone edit again; False if none, or if ``graph`` changed since that
+        undo (then nothing can be redone)."""
+        if not self._redo:
+            return False
+        if graph.nodes != self._redo[-1][1]:
+            self._redo.clear()
+            return False
+        after, _ = self._redo.pop()
+        self._snapshots.append(graph.copy().nodes)
+        del self._snapshots[:-self.depth]
+        graph.restore(after)
+        self._held = None
         return True
 
     def revert(self, graph: Graph) -> None:
-        """Forget the last snapshot after a refused edit, restoring it if the edit got halfway."""
+        """Forget the last snapshot after a refused edit, restoring it if the edit got halfway;
+        what could be redone before it still can."""
         if self._snapshots:
             snapshot = self._snapshots.pop()
             if snapshot != graph.nodes:
                 graph.restore(snapshot)
+        if self._held is not None:
+            self._redo, self._held = self._held, None
+
+    @property
+    def redoable(self) -> int:
+        """How many undone edits ``redo`` can make again."""
+        return len(self._redo)
 
     def __len__(self) -> int:
         return len(self._snapshots)

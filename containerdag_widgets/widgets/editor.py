@@ -2,7 +2,8 @@
 
 A palette of the registry's processes (grouped by image, filtered), a two-click connect mode
 offering only the type-compatible (output, input) pairs, typed editors for the selected node's
-literal inputs, rename, delete (button or the Delete key in the canvas), undo, and exports
+literal inputs, rename, delete (button or the Delete key in the canvas), undo and redo, and
+exports
 (YAML and PNG). Every edit goes through the ``Graph`` API, so the graph in the kernel, ``%dag
 spec`` and every widget showing the graph follow it; refusals are rendered from the same
 ``Problem`` data validation gives.
@@ -66,6 +67,9 @@ class GraphEditor(W.VBox):
         self.connect_ok = W.Button(description="Connect these", layout=button, disabled=True)
         self.undo_button = W.Button(description="Undo", icon="undo", layout=button,
                                     disabled=True, tooltip="Undo the last edit made here")
+        self.redo_button = W.Button(description="Redo", icon="repeat", layout=button,
+                                    disabled=True, tooltip="Make the last undone edit again")
+        self.redo_button.add_class("cdw-redo")
         self.png_button = W.Button(description="PNG", icon="image", layout=button,
                                    tooltip="Download the canvas as a PNG")
         self.yaml_link = W.HTML("")
@@ -77,6 +81,7 @@ class GraphEditor(W.VBox):
                                  else None)
         self.connect_ok.on_click(lambda _: self._connect_chosen())
         self.undo_button.on_click(lambda _: self.undo())
+        self.redo_button.on_click(lambda _: self.redo())
         self.png_button.on_click(lambda _: self.png())
         self.filter.observe(lambda _: self._fill_palette(), "value")
         W.link((self.connect_button, "value"), (self, "connecting"))
@@ -93,8 +98,8 @@ class GraphEditor(W.VBox):
         self.observe(self._on_connecting, "connecting")
         super().__init__([
             self.filter, self.palette,
-            W.HBox([self.add_button, self.connect_button, self.undo_button, self.png_button,
-                    self.yaml_link], layout=W.Layout(flex_flow="row wrap")),
+            W.HBox([self.add_button, self.connect_button, self.undo_button, self.redo_button,
+                    self.png_button, self.yaml_link], layout=W.Layout(flex_flow="row wrap")),
             self.connect_row, self.edge_row, self.message, self.node_panel], **kwargs)
         self.add_class("cdw-editor")
         self._fill_palette()
@@ -114,7 +119,7 @@ class GraphEditor(W.VBox):
             self.say(str(exc), error=True)
             return False
         self.edits += 1
-        self.undo_button.disabled = False
+        self._history_buttons()
         return True
 
     def add(self, process: str, name: str | None = None) -> str:
@@ -207,11 +212,28 @@ class GraphEditor(W.VBox):
     def undo(self) -> bool:
         """Undo the last edit made here."""
         done = self.undo_stack.undo(self.graph)
-        self.undo_button.disabled = not len(self.undo_stack)
+        self._history_buttons()
         if done:
             self.edits += 1
             self.say("undone")
         return done
+
+    def redo(self) -> bool:
+        """Make the last undone edit again (until a new edit: then there is nothing to redo).
+        Refused when the graph was edited elsewhere since the undo (redo would lose that)."""
+        could = self.undo_stack.redoable
+        done = self.undo_stack.redo(self.graph)
+        self._history_buttons()
+        if done:
+            self.edits += 1
+            self.say("redone")
+        elif could:
+            self.say("nothing to redo: the graph was edited since the undo", error=True)
+        return done
+
+    def _history_buttons(self) -> None:
+        self.undo_button.disabled = not len(self.undo_stack)
+        self.redo_button.disabled = not self.undo_stack.redoable
 
     def png(self) -> None:
         """Ask the page for a PNG of the canvas: it offers the file and sends it here."""
