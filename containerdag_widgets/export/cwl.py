@@ -161,7 +161,12 @@ def _script_tool(label: str, what: str, doc: str, python: Image, notes: list[str
                  script: str, arguments: list[str], files: dict[str, str],
                  inputs: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
     """A helper tool (``what`` in notes): ``python3 -c SCRIPT ARGUMENTS`` in the Python
-    image, ``files`` (name -> input) written before it runs, hardened as the defaults."""
+    image, ``files`` (name -> input) written before it runs, hardened as the defaults.
+
+    Never reused from a runner's cache: cwltool keys a call by its command line, its input
+    files and the requirements *as written*, so the values these files hold are not in its
+    key, and ``cwltool --cachedir`` would hand back a helper's result for other values.
+    A helper is cheap; the node after it is keyed by the inputs file it makes."""
     return {
         "cwlVersion": "v1.2", "class": "CommandLineTool", "label": label, "doc": doc,
         "requirements": [
@@ -169,6 +174,7 @@ def _script_tool(label: str, what: str, doc: str, python: Image, notes: list[str
             {"class": "InitialWorkDirRequirement", "listing": [
                 {"entryname": name, "entry": f"$(inputs.{source})"}
                 for name, source in files.items()]},
+            {"class": "WorkReuse", "enableReuse": False},
         ],
         "hints": _hints(Hardening.of(None)),
         "baseCommand": ["python3", "-c", script],

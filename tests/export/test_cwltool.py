@@ -175,3 +175,28 @@ def test_cli_exports(engine, tmp_path, capsys):
     assert "note: image 'python:3.12-slim' is not on this engine" in capsys.readouterr().err
     assert main([*images, "export", "argo", str(spec)]) == 0
     assert yaml.safe_load(capsys.readouterr().out) == workflow
+
+
+def test_cwltool_cachedir_reruns_a_node_whose_literal_value_changed(engine, tmp_path):
+    """cwltool --cachedir keys a call by its command line and input files: the helper that
+    writes a node's values to a file must not be reused for other values (it once was, so a
+    changed job file returned the old result)."""
+    graph = Graph.from_spec({"sum": {"process": "python_add", "inputs": {"x": 1.0, "y": 2.0}}})
+    with Registry.from_docker(images=EXAMPLE_IMAGES) as registry:
+        export = graph.to_cwl(registry, tmp_path / "wf", python_image=PYTHON)
+    cache = tmp_path / "cache"
+
+    def run(job: dict) -> float:
+        export.job.write_text(json.dumps(job))
+        done = cwltool("--cachedir", str(cache), "--outdir", str(tmp_path / "results"),
+                       str(export.workflow), str(export.job), cwd=tmp_path)
+        assert "Final process status is success" in done.stderr, done.stderr[-3000:]
+        outputs = json.loads(done.stdout)
+        (key,) = [k for k in outputs if k.endswith("--outputs")]
+        return json.loads(Path(outputs[key]["path"]).read_text())["z"]
+
+    job = json.loads(export.job.read_text())
+    (x,) = [k for k in job if k.endswith("-x")]
+    assert run(job) == 3.0
+    assert run({**job, x: 40.0}) == 42.0
+    assert run(job) == 3.0  # and the first values' call is still reused from the cache
