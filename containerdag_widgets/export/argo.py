@@ -31,6 +31,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..processes.cwl import CwlProcess
 from ..processes.python import PythonProcess
 from .common import (
     DEFAULT_PYTHON_IMAGE,
@@ -223,7 +224,13 @@ def to_argo(graph: Graph, registry: Registry, *, python_image: str | None = None
     (default: the local engine).
     ``ExportError`` names a process that cannot be exported.
     """
-    steps = plan(graph, registry)
+    steps = plan(graph, registry, cwl_tools=True)  # CWL tools refused first, by name
+    for s in steps:
+        if isinstance(s.proc, CwlProcess):
+            raise ExportError(f"node {s.node!r}: process {s.process!r} is a CWL tool, which an "
+                              "Argo workflow cannot run as written (its steps run commands "
+                              "that read JSON on stdin); export the graph to CWL (to_cwl), or "
+                              "run it with the toolkit", processes=[s.process], node=s.node)
     inspect_image = inspect_image or docker_inspector()
     notes: list[str] = []
     python = image_of(python_image or DEFAULT_PYTHON_IMAGE, inspect_image)

@@ -539,25 +539,6 @@ class CwlProcess(Process):
                            (_short(v) if k == "class" else v) for k, v in dict(h).items()}
                           for h in hints if isinstance(h, dict)]}
 
-    def image_command(self) -> tuple[str, str, list[str]] | None:
-        """The command when the tool is a plain one: a fixed ``baseCommand`` and literal
-        ``arguments``, no input bound to the command line, no redirection or requirement
-        that changes how it runs."""
-        doc = self.tool.tool
-        base = doc.get("baseCommand")
-        if not base or doc.get("stdin") or doc.get("stdout") or doc.get("stderr"):
-            return None
-        if any(p.get("inputBinding") is not None for p in doc.get("inputs") or []):
-            return None
-        args = doc.get("arguments") or []
-        if not all(isinstance(a, str) and "$" not in a for a in args):
-            return None
-        if {_short(r.get("class", "")) for r in doc.get("requirements") or []} - {
-                "DockerRequirement", "ResourceRequirement"}:
-            return None
-        argv = [*(base if isinstance(base, list) else [base]), *args]
-        return self.image, str(self.image_id), [str(a) for a in argv]
-
     @property
     def settings(self) -> Any:
         return self._settings

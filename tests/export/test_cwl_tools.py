@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from containerdag_widgets import File, Graph, Ref, Registry
+from containerdag_widgets.export import ExportError
 
 from ..conftest import EXAMPLE_IMAGES, TESTKIT
 from ..dask.test_dask_cwl import png
@@ -82,3 +83,32 @@ def test_cwltool_validates_and_runs_it_like_the_toolkit(exported):
     for node, port in (("resize", "resized"), ("gray", "gray")):
         got = Path(files[f"{node}--file-{port}"]["path"]).read_bytes()
         assert hashlib.sha256(got).hexdigest() == toolkit.outputs[node][port].sha256, node
+
+
+PLAIN = """\
+cwlVersion: v1.2
+class: CommandLineTool
+doc: A fixed command, no input on its command line.
+baseCommand: [sh, -c, "printf 3 > n.txt"]
+inputs: {}
+outputs:
+  n:
+    type: string
+    outputBinding: {glob: n.txt, loadContents: true, outputEval: "$(self[0].contents)"}
+"""
+
+
+def test_argo_refuses_a_cwl_tool_by_node_even_a_plain_one(docker_client, tmp_path):
+    """An Argo step runs a command that reads JSON on stdin: a CWL tool, even one whose
+    command line is fixed, is refused by name, not wrapped in that protocol."""
+    (tmp_path / "plain.cwl").write_text(PLAIN)
+    graph = Graph()
+    graph.add("three", "plain", {})
+    graph.add("sum", "python_add", {"x": 1.0, "y": 2.0})
+    with Registry.from_docker(images=[*EXAMPLE_IMAGES, TESTKIT]) as registry:
+        registry.add_cwl(tmp_path / "plain.cwl", image=TESTKIT)
+        assert graph.run(registry, cache=False).outputs["three"] == {"n": "3"}
+        with pytest.raises(ExportError) as refused:
+            graph.to_argo(registry, python_image=PYTHON)
+    assert refused.value.node == "three" and refused.value.processes == ["plain"]
+    assert "CWL tool" in str(refused.value) and "to_cwl" in str(refused.value)

@@ -96,7 +96,7 @@ def test_ports_defaults_details_and_key_parts(tmp_path, registry):
     parts = proc.key_parts()
     assert parts["kind"] == "cwl" and len(parts["document"]) == 64
     assert parts["image_id"].startswith("sha256:")
-    assert proc.image_command() is None  # inputs are bound to its command line
+    assert proc.image_command() is None  # a CWL tool is never one command on JSON stdin
     other = registry.add_cwl(write(tmp_path, "echo2.cwl", ECHO.replace("* 3", "* 4")))
     assert other.key_parts()["document"] != parts["document"]
     same = registry.add_cwl(write(tmp_path / "..", "echo3.cwl", ECHO), name="again")
