@@ -24,7 +24,9 @@ output of another CWL node passes directly (files too), an output of a JSON node
 file, by ``cwl.output.json``); its values are gathered into its outputs file by
 ``<node>--collect`` (the inputs helper) for the nodes after it and the workflow output
 ``<node>--outputs``, and each of its file outputs is the workflow output
-``<node>--file-<output>``.
+``<node>--file-<output>``. A scattered CWL node uses CWL's own ``scatter`` and
+``scatterMethod`` on the tool's inputs (a scattered literal is a workflow input of an array
+of the port's type), so each output is a list in element order, as the toolkit gives it.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ..model.files import File, file_of, map_files
+from ..model.files import File, Glob, file_of, map_files
 from ..model.graph import Graph, Node, Ref
 from ..model.ports import json_type
 from ..processes.cwl import CwlProcess
@@ -432,17 +434,14 @@ def to_cwl(graph: Graph, registry: Registry, directory: str | Path, *,
         tools[VALUE] = out / "tools" / f"{VALUE}.cwl"
         _dump(_value_helper(python, notes), tools[VALUE])
     for s in scattered:
-        if isinstance(s.proc, CwlProcess):
-            raise ExportError(f"node {s.node!r}: a scattered CWL tool is not exported (run "
-                              "it with the toolkit)", processes=[s.process], node=s.node)
         if s.on_error == "continue":
             notes.append(f"node {s.node!r}: on_error continue is not carried over: in CWL a "
                          "failed element fails the step")
 
     ids = unique_ids([s.node for s in steps], _ID, _fix)
     # Where each node's outputs file comes from: a scattered node's, from its gather step.
-    out_of = {s.node: f"{ids[s.node]}--gather/outputs" if s.scatter else
-              f"{ids[s.node]}--collect/inputs" if isinstance(s.proc, CwlProcess) else
+    out_of = {s.node: f"{ids[s.node]}--collect/inputs" if isinstance(s.proc, CwlProcess) else
+              f"{ids[s.node]}--gather/outputs" if s.scatter else
               f"{ids[s.node]}/outputs" for s in steps}
     inputs: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
@@ -521,10 +520,17 @@ def _cwl_step(s: Any, sid: str, ids: dict[str, str], out_of: dict[str, str],
         if value is None:
             continue  # an optional input not given: the tool's own default or null
         kind = (tool_in.get(port) or {}).get("type")
+        kind = kind if kind is not None and _plain_type(kind) else "Any"
+        form = s.proc._formats.get(port)
         wid = f"{sid}-{ports[port]}"
-        inputs[wid] = {"type": kind if kind is not None and _plain_type(kind) else "Any",
-                       "label": f"{s.node}: {port}"}
-        job[wid] = _job_value(value, s.proc._formats.get(port))
+        if port in s.scatter:  # a list of the tool's type, one call per element
+            kind = {"type": "array", "items": kind}
+            value = [_job_value(v, form) for v in
+                     (value.files() if isinstance(value, Glob) else value)]
+        else:
+            value = _job_value(value, form)
+        inputs[wid] = {"type": kind, "label": f"{s.node}: {port}"}
+        job[wid] = value
         step_in[port] = wid
     for port, ref in s.refs.items():
         if isinstance(by_node[ref.node].proc, CwlProcess):
@@ -539,6 +545,9 @@ def _cwl_step(s: Any, sid: str, ids: dict[str, str], out_of: dict[str, str],
     step: dict[str, Any] = {"label": s.node, "cdag:process": s.process, "cdag:kind": "cwl",
                             "cdag:refs": {p: [r.node, r.output] for p, r in s.refs.items()},
                             "run": run, "in": step_in, "out": list(tool_out)}
+    if s.scatter:  # CWL's own scatter: each output a list in element order, as the toolkit's
+        step.update({"scatter": list(s.scatter), "scatterMethod": s.scatter_method,
+                     "cdag:on_error": s.on_error})
     if s.timeout is not None:
         step["cdag:timeout"] = s.timeout
         step["requirements"] = [{"class": "ToolTimeLimit",
@@ -557,8 +566,9 @@ def _cwl_step(s: Any, sid: str, ids: dict[str, str], out_of: dict[str, str],
     for o, spec in tool_out.items():
         if o not in values:
             kind = spec.get("type")
+            kind = "File" if kind in ("stdout", "stderr") else kind
             outputs[f"{sid}--file-{o}"] = {
-                "type": "File" if kind in ("stdout", "stderr") else kind,
+                "type": {"type": "array", "items": kind} if s.scatter else kind,
                 "outputSource": f"{sid}/{o}", "label": f"{s.node}: {o}"}
 
 
@@ -604,7 +614,10 @@ def _node(name: str, step: dict[str, Any], steps: dict[str, Any], names: dict[st
                     raise KeyError(f"the job file has no value for workflow input {wid!r}")
                 given[port] = _from_job(job[wid])
         return Node(name, step["cdag:process"], given,
-                    float(timeout) if timeout is not None else None)
+                    float(timeout) if timeout is not None else None,
+                    scatter=tuple(step.get("scatter", ())),
+                    scatter_method=step.get("scatterMethod", "dotproduct"),
+                    on_error=step.get("cdag:on_error", "fail"))
     merge = steps[step["in"]["inputs"].split("/")[0]]["in"]
     plan_ = merge["plan"]["default"]
     inputs: dict[str, Any] = {}

@@ -35,6 +35,11 @@ def exported(docker_client, tmp_path_factory):
     graph.add("gray", "grayscale", {"picture": Ref("resize", "resized")})
     graph.add("sum", "python_add", {"x": Ref("identify", "width"),
                                     "y": Ref("identify", "height")})
+    # Scattered CWL nodes: CWL's own scatter over the tool's inputs, outputs in element order.
+    graph.add("sizes", "resize", {"picture": File(out / "poster.png"),
+                                  "geometry": ["6x3!", "10x5!"]}, scatter=["geometry"])
+    graph.add("measured", "identify", {"picture": Ref("sizes", "resized")},
+              scatter=["picture"])
     with Registry.from_docker(images=[*EXAMPLE_IMAGES, TESTKIT]) as registry:
         for tool in ("resize", "identify", "grayscale"):
             registry.add_cwl(EXAMPLES / f"{tool}.cwl")
@@ -83,6 +88,12 @@ def test_cwltool_validates_and_runs_it_like_the_toolkit(exported):
     for node, port in (("resize", "resized"), ("gray", "gray")):
         got = Path(files[f"{node}--file-{port}"]["path"]).read_bytes()
         assert hashlib.sha256(got).hexdigest() == toolkit.outputs[node][port].sha256, node
+    measured = json.loads(Path(files["measured--outputs"]["path"]).read_text())
+    assert measured == toolkit.outputs["measured"]
+    assert measured["width"] == [6, 10] and measured["height"] == [3, 5]
+    got = [hashlib.sha256(Path(f["path"]).read_bytes()).hexdigest()
+           for f in files["sizes--file-resized"]]
+    assert got == [f.sha256 for f in toolkit.outputs["sizes"]["resized"]]
 
 
 PLAIN = """\
