@@ -23,6 +23,14 @@ that the lightbox shows the preview and says so). The HTML widget sets its value
 ``<body>`` (out of any cell's clipping or stacking) and closes it on a click outside the
 picture or on Escape. It needs no code of the toolkit in the page, so it works wherever the
 HTML shows (JupyterLab, Notebook 7, Voila, an OutputTable alone).
+
+Pictures are drawn at their real size on any screen: a picture's CSS size is its pixel size
+divided by the page's ``devicePixelRatio`` (an inline ``onload``, ``PIXELS_JS``; the lightbox
+does the same when it opens), so one pixel of it is one pixel of the screen and a 2x screen
+shows it sharp, at half its CSS pixels. The caption says the size shown, e.g. "640×400 PNG ·
+shown at 320×200 on this 2x screen"; a picture of the table is a thumbnail that opens the
+lightbox ("click to enlarge"). On a 1x screen nothing changes: the ``width``/``height`` the
+kernel writes are the pixel sizes. An SVG is a vector: drawn at its own size, sharp anyway.
 """
 
 from __future__ import annotations
@@ -51,6 +59,17 @@ _FORMATS = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP"}
 _SNIFF = 8192  # bytes read to tell a file's kind
 _CAPTION = "font-size:90%;color:var(--jp-ui-font-color2,#666)"
 
+#: The inline ``onload`` of a preview's picture (``this``): on a screen whose pixel is not one
+#: CSS pixel (``devicePixelRatio``: 2 on a 2x screen, browser zoom too), its CSS size becomes
+#: its pixel size over that ratio (one picture pixel per screen pixel), and the caption's
+#: ``.cdw-shown`` says the size shown.
+PIXELS_JS = (
+    "var d=window.devicePixelRatio||1;if(d===1||!this.naturalWidth)return;"
+    "this.width=Math.round(this.naturalWidth/d);this.height=Math.round(this.naturalHeight/d);"
+    "this.setAttribute('data-density',d);"
+    "var c=this.closest('.cdw-preview'),s=c&&c.querySelector('.cdw-preview-caption .cdw-shown');"
+    "if(s)s.textContent='shown at '+this.width+'\u00d7'+this.height+' on this '+d+'x screen';")
+
 #: The inline ``onclick`` of a preview's picture (``this``): open its lightbox. It clones the
 #: ``<template>`` beside it into ``<body>``, gives the overlay's picture the link's bytes (or
 #: the preview's own, and the link those), and closes it on a click outside the picture or
@@ -61,6 +80,11 @@ LIGHTBOX_JS = (
     "var o=t.content.firstElementChild.cloneNode(true),i=o.querySelector('img'),"
     "a=o.querySelector('a[download]'),h=a&&a.getAttribute('href');"
     "i.src=h||this.src;if(a&&!h)a.href=this.src;"
+    "var d=window.devicePixelRatio||1,w=+i.getAttribute('width'),"
+    "z=+i.getAttribute('height'),s=o.querySelector('.cdw-shown');"
+    "if(d!==1&&w){i.width=Math.round(w/d);i.height=Math.round(z/d);"
+    "i.setAttribute('data-density',d);if(s)s.textContent='shown at '+i.width+'\u00d7'+"
+    "i.height+', a pixel of the picture to a pixel of this '+d+'x screen';}"
     "var k=function(e){if(e.key==='Escape'){e.stopPropagation();e.preventDefault();c();}},"
     "c=function(){o.remove();document.removeEventListener('keydown',k,true);};"
     "o.addEventListener('click',function(e){if(e.target===o)c();});"
@@ -95,11 +119,12 @@ class Limits:
     plot_width: int = 240
     plot_height: int = 56
     pictures: bool = True            # False: files show as name, size and link only
+    hint: bool = False               # say "click to enlarge" under a picture (a thumbnail)
 
 
 INSPECTOR = Limits()
 TABLE = Limits(picture_px=240, rows=5, columns=8, lines=6, chars=80, plot_width=160,
-               plot_height=40)
+               plot_height=40, hint=True)
 COMPACT = Limits(pictures=False, download_bytes=0)
 
 
@@ -165,6 +190,11 @@ def _caption(*parts: str) -> str:
     return f'<div class="cdw-preview-caption" style="{_CAPTION}">{" &middot; ".join(parts)}</div>'
 
 
+def _shown(text: str) -> str:
+    """The part of a caption that says the size shown (``PIXELS_JS`` rewrites it)."""
+    return f'<span class="cdw-shown">{text}</span>'
+
+
 def _download(path: Path, name: str, size: int, limits: Limits) -> str:
     if size > limits.download_bytes:
         return ""
@@ -183,7 +213,13 @@ def _box(kind: str, name: str, body: str) -> str:
 def _img(uri: str, name: str, width: int, height: int) -> str:
     return (f'<img class="cdw-picture" src="{uri}" alt="{esc(name)}" width="{width}" '
             f'height="{height}" style="max-width:100%;height:auto;display:block;'
-            f'cursor:zoom-in" title="click to enlarge" onclick="{esc(LIGHTBOX_JS)}">')
+            f'cursor:zoom-in" title="click to enlarge" onload="{esc(PIXELS_JS)}" '
+            f'onclick="{esc(LIGHTBOX_JS)}">')
+
+
+def _enlarge(limits: Limits) -> list[str]:
+    """A thumbnail's hint that a click shows the picture at its real size."""
+    return ['<span class="cdw-enlarge">click to enlarge</span>'] if limits.hint else []
 
 
 def _lightbox(name: str, size: tuple[int, int] | None, parts: list[str],
@@ -212,9 +248,9 @@ def _lightbox(name: str, size: tuple[int, int] | None, parts: list[str],
 def _shown_at(width: int, height: int, real: tuple[int, int]) -> str:
     """The lightbox's displayed size, against the picture's pixel size."""
     if (width, height) == real:
-        return f"shown at {width}&times;{height} (real size)"
-    return (f"shown at {width}&times;{height} ({100 * width / real[0]:.0f}% of its "
-            f"{real[0]}&times;{real[1]})")
+        return _shown(f"shown at {width}&times;{height} (real size)")
+    return _shown(f"shown at {width}&times;{height} ({100 * width / real[0]:.0f}% of its "
+                  f"{real[0]}&times;{real[1]})")
 
 
 def _shrunk(image: Any, side: int) -> Any:
@@ -303,13 +339,13 @@ def _picture_file(path: Path, name: str, size: int, kind: str, limits: Limits) -
                         f"not decoded, more than the preview's limit of "
                         f"{_megapixels(limits.decode_pixels)}")
                 uri, shown_w, shown_h = _encode(image, limits, kind)
-                caption.append(f"shown at {shown_w}&times;{shown_h}")
     except Image.DecompressionBombError as exc:
         return _other_file(path, name, size, limits, f"not decoded: {exc}")
     except (OSError, ValueError, SyntaxError) as exc:
         return _other_file(path, name, size, limits,
                            f"not a readable {kind.upper()}: {_without_path(exc, path, name)}")
     caption[1:1] = [described, human_size(size)]
+    caption += [_shown(f"shown at {shown_w}&times;{shown_h}"), *_enlarge(limits)]
     real, parts = (width, height), [esc(name), described, human_size(size)]
     if size <= limits.download_bytes:  # the real picture, once in the page
         download = (name, "" if whole else _data_uri(PICTURES[kind], path.read_bytes()))
@@ -344,7 +380,8 @@ def _picture_object(image: Any, limits: Limits) -> str:
             described, _shown_at(width, height, real),
             f"the preview: the picture is larger than the {human_size(limits.download_bytes)} "
             "a page holds"], None)
-    return _box("image", "image", _img(uri, "image", width, height) + _caption(described) + box)
+    caption = _caption(described, _shown(f"shown at {width}&times;{height}"), *_enlarge(limits))
+    return _box("image", "image", _img(uri, "image", width, height) + caption + box)
 
 
 # ---- tables and text -------------------------------------------------------------------------
