@@ -70,6 +70,11 @@ __all__ = ["CwlExport", "to_cwl", "from_cwl", "NAMESPACE"]
 #: The namespace of this exporter's extension fields (``cdag:process``, ``cdag:timeout``).
 NAMESPACE = "https://example.org/containerdag_widgets/cwl#"
 HELPER = "containerdag-inputs"
+#: The serialized literals above which a node's inputs helper is unkeyed (``-unkeyed``, never
+#: reused by a runner's cache), since one command-line argument holds at most 128 KiB on Linux.
+KEY_LIMIT = 64 * 1024
+#: Before a keyed helper's script: drops its first argument, the cache key (see _script_tool).
+_SKIP_KEY = "import sys\ndel sys.argv[1]  # the cache key, for the runner only\n"
 #: The helpers of a scattered node: its elements' inputs, and its outputs gathered in lists.
 ELEMENTS = "containerdag-elements"
 GATHER = "containerdag-gather"
@@ -161,26 +166,30 @@ def _tool(label: str, doc: str, docker: dict[str, Any], base: list[str],
 
 def _script_tool(label: str, what: str, doc: str, python: Image, notes: list[str],
                  script: str, arguments: list[str], files: dict[str, str],
-                 inputs: dict[str, Any], outputs: dict[str, Any]) -> dict[str, Any]:
+                 inputs: dict[str, Any], outputs: dict[str, Any],
+                 key: str | None) -> dict[str, Any]:
     """A helper tool (``what`` in notes): ``python3 -c SCRIPT ARGUMENTS`` in the Python
     image, ``files`` (name -> input) written before it runs, hardened as the defaults.
 
-    Never reused from a runner's cache: cwltool keys a call by its command line, its input
-    files and the requirements *as written*, so the values these files hold are not in its
-    key, and ``cwltool --cachedir`` would hand back a helper's result for other values.
-    A helper is cheap; the node after it is keyed by the inputs file it makes."""
+    cwltool keys a call by its command line, its input files and its requirements *as
+    written*, so the values the ``files`` hold are not in its key: ``key`` (parameter
+    references, serialized as JSON) is the script's first argument, which it drops, so
+    ``cwltool --cachedir`` reuses a helper only for the same values (and the node after it,
+    whose inputs file is then the same file). Without ``key`` the helper is never reused."""
+    requirements: list[dict[str, Any]] = [
+        _docker(python, notes, what),
+        {"class": "InitialWorkDirRequirement", "listing": [
+            {"entryname": name, "entry": f"$(inputs.{source})"}
+            for name, source in files.items()]},
+    ]
+    if key is None:
+        requirements.append({"class": "WorkReuse", "enableReuse": False})
     return {
         "cwlVersion": "v1.2", "class": "CommandLineTool", "label": label, "doc": doc,
-        "requirements": [
-            _docker(python, notes, what),
-            {"class": "InitialWorkDirRequirement", "listing": [
-                {"entryname": name, "entry": f"$(inputs.{source})"}
-                for name, source in files.items()]},
-            {"class": "WorkReuse", "enableReuse": False},
-        ],
+        "requirements": requirements,
         "hints": _hints(Hardening.of(None)),
-        "baseCommand": ["python3", "-c", script],
-        "arguments": arguments,
+        "baseCommand": ["python3", "-c", script if key is None else _SKIP_KEY + script],
+        "arguments": arguments if key is None else [{"valueFrom": key}, *arguments],
         "inputs": inputs,
         "outputs": outputs,
     }
@@ -201,28 +210,34 @@ def _merge_inputs(plan_doc: str) -> dict[str, Any]:
     }
 
 
-def _helper(python: Image, notes: list[str]) -> dict[str, Any]:
-    """Builds one node's inputs file."""
+#: The cache key of an inputs helper: its plan and its literal values.
+_MERGE_KEY = "cdag-key=$(inputs.plan)$(inputs.literal_values)"
+
+
+def _helper(python: Image, notes: list[str], keyed: bool = True) -> dict[str, Any]:
+    """Builds one node's inputs file (``keyed``: see ``_script_tool``)."""
     return _script_tool(
-        HELPER, "the inputs helper",
+        HELPER if keyed else f"{HELPER}-unkeyed", "the inputs helper",
         "Builds one node's inputs JSON from its literal values and the upstream outputs "
         "files it reads (files, so values over 64 KiB pass).", python, notes, MERGE_SCRIPT,
         ["inputs.json", "literals.json", "plan.json"], _MERGE_FILES,
         _merge_inputs("literal_ports, and refs: [port, node, output]"),
-        {"inputs": {"type": "File", "outputBinding": {"glob": "inputs.json"}}})
+        {"inputs": {"type": "File", "outputBinding": {"glob": "inputs.json"}}},
+        _MERGE_KEY if keyed else None)
 
 
-def _elements_helper(python: Image, notes: list[str]) -> dict[str, Any]:
+def _elements_helper(python: Image, notes: list[str], keyed: bool = True) -> dict[str, Any]:
     """The inputs helper of a scattered node: one inputs file per element, in order."""
     return _script_tool(
-        ELEMENTS, "the inputs helper",
+        ELEMENTS if keyed else f"{ELEMENTS}-unkeyed", "the inputs helper",
         "Builds a scattered node's inputs, one JSON file per element, in order.",
         python, notes, ELEMENTS_SCRIPT, ["element", "literals.json", "plan.json"],
         _MERGE_FILES,
         _merge_inputs("literal_ports, refs: [port, node, output], scatter: [port, ...], "
                       "method"),
         {"elements": {"type": {"type": "array", "items": "File"},
-                      "outputBinding": {"glob": "element-*.json"}}})
+                      "outputBinding": {"glob": "element-*.json"}}},
+        _MERGE_KEY if keyed else None)
 
 
 def _gather_helper(python: Image, notes: list[str]) -> dict[str, Any]:
@@ -235,7 +250,8 @@ def _gather_helper(python: Image, notes: list[str]) -> dict[str, Any]:
         {"plan": {"type": "Any", "doc": "outputs: [port, ...]"},
          "parts": {"type": {"type": "array", "items": "File"},
                    "inputBinding": {"position": 1}}},
-        {"outputs": {"type": "File", "outputBinding": {"glob": "outputs.json"}}})
+        {"outputs": {"type": "File", "outputBinding": {"glob": "outputs.json"}}},
+        "cdag-key=$(inputs.plan)")
 
 
 def _value_helper(python: Image, notes: list[str]) -> dict[str, Any]:
@@ -393,7 +409,8 @@ def to_cwl(graph: Graph, registry: Registry, directory: str | Path, *,
     python = image_of(python_image or DEFAULT_PYTHON_IMAGE, inspect_image)
 
     procs = {s.proc.name: s.proc for s in steps}
-    tool_ids = unique_ids(list(procs), _ID, _fix, reserved={HELPER, ELEMENTS, GATHER, VALUE})
+    tool_ids = unique_ids(list(procs), _ID, _fix, reserved={HELPER, f"{HELPER}-unkeyed", ELEMENTS,
+                                                         f"{ELEMENTS}-unkeyed", GATHER, VALUE})
     tools: dict[str, Path] = {}
     cwl_docs: dict[str, dict[str, Any]] = {}
     for name, proc in procs.items():
@@ -421,13 +438,27 @@ def to_cwl(graph: Graph, registry: Registry, directory: str | Path, *,
                               "process nor an in-process @process function", processes=[name])
         tools[name] = out / "tools" / f"{tool_ids[name]}.cwl"
         _dump(doc, tools[name])
-    tools[HELPER] = out / "tools" / f"{HELPER}.cwl"
-    _dump(_helper(python, notes), tools[HELPER])
+    unkeyed = {s.node for s in steps if not isinstance(s.proc, CwlProcess)
+               and len(json.dumps(list(s.literals.values()))) > KEY_LIMIT}
+    notes.extend(f"node {n!r}: its literal values are over {KEY_LIMIT // 1024} KiB, too "
+                 "large to key its inputs helper on the command line: a runner's cache "
+                 "(cwltool --cachedir) never reuses it, nor the node" for n in unkeyed)
+
+    def helper_of(s: Any) -> str:
+        name = ELEMENTS if s.scatter else HELPER
+        return f"{name}-unkeyed" if s.node in unkeyed else name
+
+    made_helpers = {helper_of(s) for s in steps if not isinstance(s.proc, CwlProcess)}
+    made_helpers.add(HELPER)  # a CWL node's values are collected by it too
+    for name in sorted(made_helpers):
+        keyed = not name.endswith("-unkeyed")
+        make = _elements_helper if name.startswith(ELEMENTS) else _helper
+        tools[name] = out / "tools" / f"{name}.cwl"
+        _dump(make(python, notes, keyed), tools[name])
     scattered = [s for s in steps if s.scatter]
     if scattered:
-        for name, make in ((ELEMENTS, _elements_helper), (GATHER, _gather_helper)):
-            tools[name] = out / "tools" / f"{name}.cwl"
-            _dump(make(python, notes), tools[name])
+        tools[GATHER] = out / "tools" / f"{GATHER}.cwl"
+        _dump(_gather_helper(python, notes), tools[GATHER])
     by_node = {s.node: s for s in steps}
     if any(not isinstance(by_node[r.node].proc, CwlProcess)
            for s in steps if isinstance(s.proc, CwlProcess) for r in s.refs.values()):
@@ -473,7 +504,7 @@ def to_cwl(graph: Graph, registry: Registry, directory: str | Path, *,
         }
         made = "elements" if s.scatter else "inputs"
         wf_steps[f"{sid}--inputs"] = {"label": f"inputs of {s.node}",
-                                      "run": f"tools/{ELEMENTS if s.scatter else HELPER}.cwl",
+                                      "run": f"tools/{helper_of(s)}.cwl",
                                       "in": merge_in, "out": [made]}
         step: dict[str, Any] = {"label": s.node, "cdag:process": s.process,
                                 "run": f"tools/{tools[s.proc.name].name}",

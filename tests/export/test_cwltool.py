@@ -114,6 +114,14 @@ def test_cwltool_runs_the_seed_graph_like_the_toolkit(exported):
 def test_a_value_over_64_kib_passes_between_two_steps(exported):
     assert exported["cwl"]["big copy"] == {"text": BIG, "nbytes": len(BIG)}
     assert exported["cwl"]["big copy"] == exported["toolkit"].outputs["big copy"]
+    # Too large for a command-line cache key: that node's inputs helper is never reused.
+    assert [n for n in exported["export"].notes if "never reuses" in n] == [
+        "node 'big': its literal values are over 64 KiB, too large to key its inputs helper "
+        "on the command line: a runner's cache (cwltool --cachedir) never reuses it, nor the "
+        "node"]
+    steps = yaml.safe_load(exported["export"].workflow.read_text())["steps"]
+    assert steps["big--inputs"]["run"] == "tools/containerdag-inputs-unkeyed.cwl"
+    assert steps["big_copy--inputs"]["run"] == "tools/containerdag-inputs.cwl"
 
 
 def test_an_in_process_process_runs_as_a_script(exported):
@@ -179,8 +187,8 @@ def test_cli_exports(engine, tmp_path, capsys):
 
 def test_cwltool_cachedir_reruns_a_node_whose_literal_value_changed(engine, tmp_path):
     """cwltool --cachedir keys a call by its command line and input files: the helper that
-    writes a node's values to a file must not be reused for other values (it once was, so a
-    changed job file returned the old result)."""
+    writes a node's values to a file is reused for the same values only (it once was for any,
+    so a changed job file returned the old result), and then so is the node."""
     graph = Graph.from_spec({"sum": {"process": "python_add", "inputs": {"x": 1.0, "y": 2.0}}})
     with Registry.from_docker(images=EXAMPLE_IMAGES) as registry:
         export = graph.to_cwl(registry, tmp_path / "wf", python_image=PYTHON)
@@ -195,8 +203,11 @@ def test_cwltool_cachedir_reruns_a_node_whose_literal_value_changed(engine, tmp_
         (key,) = [k for k in outputs if k.endswith("--outputs")]
         return json.loads(Path(outputs[key]["path"]).read_text())["z"]
 
+    def stored() -> int:  # cwltool's cache: one <key>.status a call it keeps
+        return len(list(cache.glob("*.status")))
+
     job = json.loads(export.job.read_text())
     (x,) = [k for k in job if k.endswith("-x")]
-    assert run(job) == 3.0
-    assert run({**job, x: 40.0}) == 42.0
-    assert run(job) == 3.0  # and the first values' call is still reused from the cache
+    assert run(job) == 3.0 and stored() == 2  # the inputs helper and the node
+    assert run({**job, x: 40.0}) == 42.0 and stored() == 4
+    assert run(job) == 3.0 and stored() == 4  # the first values' calls reused, both
