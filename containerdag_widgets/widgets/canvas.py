@@ -27,13 +27,24 @@ import anywidget
 import ipycytoscape
 import ipywidgets as W
 from ipywidgets import DOMWidget
-from traitlets import Dict, Float, Int, List, Unicode
+from traitlets import Bool, Dict, Float, Int, List, Unicode
 
 from .canvas_js import CANVAS_CSS, CANVAS_ESM
 from .closing import close_tree
-from .style import WIDGET_CSS
+from .style import ACCENT, WIDGET_CSS
 
-__all__ = ["Canvas", "CanvasHelper", "CanvasPane", "resolve_fallbacks"]
+__all__ = ["Canvas", "CanvasHelper", "CanvasPane", "OVERLAY_STYLE", "resolve_fallbacks"]
+
+#: Rules for the classes the page adds over the kernel's (``canvas_js.decorate``): the
+#: selected node's lineage (its upstream and downstream), the rest dimmed; the nodes the
+#: legend's filter leaves out.
+OVERLAY_STYLE = [
+    {"selector": "node.cdw-dim", "style": {"opacity": 0.28}},
+    {"selector": "edge.cdw-dim", "style": {"opacity": 0.12}},
+    {"selector": "edge.cdw-lineage", "style": {
+        "line-color": ACCENT, "target-arrow-color": ACCENT, "width": 2.5}},
+    {"selector": "node.cdw-filtered", "style": {"display": "none"}},
+]
 
 _VAR = re.compile(r"var\(\s*--[\w-]+\s*,\s*([^()]*(?:\([^()]*\))?[^()]*)\)")
 
@@ -82,12 +93,21 @@ class CanvasHelper(anywidget.AnyWidget):
                         "over the drawing").tag(sync=True)
     data = Dict(help="element id -> data changed since the drawing (a group's counts)").tag(
         sync=True)
-    layout_options = Dict(help="the Cytoscape layout run after each drawing").tag(sync=True)
+    layout_options = Dict(help="the Cytoscape layout of a drawing: run on every node for the "
+                               "first drawing, a fresh one and Re-layout; after that (unless "
+                               "'preset') only new nodes are placed, near their neighbours"
+                          ).tag(sync=True)
+    positions = Dict(help="node id -> {x, y}: where each node stands; the page writes it after a "
+                          "layout, a placement or a drag, and keeps it across drawings").tag(
+        sync=True)
+    fresh = Bool(False, help="lay the current drawing out afresh (a new view: focus, groups), "
+                             "not from positions").tag(sync=True)
     revision = Int(0, help="counts drawings: the page redraws and lays out when it changes, "
                            "even for equal elements").tag(sync=True)
 
     def command(self, name: str, **args: Any) -> None:
-        """Send a command to the page: ``fit``, or ``center`` with ``id``."""
+        """Send a command to the page: ``fit``, ``relayout``, ``png``, or ``center`` with
+        ``id`` (and ``zoom``, the least zoom to show it at)."""
         self.send({"cmd": name, **args})
 
 
@@ -99,7 +119,7 @@ class CanvasPane(W.Box):
         self.canvas = Canvas(max_zoom=max_zoom, min_zoom=min_zoom,
                              layout=W.Layout(height=height, width="100%", min_width="0"))
         self.canvas.set_style(resolve_fallbacks(stylesheet))
-        self.helper = CanvasHelper(stylesheet=stylesheet,
+        self.helper = CanvasHelper(stylesheet=[*stylesheet, *OVERLAY_STYLE],
                                    layout=W.Layout(height="0px", width="0px"))
         super().__init__([self.helper, self.canvas], **layout)
         self.add_class("cdw-canvas-host")
@@ -111,16 +131,19 @@ class CanvasPane(W.Box):
         self.canvas.set_layout(**options)
         self.helper.layout_options = dict(self.canvas.cytoscape_layout)
 
-    def draw(self, nodes: Iterable[dict], edges: Iterable[dict]) -> None:
+    def draw(self, nodes: Iterable[dict], edges: Iterable[dict], *, fresh: bool = False) -> None:
         """Replace every element (each ``{"data": {...}, "classes": "..."}``, a node may have a
-        ``position``): the page removes the old ones, then adds and lays out these, in one
-        message. Ids must be unique among nodes and edges; edges must join given nodes."""
+        ``position``): the page removes the old ones and adds these, in one message. Nodes
+        keep their ``positions`` and new ones are placed near their neighbours; the first
+        drawing, and one that is ``fresh``, is laid out whole. Ids must be unique among
+        nodes and edges; edges must join given nodes."""
         self._nodes = {n["data"]["id"]: {"group": "nodes", "classes": "", **n} for n in nodes}
         self._edges = [{"group": "edges", "classes": "", **e} for e in edges]
         with self.helper.hold_sync():
             self.helper.elements = [*self._nodes.values(), *self._edges]
             self.helper.classes = {i: n["classes"] for i, n in self._nodes.items()}
             self.helper.data = {}
+            self.helper.fresh = fresh
             self.helper.revision += 1
 
     def update(self, classes: dict[str, str] | None = None,
@@ -158,13 +181,33 @@ class CanvasPane(W.Box):
     def set_stylesheet(self, stylesheet: list[dict]) -> None:
         """A new stylesheet: the helper applies it resolved; the canvas keeps the fallbacks for
         a page without the helper. (Not ``set_style`` alone: that loses the theme.)"""
-        self.helper.stylesheet = stylesheet
+        self.helper.stylesheet = [*stylesheet, *OVERLAY_STYLE]
         self.canvas.cytoscape_style = resolve_fallbacks(stylesheet)
 
     def fit(self) -> None:
         """Show the whole graph (below the readable zoom if need be)."""
         self.helper.command("fit")
 
-    def center(self, node_id: str) -> None:
-        """Centre the view on a node, at a readable zoom."""
-        self.helper.command("center", id=node_id)
+    def center(self, node_id: str, *, zoom: float | None = None) -> None:
+        """Centre the view on a node, at a readable zoom (at least ``zoom`` if given)."""
+        self.helper.command("center", id=node_id, **({} if zoom is None else {"zoom": zoom}))
+
+    def relayout(self) -> None:
+        """Lay every node out afresh (forgetting where they stood and were dragged) and fit."""
+        self.helper.command("relayout")
+
+    @property
+    def positions(self) -> dict[str, dict[str, float]]:
+        """Node id -> ``{"x": ..., "y": ...}``, as the page last laid out or the user dragged."""
+        return dict(self.helper.positions)
+
+    @positions.setter
+    def positions(self, positions: dict[str, dict[str, float]]) -> None:
+        self.helper.positions = {str(i): {"x": float(p["x"]), "y": float(p["y"])}
+                                 for i, p in positions.items()}
+
+    def rename(self, old: str, new: str) -> None:
+        """Node ``old`` is drawn as ``new`` from now on: it keeps its place."""
+        now = self.helper.positions
+        if old in now and new not in now:
+            self.helper.positions = {new if i == old else i: p for i, p in now.items()}

@@ -23,6 +23,8 @@ It finds the Cytoscape instance of the ipycytoscape view in the same ``.cdw-canv
 It records ``data-cdw-layouts`` (layouts seen) on the container for tests and benchmarks.
 """
 
+from ..model.status import STATUSES
+
 CANVAS_ESM = r"""
 const VAR = /var\(\s*(--[\w-]+)\s*,\s*([^()]*(?:\([^()]*\))?[^()]*)\)/g;
 const seen = new WeakMap();          // cy -> per-instance state
@@ -50,6 +52,11 @@ function applyStyle(model, cy) {
   if (sheet.length) cy.style(sheet);
 }
 
+function stableLayout(model) {
+  const options = model.get('layout_options');
+  return !!(options && options.name && options.name !== 'preset');
+}
+
 function readable(model, cy) {
   const z = model.get('readable_zoom');
   const w = cy.width(), h = cy.height();
@@ -72,17 +79,154 @@ function elementsOf(model) {
   });
 }
 
+function positionsOf(model) {
+  const given = model.get('positions') || {};
+  return given && typeof given === 'object' ? given : {};
+}
+
 function draw(model, cy, st) {
   st.revision = model.get('revision');
   st.classes = { ...(model.get('classes') || {}) };
   st.data = model.get('data') || {};
+  const options = model.get('layout_options');
+  const stable = !!(options && options.name && options.name !== 'preset');
+  const fresh = !stable || model.get('fresh') || st.relayout;
+  const known = fresh ? {} : positionsOf(model);
+  const elements = elementsOf(model);
+  if (!fresh) {
+    for (const e of elements) {
+      const p = known[e.data.id];
+      if (e.group === 'nodes' && !e.position && p && Number.isFinite(p.x)
+          && Number.isFinite(p.y)) e.position = { x: p.x, y: p.y };
+    }
+  }
   cy.startBatch();
   cy.elements().remove();
-  cy.add(elementsOf(model));
+  cy.add(elements);
   cy.endBatch();
   cy.resize();
-  const options = model.get('layout_options');
-  cy.layout(options && options.name ? options : { name: 'preset', fit: true }).run();
+  const leaves = cy.nodes().filter((n) => !n.isParent());
+  const placed = leaves.filter((n) => !!known[n.id()]);
+  if (!stable) {
+    st.fitting = true;
+    cy.layout(options && options.name ? options : { name: 'preset', fit: true }).run();
+  } else if (fresh || placed.empty()) {
+    layoutAll(model, cy, st, options);
+  } else {
+    // Positions kept: only the new nodes are placed, near their neighbours.
+    const added = leaves.not(placed);
+    place(cy, added, placed, options);
+    // Fit unless the user moved the view; then only when a new node would be out of sight.
+    const ext = cy.extent();
+    const hidden = added.some((n) => {
+      const b = n.boundingBox();
+      return b.x1 < ext.x1 || b.x2 > ext.x2 || b.y1 < ext.y1 || b.y2 > ext.y2;
+    });
+    st.fitting = !st.touched || hidden;
+    cy.layout({ name: 'preset', fit: st.fitting, padding: options.padding || 20,
+                animate: false }).run();
+  }
+}
+
+// A fresh layout of every node (the first drawing, Re-layout, a new view): the layout runs
+// without fitting, wide ranks are wrapped into rows, then the view fits unless the user moved it.
+function layoutAll(model, cy, st, options) {
+  st.relayout = false;
+  st.fitting = true;
+  const layout = cy.layout({ ...options, fit: false });
+  layout.one('layoutstop', () => {
+    wrapRanks(model, cy, options);
+    if (st.fitting) cy.fit(undefined, options.padding || 20);
+  });
+  layout.run();
+}
+
+// ---- new nodes near their neighbours, wide ranks in rows -----------------------------------
+
+function boxOf(n, p) {
+  const w = n.outerWidth(), h = n.outerHeight();
+  return { x1: p.x - w / 2, x2: p.x + w / 2, y1: p.y - h / 2, y2: p.y + h / 2 };
+}
+
+function place(cy, fresh, placed, options) {
+  const gap = options.nodeSep || 30, rank = options.rankSep || 70;
+  const boxes = placed.map((n) => boxOf(n, n.position()));
+  const done = new Set(placed.map((n) => n.id()));
+  let todo = fresh.toArray();
+  while (todo.length) {
+    const ready = (n) => n.incomers('node').some((m) => done.has(m.id()))
+      || n.outgoers('node').some((m) => done.has(m.id()));
+    const i = Math.max(0, todo.findIndex(ready));
+    const n = todo.splice(i, 1)[0];
+    const ups = n.incomers('node').filter((m) => done.has(m.id()));
+    const downs = n.outgoers('node').filter((m) => done.has(m.id()));
+    const w = n.outerWidth(), h = n.outerHeight();
+    const mean = (c) => c.reduce((a, m) => a + m.position('x'), 0) / c.length;
+    let x, y;
+    if (ups.length) {
+      x = mean(ups);
+      y = Math.max(...ups.map((m) => m.position('y') + m.outerHeight() / 2)) + rank + h / 2;
+    } else if (downs.length) {
+      x = mean(downs);
+      y = Math.min(...downs.map((m) => m.position('y') - m.outerHeight() / 2)) - rank - h / 2;
+    } else if (boxes.length) {
+      x = Math.max(...boxes.map((b) => b.x2)) + gap + w / 2;
+      y = Math.min(...boxes.map((b) => b.y1)) + h / 2;
+    } else {
+      x = 0; y = 0;
+    }
+    // Step right past any node in the way.
+    for (let k = 0; k < 10000; k++) {
+      const b = { x1: x - w / 2 - gap / 2, x2: x + w / 2 + gap / 2,
+                  y1: y - h / 2 - gap / 4, y2: y + h / 2 + gap / 4 };
+      const hit = boxes.find((o) => o.x1 < b.x2 && b.x1 < o.x2 && o.y1 < b.y2 && b.y1 < o.y2);
+      if (!hit) break;
+      x = hit.x2 + gap + w / 2;
+    }
+    n.position({ x, y });
+    boxes.push(boxOf(n, { x, y }));
+    done.add(n.id());
+  }
+}
+
+// A rank (nodes on one line of a top-down layout) wider than the canvas shows at a readable
+// zoom is laid out in rows, in the layout's order, and what is below it moves down.
+function wrapRanks(model, cy, options) {
+  const nodes = cy.nodes().filter((n) => !n.isParent() && !n.isChild());
+  if (options.rankDir && options.rankDir !== 'TB') return;
+  const ranks = new Map();
+  nodes.forEach((n) => {
+    const key = Math.round(n.position('y'));
+    if (!ranks.has(key)) ranks.set(key, []);
+    ranks.get(key).push(n);
+  });
+  const gap = options.nodeSep || 30;
+  const z = model.get('readable_zoom') || 0.6;
+  const width = Math.max(cy.width() || 0, 400) / z;
+  let shift = 0;
+  const moves = [];
+  for (const y of [...ranks.keys()].sort((a, b) => a - b)) {
+    const row = ranks.get(y).sort((a, b) => a.position('x') - b.position('x'));
+    const cell = Math.max(...row.map((n) => n.outerWidth())) + gap;
+    const cols = Math.max(4, Math.ceil(Math.sqrt(row.length)), Math.floor(width / cell));
+    if (row.length <= cols || row.length < 12) {
+      if (shift) row.forEach((n) => moves.push([n, n.position('x'), y + shift]));
+      continue;
+    }
+    const rowH = Math.max(...row.map((n) => n.outerHeight())) + gap;
+    const centre = (row[0].position('x') + row[row.length - 1].position('x')) / 2;
+    const lines = Math.ceil(row.length / cols);
+    row.forEach((n, i) => {
+      const r = Math.floor(i / cols), c = i % cols;
+      const inRow = r === lines - 1 ? row.length - r * cols : cols;
+      moves.push([n, centre + (c - (inRow - 1) / 2) * cell, y + shift + r * rowH]);
+    });
+    shift += (lines - 1) * rowH;
+  }
+  if (!moves.length) return;
+  cy.startBatch();
+  for (const [n, x, y] of moves) n.position({ x, y });
+  cy.endBatch();
 }
 
 function patch(model, cy, st) {
@@ -101,6 +245,44 @@ function patch(model, cy, st) {
   }
   st.data = data;
   cy.endBatch();
+  decorate(cy, st);
+}
+
+// ---- overlays: the selected node's lineage, the legend's filter -----------------------------
+
+// Classes the page adds over the kernel's (which replace an element's classes when they
+// change, so these are applied again after each drawing and update).
+function decorate(cy, st) {
+  const sel = cy.nodes('.cdw-selected');
+  const filter = st.filter || '';
+  if (!st.decorated && sel.empty() && !filter) return;
+  cy.startBatch();
+  cy.elements().removeClass('cdw-dim cdw-lineage cdw-filtered');
+  if (sel.nonempty()) {
+    const line = sel.union(sel.predecessors()).union(sel.successors());
+    cy.elements().not(line).addClass('cdw-dim');
+    line.edges().addClass('cdw-lineage');
+  }
+  if (filter) cy.nodes().filter((n) => !n.hasClass(filter)).addClass('cdw-filtered');
+  st.decorated = sel.nonempty() || !!filter;
+  cy.endBatch();
+}
+
+// ---- positions back to the kernel ------------------------------------------------------------
+
+function savePositions(model, cy) {
+  const out = {};
+  cy.nodes().forEach((n) => {
+    if (n.isParent()) return;
+    const p = n.position();
+    out[n.id()] = { x: Math.round(p.x * 10) / 10, y: Math.round(p.y * 10) / 10 };
+  });
+  const now = positionsOf(model);
+  const same = Object.keys(out).length === Object.keys(now).length
+    && Object.entries(out).every(([id, p]) => now[id] && now[id].x === p.x && now[id].y === p.y);
+  if (same) return;
+  model.set('positions', out);
+  model.save_changes();
 }
 
 // ---- edges around nodes --------------------------------------------------------------------
@@ -168,10 +350,44 @@ document.addEventListener('keydown', (ev) => {
   if (ev.key === 'Escape' && active) { active = null; for (const h of helpers) h.wheel(); }
   const typing = ev.target && ev.target.closest && ev.target.closest('input, textarea, select');
   if ((ev.key === 'Delete' || ev.key === 'Backspace') && active && !typing) {
+    // Only a node selected now, and shown so, is deleted.
     for (const h of helpers) {
-      if (h.cy && h.cy.container() === active) h.model.send({ event: 'delete' });
+      if (!h.cy || h.cy.container() !== active) continue;
+      const sel = h.cy.nodes('.cdw-selected');
+      if (sel.length === 1) h.model.send({ event: 'delete-node', id: sel.id() });
     }
   }
+  // Enter in the graph widget's search box: the kernel steps to the next match.
+  const search = ev.key === 'Enter' && ev.target && ev.target.closest
+    && ev.target.closest('.cdw-search');
+  if (search) {
+    const h = helperIn(search);
+    if (h) h.model.send({ event: 'search', text: ev.target.value });
+  }
+}, true);
+
+// The helper in the same graph widget as element el.
+function helperIn(el) {
+  const root = el.closest('.cdw-graph-widget');
+  if (!root) return null;
+  for (const h of helpers) if (h.el.closest('.cdw-graph-widget') === root) return h;
+  return null;
+}
+
+// A click on a status of the legend shows only the nodes of that status (again: all).
+document.addEventListener('click', (ev) => {
+  const item = ev.target && ev.target.closest && ev.target.closest('.cdw-legend-item');
+  const h = item && helperIn(item);
+  if (!h || !h.cy) return;
+  const st = seen.get(h.cy);
+  const status = item.dataset.status;
+  st.filter = st.filter === status ? '' : status;
+  const root = h.el.closest('.cdw-graph-widget');
+  if (st.filter) root.dataset.cdwFilter = st.filter; else delete root.dataset.cdwFilter;
+  decorate(h.cy, st);
+  const shown = h.cy.nodes().filter((n) => !n.hasClass('cdw-filtered'));
+  if (shown.nonempty()) h.cy.fit(shown, 20);
+  if (!st.filter) readable(h.model, h.cy);
 }, true);
 
 // ---- attaching to a Cytoscape instance -------------------------------------------------------
@@ -185,14 +401,39 @@ function attach(model, cy, helper) {
   const after = () => {
     st.layouts += 1;
     c.dataset.cdwLayouts = String(st.layouts);
-    readable(model, cy);
+    if (st.fitting) readable(model, cy);
+    st.fitting = false;
     route(cy);
+    decorate(cy, st);
+    if (stableLayout(model)) savePositions(model, cy);
   };
   cy.on('layoutstop', () => requestAnimationFrame(after));
   draw(model, cy, st);
   c.addEventListener('wheel', () => { if (cy.userZoomingEnabled()) st.touched = true; },
                      { passive: true });
   cy.on('tapstart', () => { st.touched = true; });
+  // A click on the empty canvas deselects.
+  cy.on('tap', (ev) => { if (ev.target === cy) model.send({ event: 'background' }); });
+  // A node dragged stays where it was dropped (and its edges are routed again).
+  cy.on('dragfree', 'node', () => {
+    route(cy);
+    if (stableLayout(model)) savePositions(model, cy);
+  });
+  // Drawn while off-screen (Run All): fit when first shown, unless the user moved the view.
+  if (window.IntersectionObserver) {
+    const io = new IntersectionObserver((entries) => {
+      const shown = entries.some((e) => e.isIntersecting);
+      if (shown && !st.shown && !st.touched && c.clientWidth && c.clientHeight) {
+        cy.resize();
+        cy.fit(undefined, 20);
+        readable(model, cy);
+        c.dataset.cdwShownFit = String(Number(c.dataset.cdwShownFit || 0) + 1);
+      }
+      st.shown = shown;
+    });
+    io.observe(c);
+    helper.disposers.push(() => io.disconnect());
+  }
   if (window.ResizeObserver) {
     const ro = new ResizeObserver(() => {
       const size = [c.clientWidth, c.clientHeight];
@@ -210,7 +451,7 @@ function attach(model, cy, helper) {
 
 function render({ model, el }) {
   el.classList.add('cdw-canvas-helper');
-  const helper = { disposers: [], cy: null, model };
+  const helper = { disposers: [], cy: null, model, el };
   helper.withCy = (fn, tries = 600) => {
     const cy = cyOf(el);
     if (cy) {
@@ -238,6 +479,19 @@ function render({ model, el }) {
     if (st.revision !== model.get('revision')) draw(model, cy, st);
   }));
   const update = () => helper.withCy((cy) => patch(model, cy, seen.get(cy)));
+  model.on('change:positions', () => helper.withCy((cy) => {
+    // Positions given by the kernel (a renamed node's, loaded ones): nodes move there.
+    if (!stableLayout(model)) return;
+    const given = positionsOf(model);
+    cy.startBatch();
+    cy.nodes().forEach((n) => {
+      const p = given[n.id()];
+      if (!n.isParent() && p && (p.x !== n.position('x') || p.y !== n.position('y'))) {
+        n.position({ x: p.x, y: p.y });
+      }
+    });
+    cy.endBatch();
+  }));
   model.on('change:classes', update);
   model.on('change:data', update);
   model.on('change:stylesheet', restyle);
@@ -259,8 +513,11 @@ function render({ model, el }) {
       const n = cy.getElementById(msg.id);
       if (n.empty()) return;
       st.touched = true;
-      cy.zoom(Math.max(cy.zoom(), model.get('readable_zoom')));
+      cy.zoom(Math.max(cy.zoom(), msg.zoom || model.get('readable_zoom')));
       cy.center(n);
+    } else if (msg.cmd === 'relayout') {
+      st.relayout = true;
+      draw(model, cy, st);
     }
   }));
   // JupyterLab switches themes by changing attributes of <body>, then its CSS variables.
@@ -291,4 +548,10 @@ CANVAS_CSS = """
 .cdw-canvas-host .custom-widget:hover { border: 1px solid var(--jp-border-color1, #bdbdbd); }
 .cdw-canvas-host .custom-widget.cdw-zoom-on { border: 1px solid var(--jp-brand-color1, #1976d2); }
 .cdw-canvas-helper { display: none; }
-"""
+.cdw-graph-widget .cdw-legend-item { cursor: pointer; border-radius: 3px; padding: 0 3px; }
+.cdw-graph-widget .cdw-legend-item:hover { background: var(--jp-layout-color2, #eeeeee); }
+.cdw-graph-widget[data-cdw-filter] .cdw-legend-item { opacity: 0.45; }
+""" + "".join(
+    f'.cdw-graph-widget[data-cdw-filter="{s}"] .cdw-legend-item[data-status="{s}"] '
+    "{ opacity: 1; font-weight: 600; outline: 1px solid var(--jp-brand-color1, #1f5fbf); }\n"
+    for s in STATUSES)

@@ -35,6 +35,9 @@ from .view import MAX_EXPANDED, View, build_view, group_data, node_data, prefix_
 
 __all__ = ["GraphWidget"]
 
+#: The least zoom a search shows its match at (labels readable).
+SEARCH_ZOOM = 1.0
+
 #: The statuses Re-run failed runs again.
 _RERUN = ("failed", "skipped", "cancelled", "partial")
 
@@ -135,6 +138,9 @@ class GraphWidget(W.VBox):
         self.pane.set_layout(**layout)
         self.cytoscape.on("node", "click", self._on_node_click)
         self.cytoscape.on("edge", "click", self._on_edge_click)
+        self.pane.helper.on_msg(self._page_event)
+        self._mode: tuple | None = None  # the view last drawn (focus, groups, expanded)
+        self._search: tuple[str, int] = ("", -1)  # the text searched and the match shown
 
         c = self.controls = Controls(len(graph))
         self.run_button, self.stop_button, self.progress = c.run, c.stop, c.progress
@@ -165,13 +171,19 @@ class GraphWidget(W.VBox):
         c.run_from.on_click(lambda _: self.run_from(self.selected))
         c.elements.on_click(lambda _: self.toggle_elements())
         c.fit.on_click(lambda _: self.pane.fit())
+        self.relayout_button = W.Button(description="Re-layout", icon="sitemap",
+                                        layout=W.Layout(width="auto"),
+                                        tooltip="Lay every node out afresh")
+        self.relayout_button.on_click(lambda _: self.relayout())
         c.search.observe(self._on_search, "value")
         W.link((c.focus, "value"), (self, "focus"))
         W.link((c.hops, "value"), (self, "focus_hops"))
         W.link((c.grouped, "value"), (self, "grouped"))
         W.link((c.auto, "value"), (self, "auto"))
         self.tabs.observe(lambda _: self._render_timeline(), "selected_index")
-        super().__init__([c.run_bar(), c.nav_bar(), self.message, self.tabs], **kwargs)
+        nav = c.nav_bar()
+        nav.children = (c.fit, self.relayout_button, *nav.children[1:])
+        super().__init__([c.run_bar(), nav, self.message, self.tabs], **kwargs)
         self.add_class("cdw-graph-widget")
         if grouped is not None:
             self.grouped = grouped
@@ -272,9 +284,12 @@ class GraphWidget(W.VBox):
                               group_by=self.group_by if self.grouped else None,
                               expanded=self.expanded, elements=state.elements)
             self._view = view
+            # A new view (focus, groups, elements) is laid out afresh; an edit keeps places.
+            mode = (focus, focus and self.focus_hops, self.grouped, tuple(self.expanded))
+            fresh, self._mode = self._mode is not None and mode != self._mode, mode
             self.pane.draw([{"data": d, "classes": self._classes(i, state.status)}
                             for i, d in view.nodes.items()],
-                           [{"data": d} for d in view.edges])
+                           [{"data": d} for d in view.edges], fresh=fresh)
 
     def _classes(self, shown: str, status: dict[str, str],
                  elements: dict[str, list[dict[str, Any]]] | None = None) -> str:
@@ -301,6 +316,7 @@ class GraphWidget(W.VBox):
                 self._fold.rename(old, new)
                 if old in self._drawn and new not in self._drawn:
                     self._drawn.rename(old, new)  # references to it follow, as in the graph
+                self.pane.rename(old, new)  # and its place
                 self.stale = [new if n == old else n for n in self.stale]
             self.edited += 1
             self._edited()
@@ -663,19 +679,61 @@ class GraphWidget(W.VBox):
         self.element_picker.layout.display = "" if node is not None and node.scatter else "none"
 
     def _on_search(self, change: dict) -> None:
-        text = change["new"].strip().lower()
-        if not text:
+        if change["new"].strip().lower() != self._search[0]:  # (Enter searched it already)
+            self.search(change["new"])
+
+    def search(self, text: str, *, step: bool = False) -> str:
+        """Select, and show at a readable zoom, the first node whose name or process holds
+        ``text`` (exact names first); with ``step`` (Enter in the search box), the next match
+        of the same text. Returns the node ("" for none)."""
+        key = text.strip().lower()
+        if not key:
             self.controls.found.value = ""
-            return
+            self._search = ("", -1)
+            return ""
         matches = [n for n in self.graph
-                   if text in n.lower() or text in self.graph[n].process.lower()]
-        matches.sort(key=lambda n: (n.lower() != text, not n.lower().startswith(text)))
+                   if key in n.lower() or key in self.graph[n].process.lower()]
+        matches.sort(key=lambda n: (n.lower() != key, not n.lower().startswith(key)))
         if not matches:
-            self.controls.found.value = f"<i>no node matches {esc(change['new'])!s}</i>"
-            return
-        self.controls.found.value = (f"{len(matches)} matches" if len(matches) > 1 else "")
-        self.selected = ""
-        self.selected = matches[0]
+            self.controls.found.value = f"<i>no node matches {esc(text)!s}</i>"
+            self._search = (key, -1)
+            return ""
+        index = (self._search[1] + 1) % len(matches) if step and self._search[0] == key else 0
+        self._search = (key, index)
+        self.controls.found.value = (f"{index + 1} of {len(matches)} (Enter: next)"
+                                     if len(matches) > 1 else "")
+        name = matches[index]
+        self.select(name, center=False)
+        if name in self._view.shown_as:
+            self.pane.center(self._view.shown_as[name], zoom=SEARCH_ZOOM)
+        return name
+
+    def relayout(self) -> None:
+        """Lay every node out afresh (what Re-layout does): edits keep nodes where they are."""
+        self.pane.relayout()
+
+    @property
+    def positions(self) -> dict[str, dict[str, float]]:
+        """Drawn node -> ``{"x", "y"}`` on the canvas, as laid out or dragged in the page (the
+        canvas helper's synced ``positions``); set it to place nodes."""
+        return self.pane.positions
+
+    @positions.setter
+    def positions(self, positions: dict[str, dict[str, float]]) -> None:
+        self.pane.positions = positions
+
+    def _page_event(self, _helper: Any, content: dict, _buffers: Any) -> None:
+        """What the page says: a click on the empty canvas, the Delete key on the node
+        selected there, Enter in the search box."""
+        event = content.get("event")
+        if event == "background":
+            self.selected = ""
+        elif event == "delete-node":
+            name = content.get("id")
+            if name and name == self.selected and name in self.graph:
+                self.editor.delete(name)
+        elif event == "search" and isinstance(content.get("text"), str):
+            self.search(content["text"], step=True)
 
     def _render_inspector(self) -> None:
         self.inspector.value = self._inspector_html(self.selected)
