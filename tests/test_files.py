@@ -207,3 +207,19 @@ def test_show_lists_a_runs_files_and_prune_removes_the_unnamed_ones(reg, tmp_pat
     assert main(["cache", "clear", "--history"]) == 0
     assert not made.exists()
     assert graph.run(reg).status["up"] == "done"  # its artifact is gone: not a cache hit
+
+
+@pytest.mark.parametrize("size", [0, 1, 8 << 20, (8 << 20) + 1, (24 << 20) + 5])
+def test_sha256_read_hashes_any_size_once_with_progress(tmp_path, size):
+    """Beyond one chunk the hashing overlaps the next read: the digest is still the file's,
+    from where the handle stands, with progress rising to the bytes read."""
+    from containerdag_widgets.model.files import sha256_read
+
+    data = os.urandom(1 << 16) * (size // (1 << 16) + 1)
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"skip" + data[:size])
+    seen: list[int] = []
+    with open(path, "rb", buffering=0) as handle:
+        handle.seek(4)
+        assert sha256_read(handle, seen.append) == hashlib.sha256(data[:size]).hexdigest()
+    assert seen == sorted(seen) and (seen[-1] if seen else 0) == size

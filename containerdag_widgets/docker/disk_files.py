@@ -27,6 +27,7 @@ from ..model.files import (
     FILE_KEY,
     File,
     map_files,
+    sha256_read,
     shown_name,
     size_limit,
     utf8_name,
@@ -37,8 +38,6 @@ from .workarea import WORK_DIR, ContainerArea, WorkArea
 __all__ = ["DiskFiles", "DiskFull"]
 
 _CHUNK = 1 << 20
-#: Bytes hashed per read of an output (one progress report each).
-_HASH_CHUNK = 8 << 20
 
 
 class DiskFull(FileError):
@@ -228,13 +227,7 @@ class DiskFiles(CallFiles):
 
     def _hash(self, handle: Any, what: str, size: int) -> str:
         """The sha256 of an open file, read once; the bytes read go out as progress."""
-        digest, buffer, done = hashlib.sha256(), bytearray(_HASH_CHUNK), 0
-        view = memoryview(buffer)
-        while n := handle.readinto(buffer):
-            digest.update(view[:n])
-            done += n
-            self.moved(what, done, size)
-        return digest.hexdigest()
+        return sha256_read(handle, lambda done: self.moved(what, done, size))
 
     def _move_in(self, fd: int, info: os.stat_result, relative: str, port: str,
                  path: str) -> str | None:

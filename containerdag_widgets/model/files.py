@@ -8,17 +8,20 @@ the cache and the history all use ``sha256``, never the path or the modification
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
 import os
 import stat
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 __all__ = ["FILE_KEY", "DEFAULT_SIZE_LIMIT", "File", "is_file_json", "file_of", "size_limit",
-           "human_size", "map_leaves", "map_files", "files_in", "sha256_of", "file_hint",
+           "human_size", "map_leaves", "map_files", "files_in", "sha256_of", "sha256_read",
+           "file_hint",
            "key_form", "json_default", "to_stored", "from_stored", "stored_json", "loads_stored",
            "ESCAPE_KEY", "LEGACY_KEY",
            "NotAFileError", "NOT_FILES", "not_a_file", "shown_name", "utf8_name", "Files", "Glob"]
@@ -136,12 +139,54 @@ def _open_regular(path: str | os.PathLike[str]) -> Any:
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
-    """The hex SHA-256 of a file's contents, read in 1 MiB chunks (``NotAFileError`` for a
-    directory, FIFO, device or socket)."""
-    digest = hashlib.sha256()
+    """The hex SHA-256 of a file's contents (``NotAFileError`` for a directory, FIFO, device
+    or socket)."""
     with _open_regular(path) as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
+        return sha256_read(handle)
+
+
+#: A large file's reads: the bytes hashed at a time, and how far ahead the kernel is asked
+#: to read (one large request instead of its 128 KiB readahead steps).
+_HASH_CHUNK = 8 << 20
+_READ_AHEAD = 64 << 20
+
+
+def sha256_read(handle: Any, progress: Callable[[int], None] | None = None) -> str:
+    """The hex SHA-256 of what is left to read in ``handle`` (a binary file object), read
+    once; ``progress(bytes so far)`` after each chunk.
+
+    Beyond one chunk it overlaps the two costs of hashing a file the page cache lost (a
+    container's memory limit evicts what it wrote): the kernel is asked to read ahead, and
+    the hashing runs on a second thread while the next chunk is read (``hashlib`` and the
+    read both release the GIL)."""
+    digest, done = hashlib.sha256(), 0
+    buffers = [bytearray(_HASH_CHUNK), bytearray(_HASH_CHUNK)]
+    n = handle.readinto(buffers[0])
+    if not n or n < _HASH_CHUNK:  # a small file: one read
+        digest.update(memoryview(buffers[0])[:n or 0])
+        if progress is not None and n:
+            progress(n)
+        return digest.hexdigest()
+    fd, ahead = handle.fileno(), 0  # ahead: the end of what the kernel was asked to read
+    with ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher:
+        pending, i = None, 0
+        while n:
+            if pending is not None:
+                pending.result()  # the other buffer is free again, the digest in order
+            pending = hasher.submit(digest.update, memoryview(buffers[i])[:n])
+            done += n
+            if progress is not None:
+                progress(done)
+            with contextlib.suppress(OSError):  # advice only (not every file is on a disk)
+                at = os.lseek(fd, 0, os.SEEK_CUR)  # where the next read starts
+                if ahead < at + _HASH_CHUNK:
+                    ahead = max(ahead, at)
+                    os.posix_fadvise(fd, ahead, _READ_AHEAD, os.POSIX_FADV_WILLNEED)
+                    ahead += _READ_AHEAD
+            i ^= 1
+            n = handle.readinto(buffers[i])
+        if pending is not None:
+            pending.result()
     return digest.hexdigest()
 
 
