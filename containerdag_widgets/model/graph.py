@@ -25,7 +25,7 @@ from .errors import (
 )
 from .node import Node, Ref, copy_value, parse_input
 from .ports import accepts, json_type, port_problems
-from .yaml_source import NodeSource, load_yaml
+from .yaml_source import LAYOUT_KEY, NodeSource, layout_section, load_yaml
 
 
 class Ports(Protocol):
@@ -63,6 +63,10 @@ class Graph:
 
     def __init__(self, nodes: Mapping[str, Node] | None = None):
         self.nodes: dict[str, Node] = dict(nodes or {})
+        #: Where each node stood on the canvas, from a YAML file's ``layout:`` section
+        #: (node -> ``{"x", "y"}``); a ``GraphWidget`` of the graph starts from it. Not part
+        #: of the graph's equality.
+        self.layout: dict[str, dict[str, float]] = {}
         self._edits = EventBus()
 
     # ---- watching -----------------------------------------------------------------------
@@ -90,17 +94,24 @@ class Graph:
     def from_yaml(cls, text: str) -> Graph:
         """A graph from YAML; references are written ``{from: NODE, output: PORT}``.
 
-        Each node remembers where it is written, so its problems carry their line.
+        Each node remembers where it is written, so its problems carry their line. A
+        top-level ``layout:`` of ``node: {x: ..., y: ...}`` entries (what ``to_yaml(layout=...)``
+        writes) goes to ``graph.layout``, not to a node.
         """
         data, root = load_yaml(text, graph=True)
         if data is None:
             return cls()
         if not isinstance(data, Mapping):
             raise SpecError("a graph is a mapping of node name to node", line=1, column=1)
+        layout = layout_section(data)
+        if layout is not None:
+            data = {k: v for k, v in data.items() if k != LAYOUT_KEY}
         sources = {str(k.value): NodeSource(v, k.start_mark.line + 1, k.start_mark.column + 1)
                    for k, v in root.value}
-        return cls({name: Node.from_spec(name, spec, sources.get(str(name)))
-                    for name, spec in data.items()})
+        graph = cls({name: Node.from_spec(name, spec, sources.get(str(name)))
+                     for name, spec in data.items()})
+        graph.layout = layout or {}
+        return graph
 
     def add(self, name: str, process: str, inputs: Mapping[str, Any] | None = None,
             *, timeout: float | None = None, scatter: Iterable[str] | str = (),
@@ -192,9 +203,18 @@ class Graph:
         """The JSON-compatible spec; ``Graph.from_spec(g.to_spec()) == g``."""
         return {name: node.to_spec() for name, node in self.nodes.items()}
 
-    def to_yaml(self) -> str:
-        """The spec as YAML; ``Graph.from_yaml(g.to_yaml()) == g``."""
-        return yaml.safe_dump(self.to_spec(), sort_keys=False, allow_unicode=True)
+    def to_yaml(self, *, layout: Mapping[str, Mapping[str, float]] | None = None) -> str:
+        """The spec as YAML; ``Graph.from_yaml(g.to_yaml()) == g``. With ``layout`` (node ->
+        ``{"x", "y"}``, e.g. a ``GraphWidget``'s ``positions``), a ``layout:`` section after
+        the nodes says where each stands on the canvas (none when a node is named
+        ``layout``); ``from_yaml`` reads it back into ``graph.layout``."""
+        text = yaml.safe_dump(self.to_spec(), sort_keys=False, allow_unicode=True)
+        places = {name: {"x": round(float(p["x"]), 1), "y": round(float(p["y"]), 1)}
+                  for name, p in (layout or {}).items() if name in self.nodes}
+        if places and LAYOUT_KEY not in self.nodes:
+            text += yaml.safe_dump({LAYOUT_KEY: places}, sort_keys=False, allow_unicode=True,
+                                   default_flow_style=None)
+        return text
 
     def copy(self) -> Graph:
         """An independent copy (of the same class): later edits of either graph do not touch

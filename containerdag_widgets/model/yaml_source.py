@@ -8,6 +8,7 @@ back out of a message.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,10 @@ import yaml
 
 from .errors import SpecError
 
-__all__ = ["load_yaml", "NodeSource", "MAX_YAML_NODES"]
+__all__ = ["load_yaml", "layout_section", "NodeSource", "LAYOUT_KEY", "MAX_YAML_NODES"]
+
+#: The top-level key of a graph file's canvas positions (``layout_section``).
+LAYOUT_KEY = "layout"
 
 #: More YAML nodes than this (after expanding aliases) is refused: a bomb, not a graph.
 MAX_YAML_NODES = 200_000
@@ -91,6 +95,23 @@ def load_yaml(text: str, *, graph: bool = False) -> tuple[Any, yaml.Node | None]
     finally:
         loader.dispose()
     return data, root
+
+
+def layout_section(data: Mapping[Any, Any]) -> dict[str, dict[str, float]] | None:
+    """The canvas positions of a graph file: its top-level ``layout:`` when that maps node
+    names to ``{x: number, y: number}`` (node -> ``{"x", "y"}``); None when there is none,
+    or when ``layout`` is anything else (a node of that name: its spec has a ``process``)."""
+    section = data.get(LAYOUT_KEY)
+    if not isinstance(section, Mapping) or not section:
+        return None
+    out = {}
+    for name, place in section.items():
+        if not (isinstance(place, Mapping) and set(place) == {"x", "y"}
+                and all(isinstance(place[k], (int, float)) and not isinstance(place[k], bool)
+                        for k in ("x", "y"))):
+            return None
+        out[str(name)] = {"x": float(place["x"]), "y": float(place["y"])}
+    return out
 
 
 def _check_tree(root: yaml.Node, graph: bool) -> None:

@@ -136,6 +136,8 @@ class GraphWidget(W.VBox):
         elif layout_name == "breadthfirst":
             layout.update(directed=True, spacingFactor=1.1)
         self.pane.set_layout(**layout)
+        if graph.layout:  # loaded with the graph (a YAML file's layout: section)
+            self.pane.positions = graph.layout
         self.cytoscape.on("node", "click", self._on_node_click)
         self.cytoscape.on("edge", "click", self._on_edge_click)
         self.pane.helper.on_msg(self._page_event)
@@ -721,6 +723,11 @@ class GraphWidget(W.VBox):
     @positions.setter
     def positions(self, positions: dict[str, dict[str, float]]) -> None:
         self.pane.positions = positions
+
+    def to_yaml(self) -> str:
+        """The graph as YAML with a ``layout:`` section of where its nodes stand here:
+        ``GraphWidget(Graph.from_yaml(text), registry)`` draws them there again."""
+        return self.graph.to_yaml(layout=self.positions)
 
     def _page_event(self, _helper: Any, content: dict, _buffers: Any) -> None:
         """What the page says: a click on the empty canvas, the Delete key on the node

@@ -129,6 +129,35 @@ def test_nodes_keep_their_places_across_edits_and_relayout_lays_out_afresh(lab):
     assert toolkit_console_problems(lab.console) == []
 
 
+LOADED = '''\
+text = """\\
+a:
+  process: add
+  inputs: {x: 1.0, y: 1.0}
+b:
+  process: add
+  inputs:
+    x: {from: a, output: z}
+    y: 1.0
+layout:
+  a: {x: 300.0, y: 0.0}
+  b: {x: 0.0, y: 150.0}
+"""
+w = GraphWidget(Graph.from_yaml(text), reg)
+w
+'''
+
+
+def test_a_graph_loaded_with_its_layout_section_is_drawn_where_it_was(lab):
+    """No images: in-process steps."""
+    with notebook(lab, None, "canvas-loaded.ipynb", [LOADED], setup=PY_SETUP) as nb:
+        nb.start()
+        wait_drawn(lab, ["a", "b"])
+        lab.wait_for_js(f"() => +{CY}(0).container().dataset.cdwLayouts >= 1")
+        assert positions(lab) == {"a": {"x": 300.0, "y": 0.0}, "b": {"x": 0.0, "y": 150.0}}
+    assert toolkit_console_problems(lab.console) == []
+
+
 # ---- 2 and 4. a click on the empty canvas deselects; Delete; lineage --------------------------
 
 SELECT = """\
@@ -338,3 +367,4 @@ def test_the_legend_filters_the_canvas_by_status(lab):
         assert lab.evaluate("() => document.querySelector('.cdw-graph-widget')"
                             ".dataset.cdwFilter") is None
     assert toolkit_console_problems(lab.console) == []
+

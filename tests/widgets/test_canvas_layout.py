@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from containerdag_widgets import Graph, GraphWidget, Registry
+from containerdag_widgets.model.errors import SpecError
 from containerdag_widgets.widgets.canvas import OVERLAY_STYLE, CanvasPane
 from containerdag_widgets.widgets.graph_widget import SEARCH_ZOOM
 
@@ -128,3 +131,31 @@ def test_search_shows_a_match_at_a_readable_zoom_and_enter_steps_through_them():
     assert w.selected == "c" and "no node matches" in w.controls.found.value
     assert w.search("") == "" and w.controls.found.value == ""
     w.close()
+
+
+def test_positions_go_to_yaml_in_a_layout_section_and_load_back_into_a_widget():
+    g = chain()
+    w = GraphWidget(g, Registry([add]))
+    w.pane.helper.positions = {"a": {"x": 0.0, "y": 0.0}, "b": {"x": -120.5, "y": 80.0},
+                               "c": {"x": 40.0, "y": 200.0}}  # as the page wrote them
+    text = w.to_yaml()
+    assert text.endswith("layout:\n  a: {x: 0.0, y: 0.0}\n  b: {x: -120.5, y: 80.0}\n"
+                         "  c: {x: 40.0, y: 200.0}\n"), text
+    loaded = Graph.from_yaml(text)
+    assert loaded == g and loaded.layout == w.positions
+    assert g.to_yaml() == Graph.from_yaml(g.to_yaml()).to_yaml()  # none asked: none written
+    again = GraphWidget(loaded, Registry([add]))
+    assert again.positions == w.positions  # the page draws them there, no layout run
+    w.close()
+    again.close()
+
+
+def test_a_node_named_layout_is_a_node_and_keeps_the_yaml_without_a_section():
+    g = Graph.from_spec({"layout": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}}})
+    text = g.to_yaml(layout={"layout": {"x": 1.0, "y": 2.0}})
+    assert "x: 1.0, y: 2.0" not in text  # no section: it would be read as the node
+    loaded = Graph.from_yaml(text)
+    assert loaded == g and loaded.layout == {}
+    with pytest.raises(SpecError):  # neither a node nor positions: said, not dropped
+        Graph.from_yaml("a:\n  process: add\nlayout:\n  a: {x: 1.0}\n")
+
