@@ -34,11 +34,12 @@ from distributed import Client
 from distributed.protocol.pickle import loads
 
 from ..model.errors import Cancelled, ClusterUnavailable, ProcessError, ProcessFailed, WorkerLost
+from ..processes.base import Process
 from ..run.events import NodeFinished, NodeLog, NodeProgress
 from ..run.execution import NodeCall, Report
 from .carry import pack_files, this_machine
 from .dask_control import RunControl, Task, ended
-from .dask_worker import run_node, unpack_finished
+from .dask_worker import run_chain, run_node, unpack_finished
 
 __all__ = ["DaskExecutor"]
 
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds to wait for a scheduler that does not answer, by default.
 CONNECT_TIMEOUT = 10.0
+#: The most nodes of a chain that run as one Dask task (see ``DaskExecutor.submit_chain``).
+MAX_CHAIN = 64
 
 
 class DaskExecutor(RunControl):
@@ -85,7 +88,7 @@ class DaskExecutor(RunControl):
         self._subscribed = False
         self._previous_all: Any = None
         self._control: ThreadPoolExecutor | None = None
-        self._outbox: list[Task] = []
+        self._outbox: list[list[Task]] = []  # each a node's task, or a chain's
         self._wake = threading.Event()
         self._submitter: threading.Thread | None = None
         self._stopped: set[str] = set()  # runs cancelled (their unsent tasks are not sent)
@@ -171,11 +174,36 @@ class DaskExecutor(RunControl):
 
     def submit(self, call: NodeCall, *, cancel: threading.Event,
                report: Report) -> Future[NodeFinished]:
-        key = f"{call.node}-{call.run}-{next(self._counter)}"
-        task = Task(key, call, report, Future())
-        task.cf.set_running_or_notify_cancel()
+        return self._enqueue([call], cancel, report)[0]
+
+    def chain_limit(self, process: Process) -> int:
+        """In-process nodes in a line, or waiting for a slot, run as one Dask task: no round
+        trip to this process between two of them (their events still come one by one, as
+        each starts and ends). Not those of a process pinned to workers by ``resources``."""
+        if not process.in_process or self.resources.get(process.name) \
+                or self.resources.get(process.source):
+            return 1
+        return MAX_CHAIN
+
+    def submit_chain(self, calls: list[NodeCall], *, cancel: threading.Event,
+                     report: Report) -> list[Future[NodeFinished]]:
+        """The calls as one Dask task (``dask_worker.run_chain``), a node's key each."""
+        return self._enqueue(calls, cancel, report)
+
+    def _enqueue(self, calls: list[NodeCall], cancel: threading.Event,
+                 report: Report) -> list[Future[NodeFinished]]:
+        """Tasks for ``calls`` (one call, or a chain), handed to the submitter thread."""
+        tasks = [Task(f"{call.node}-{call.run}-{next(self._counter)}", call, report, Future())
+                 for call in calls]
+        if len(tasks) > 1:
+            for index, task in enumerate(tasks):
+                task.dkey, task.index = tasks[0].key, index
+        for task in tasks:
+            task.cf.set_running_or_notify_cancel()
+        call = calls[0]
         with self._lock:
-            self._tasks[key] = task
+            for task in tasks:
+                self._tasks[task.key] = task
             watcher = self._watched.get(call.run)
             if watcher is None or not watcher.is_alive():
                 watcher = threading.Thread(target=self._watch, args=(call.run, cancel),
@@ -185,13 +213,13 @@ class DaskExecutor(RunControl):
                 watcher.start()
             # Sent by the submitter thread: the nodes that become ready together (a burst of
             # ends) go to the scheduler in one message, which is much cheaper than one each.
-            self._outbox.append(task)
+            self._outbox.append(tasks)
             if self._submitter is None:
                 self._submitter = threading.Thread(target=self._submit_loop, daemon=True,
                                                    name="containerdag dask submit")
                 self._submitter.start()
         self._wake.set()
-        return task.cf
+        return [task.cf for task in tasks]
 
     def _submit_loop(self) -> None:
         while not self.closed:
@@ -203,23 +231,48 @@ class DaskExecutor(RunControl):
                 self._send_batch(batch)
             except Exception as exc:  # noqa: BLE001 - never leave a run waiting for a node
                 log.exception("sending nodes to Dask failed")
-                for task in batch:
+                for task in (task for tasks in batch for task in tasks):
                     if task.dfut is None:
                         self._fail(task, ProcessFailed(f"could not submit the node to Dask: "
                                                        f"{type(exc).__name__}: {exc}",
                                                        process=task.call.process.name))
 
-    def _send_batch(self, batch: list[Task]) -> None:
+    def _send_batch(self, batch: list[list[Task]]) -> None:
         groups: dict[tuple, list[Task]] = {}
-        for task in batch:
-            if task.call.run in self._stopped:
-                self._resolve(task, ended(task, "cancelled", Cancelled(
-                    "run cancelled before the node started", process=task.call.process.name)))
+        for tasks in batch:
+            if tasks[0].call.run in self._stopped:
+                for task in tasks:
+                    self._resolve(task, ended(task, "cancelled", Cancelled(
+                        "run cancelled before the node started",
+                        process=task.call.process.name)))
                 continue
-            resources = self._resources_of(task.call)
-            groups.setdefault(tuple(sorted((resources or {}).items())), []).append(task)
+            resources = self._resources_of(tasks[0].call)
+            if len(tasks) > 1:
+                self._send_chain(tasks, resources)
+                continue
+            groups.setdefault(tuple(sorted((resources or {}).items())), []).append(tasks[0])
         for resources, tasks in groups.items():
             self._send(tasks, dict(resources) or None)
+
+    def _send_chain(self, tasks: list[Task], resources: dict[str, float] | None) -> None:
+        """A chain's nodes as one task, run by ``run_chain`` (each node's end in its own
+        ``finished`` message, all of them in the task's result)."""
+        try:
+            by_path = self._workers_here()
+            calls = [replace(t.call, inputs=pack_files(t.call.inputs, by_path=by_path))
+                     for t in tasks]
+            dfut = self.client.submit(run_chain, calls, [t.key for t in tasks], self.topic,
+                                      this_machine(), key=tasks[0].key, pure=False,
+                                      resources=resources)
+        except Exception as exc:  # noqa: BLE001 - e.g. a call cannot be pickled
+            for task in tasks:
+                self._fail(task, ProcessFailed(f"could not submit the node to Dask: "
+                                               f"{type(exc).__name__}: {exc}",
+                                               process=task.call.process.name))
+            return
+        for task in tasks:
+            task.dfut = dfut
+            dfut.add_done_callback(lambda dfut, task=task: self._on_done(task, dfut))
 
     def _send(self, tasks: list[Task], resources: dict[str, float] | None) -> None:
         try:
@@ -314,7 +367,9 @@ class DaskExecutor(RunControl):
         status = dfut.status
         try:
             if status == "finished":
-                finished = unpack_finished(dfut.result())
+                result = dfut.result()
+                finished = unpack_finished(result if task.index is None else
+                                           result[task.index])
             elif status == "cancelled":
                 error = Cancelled("cancelled before it started on a Dask worker",
                                   process=task.call.process.name)

@@ -42,6 +42,13 @@ class Task:
     lost: list[str] = field(default_factory=list)
     #: When the last start was reported (worker clock).
     started: float | None = None
+    #: The key of the Dask task that runs it: its own, or its chain's (the first node's).
+    dkey: str = ""
+    #: Its place in its chain's result (None: its task runs it alone).
+    index: int | None = None
+
+    def __post_init__(self) -> None:
+        self.dkey = self.dkey or self.key
 
 
 class RunControl:
@@ -72,8 +79,12 @@ class RunControl:
             return
         address = msg.get("worker", "?")
         for key in msg.get("processing-tasks", ()):
-            task = self._tasks.get(key)
-            if task is None or not task.workers or task.workers[-1] != address:
+            with self._lock:  # the node the task ran there (of a chain: the one under way)
+                tasks = [t for t in self._tasks.values() if t.dkey == key]
+            for task in tasks:
+                if task.workers and task.workers[-1] == address and not task.cf.done():
+                    break
+            else:
                 continue  # not ours, or not started there: Dask simply runs it elsewhere
             task.lost.append(address)
             if len(task.lost) > self.retries:
@@ -138,6 +149,9 @@ class RunControl:
         with self._lock:
             waiting = [t for t in self._tasks.values()
                        if t.call.run == run and t.key not in running and t.dfut is not None]
+            # A chain under way stops at its node's cancel signal: its task is not cancelled.
+            waiting = [t for t in waiting if not any(
+                o.dkey == t.dkey and o.key in running for o in self._tasks.values())]
             self._watched.pop(run, None)
         if waiting:
             try:

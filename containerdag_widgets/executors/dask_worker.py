@@ -31,9 +31,10 @@ from ..cache.artifacts import ArtifactStore
 from ..model.errors import Cancelled, ContainerDagError, FileError
 from ..run.events import NodeFinished, NodeLog, NodeProgress
 from ..run.execution import NodeCall, execute_call
+from ..run.execution import run_chain as run_chain_calls
 from .carry import pack_files, this_machine, unpack_files
 
-__all__ = ["run_node", "cancel_run", "pack_finished", "unpack_finished"]
+__all__ = ["run_node", "run_chain", "cancel_run", "pack_finished", "unpack_finished"]
 
 #: How many cancelled runs a worker remembers (calls may start late).
 _MEMORY = 4096
@@ -71,8 +72,34 @@ def run_node(call: NodeCall, topic: str, origin: str = "") -> dict[str, Any]:
     back by path."""
     worker = get_worker()
     key = str(worker.get_current_task())
+    return _run(worker, call, key, _TaskSignal(worker, key), topic, origin)[0]
+
+
+def run_chain(calls: list[NodeCall], keys: list[str], topic: str,
+              origin: str = "") -> list[dict[str, Any]]:
+    """Run a chain of nodes on this worker, one after another in this task (see
+    ``Executor.submit_chain``), each with its own ``key`` in its messages: the packed
+    ``NodeFinished`` of each, in order. No round trip to the client between two nodes."""
+    worker = get_worker()
+    cancel = _TaskSignal(worker, str(worker.get_current_task()))
+    packed: list[dict[str, Any]] = []
+
+    def one(call: NodeCall) -> NodeFinished:
+        out, ended = _run(worker, call, keys[len(packed)], cancel, topic, origin)
+        packed.append(out)
+        return ended
+
+    for index, ended in enumerate(run_chain_calls(calls, one, cancel)):
+        if len(packed) == index:  # it ended without running: the one before did not end done
+            packed.append(_sent(worker, topic, keys[index], pack_finished(ended)))
+    return packed
+
+
+def _run(worker: Any, call: NodeCall, key: str, cancel: threading.Event, topic: str,
+         origin: str) -> tuple[dict[str, Any], NodeFinished]:
+    """Run ``call`` here: its packed ``NodeFinished`` (sent in a ``finished`` message when
+    small), and the same end with its outputs as they are here (for the next of a chain)."""
     address = worker.address
-    cancel = _TaskSignal(worker, key)
     with _lock:
         stopped = call.run in _cancelled_runs
         if not stopped:
@@ -80,8 +107,8 @@ def run_node(call: NodeCall, topic: str, origin: str = "") -> dict[str, Any]:
     if stopped:
         error = Cancelled("run cancelled before the node started", process=call.process.name,
                           node=call.node)
-        return pack_finished(NodeFinished(call.node, "cancelled", None, None, error, "",
-                                          time.time()))
+        ended = NodeFinished(call.node, "cancelled", None, None, error, "", time.time())
+        return pack_finished(ended), ended
     try:
         worker.log_event(topic, {"kind": "started", "key": key, "worker": address,
                                  "time": time.time()})
@@ -93,8 +120,9 @@ def run_node(call: NodeCall, topic: str, origin: str = "") -> dict[str, Any]:
                 f"the input files could not be stored on worker {address}: {exc}",
                 process=call.process.name, reason="transfer")
             error.node = call.node
-            return pack_finished(NodeFinished(call.node, "failed", None, None, error, "",
-                                              time.time(), worker=address))
+            ended = NodeFinished(call.node, "failed", None, None, error, "", time.time(),
+                                 worker=address)
+            return pack_finished(ended), ended
 
         def report(event: Any) -> None:
             if isinstance(event, NodeLog):
@@ -105,14 +133,18 @@ def run_node(call: NodeCall, topic: str, origin: str = "") -> dict[str, Any]:
                                          "done": event.done, "total": event.total,
                                          "time": event.time})
 
-        finished = execute_call(call, cancel=cancel, report=report, worker=address)
+        here = finished = execute_call(call, cancel=cancel, report=report, worker=address)
         if finished.outputs:  # output files go back to the client as bytes
             finished = replace(finished, outputs=pack_files(
                 finished.outputs, by_path=origin == this_machine()))
     finally:
         with _lock:
             _active.pop(key, None)
-    packed = pack_finished(finished)
+    return _sent(worker, topic, key, pack_finished(finished)), here
+
+
+def _sent(worker: Any, topic: str, key: str, packed: dict[str, Any]) -> dict[str, Any]:
+    """``packed``, after sending it in a ``finished`` message when it is small."""
     try:
         blob = dumps(packed)
     except Exception:  # noqa: BLE001 - Dask's own serialization of the result will say why

@@ -24,6 +24,7 @@ from .errors import (
     did_you_mean,
 )
 from .node import Node, Ref, copy_value, parse_input
+from .ordering import Ordering
 from .ports import accepts, json_type, port_problems
 from .yaml_source import LAYOUT_KEY, NodeSource, layout_section, load_yaml
 
@@ -282,17 +283,23 @@ class Graph:
 
     # ---- checking and ordering ------------------------------------------------------------
 
-    def sorter(self) -> graphlib.TopologicalSorter:
-        """A ``graphlib.TopologicalSorter`` over the nodes (references to unknown nodes dropped)."""
-        deps = {n: [u for u in node.upstream if u in self.nodes] for n, node in self.nodes.items()}
-        return graphlib.TopologicalSorter(deps)
+    def _upstream(self) -> dict[str, list[str]]:
+        """Node -> the nodes it reads from, each once (references to unknown nodes dropped)."""
+        nodes = self.nodes
+        return {name: [up for up in node.upstream if up in nodes]
+                for name, node in nodes.items()}
+
+    def ordering(self) -> Ordering:
+        """The nodes' ``Ordering`` (upstream, downstream, a topological order); raises
+        ``CycleError`` naming the cycle."""
+        try:
+            return Ordering(self._upstream())
+        except graphlib.CycleError as exc:
+            raise CycleError([_cycle_problem(exc.args[1])]) from None
 
     def order(self) -> list[str]:
         """The nodes in a topological order; raises ``CycleError`` naming the cycle."""
-        try:
-            return list(self.sorter().static_order())
-        except graphlib.CycleError as exc:
-            raise CycleError([_cycle_problem(exc.args[1])]) from None
+        return self.ordering().order
 
     def problems(self, registry: Catalog) -> list[Problem]:
         """Every problem with this graph against ``registry``; empty when it can run.
@@ -301,48 +308,84 @@ class Graph:
         """
         return self._check(registry)[0]
 
-    def _check(self, registry: Catalog) -> tuple[list[Problem], list[str]]:
-        """The problems, and a topological order when there is no cycle."""
+    def _check(self, registry: Catalog) -> tuple[list[Problem], Ordering | None]:
+        """The problems, and the ``Ordering`` when there is no cycle. One pass over the nodes;
+        each process is looked up once, and a reference is type-checked once per kind
+        (upstream process, output, process, input) that fits."""
         problems: list[Problem] = []
-        for name, node in self.nodes.items():
+        nodes = self.nodes
+        procs: dict[str, Any] = {}  # process name -> process, or its ProcessNotFound
+        fits: set[tuple[str, bool, str, str, str]] = set()
+        upstream: dict[str, list[str]] = {}
+
+        def lookup(process: str) -> Any:
+            found = procs.get(process, _UNSEEN)
+            if found is _UNSEEN:
+                try:
+                    found = registry.get(process)
+                except ProcessNotFound as exc:
+                    found = exc
+                procs[process] = found
+            return found
+
+        for name, node in nodes.items():
             found: list[Problem] = []
-            try:
-                proc = registry.get(node.process)
-            except ProcessNotFound as exc:
-                found.append(Problem("unknown_process", name, str(exc), process=node.process,
+            proc = lookup(node.process)
+            if isinstance(proc, ProcessNotFound):
+                found.append(Problem("unknown_process", name, str(proc), process=node.process,
                                      field="process", value=node.process))
                 proc = None
+            refs = node.refs
             if proc is not None:
                 found.extend(port_problems(proc.name, proc.inputs, _as_checked(node, proc),
-                                           node=name, literal=lambda v: not isinstance(v, Ref),
+                                           node=name, literal=_literal,
                                            optional=proc.optional_inputs))
                 if node.scatter:
-                    found.extend(scatter.problems(node, proc, self.nodes,
+                    found.extend(scatter.problems(node, proc, nodes,
                                                   lambda up: self._outputs_read(registry, up)))
-            for port, ref in node.refs.items():
-                if port not in node.scatter:
-                    found.extend(self._ref_problems(registry, node, port, ref, proc))
-            if node.source is not None:
+            ups: list[str] = []
+            for port, ref in refs.items():
+                up_node = nodes.get(ref.node)
+                if up_node is not None and ref.node not in ups:
+                    ups.append(ref.node)
+                if port in node.scatter:
+                    continue
+                kind = (None if up_node is None else
+                        (up_node.process, bool(up_node.scatter), ref.output, node.process, port))
+                if kind in fits:
+                    continue
+                more = self._ref_problems(node, port, ref, proc, lookup)
+                if more:
+                    found.extend(more)
+                elif kind is not None:
+                    fits.add(kind)
+            upstream[name] = ups
+            if found and node.source is not None:
                 found = [p.at(*node.source.locate(p.field, p.kind)) for p in found]
             problems.extend(found)
-        order: list[str] = []
+        ordering = None
         try:
-            order = list(self.sorter().static_order())
+            ordering = Ordering(upstream)
         except graphlib.CycleError as exc:
             problems.append(_cycle_problem(exc.args[1]))
-        return problems, order
+        return problems, ordering
+
+    def check(self, registry: Catalog) -> Ordering:
+        """Like ``validate``, returning the nodes' ``Ordering`` (what a run walks)."""
+        problems, ordering = self._check(registry)
+        if problems:
+            only_cycle = all(p.kind == "cycle" for p in problems)
+            raise (CycleError if only_cycle else GraphValidationError)(problems)
+        assert ordering is not None
+        return ordering
 
     def validate(self, registry: Catalog) -> list[str]:
         """Raise ``GraphValidationError`` (``CycleError`` if only a cycle) listing all problems;
         return the nodes in a topological order."""
-        problems, order = self._check(registry)
-        if problems:
-            only_cycle = all(p.kind == "cycle" for p in problems)
-            raise (CycleError if only_cycle else GraphValidationError)(problems)
-        return order
+        return self.check(registry).order
 
-    def _ref_problems(self, registry: Catalog, node: Node, port: str, ref: Ref,
-                      proc: Any) -> list[Problem]:
+    def _ref_problems(self, node: Node, port: str, ref: Ref, proc: Any,
+                      lookup: Callable[[str], Any]) -> list[Problem]:
         name = node.name
         field_ = f"inputs.{port}"
         if ref.node not in self.nodes:
@@ -351,10 +394,9 @@ class Graph:
                             f"input {port!r} reads from unknown node {ref.node!r}"
                             f"{did_you_mean(ref.node, self.nodes)} (nodes: {known})",
                             process=node.process, field=field_, value=ref.node)]
-        up_process = self.nodes[ref.node].process
-        if up_process not in registry:
+        up = lookup(self.nodes[ref.node].process)
+        if isinstance(up, ProcessNotFound):
             return []  # reported as unknown_process on the upstream node
-        up = registry.get(up_process)
         if ref.output not in up.outputs:
             return [Problem("unknown_output", name,
                             f"input {port!r} reads output {ref.output!r} of node {ref.node!r}, "
@@ -381,6 +423,14 @@ class Graph:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return display.mimebundle(self, "graph")
+
+
+_UNSEEN = object()
+
+
+def _literal(value: Any) -> bool:
+    """Whether an input value is checked as a literal (a reference is checked as one)."""
+    return not isinstance(value, Ref)
 
 
 def _as_checked(node: Node, proc: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +18,11 @@ from ..cache.keys import KeyParts, node_key, pick_env, process_parts, with_input
 from ..cache.reasons import CACHE_DISABLED, FORCED, cached, explain, not_cacheable
 from ..cache.records import CachedResult, NodeRecord
 from ..cache.safe import SafeStore
+from ..model.node import Node
 from ..processes.base import Process
 from .events import NodeFinished
 
-__all__ = ["Decision", "RunCache", "default_store", "ENV_ALLOW"]
+__all__ = ["Decision", "RunCache", "default_store", "references_of", "ENV_ALLOW"]
 
 #: Environment variables that are part of every key (none by default): a process whose
 #: results depend on one lists it here, e.g. ``ENV_ALLOW.append("OMP_NUM_THREADS")``.
@@ -62,6 +63,12 @@ class Decision:
         return self.action == "reuse"
 
 
+def references_of(node: Node) -> dict[str, tuple[str, str]]:
+    """``port -> (upstream node, output)`` for each reference of ``node`` (to blame a changed
+    input on the node it came from)."""
+    return {port: (v.node, v.output) for port, v in node.refs.items()}
+
+
 def _history_parts(proc: Process, inputs: Mapping[str, Any]) -> KeyParts | None:
     try:
         return process_parts(proc, inputs, env=pick_env(ENV_ALLOW), deterministic=True)
@@ -85,16 +92,18 @@ class RunCache:
         self._flushed = time.monotonic()
         self._parts: dict[int, KeyParts | None | object] = {}
 
-    def begin(self, spec: Mapping[str, Any], started: float) -> int | None:
+    def begin(self, spec: Callable[[], Mapping[str, Any]], started: float) -> int | None:
+        """Record the run's start with its graph's spec (``spec()``, made only when a
+        history is kept)."""
         if self.store is not None:
-            self.run_id = self.store.begin_run(spec, started)
+            self.run_id = self.store.begin_run(spec(), started)
         return self.run_id
 
-    def decide(self, name: str, proc: Process, inputs: Mapping[str, Any],
-               references: Mapping[str, tuple[str, str]], *,
+    def decide(self, node: Node, proc: Process, inputs: Mapping[str, Any], *,
                explain_run: bool = True) -> Decision:
-        """Reuse or run node ``name`` called with ``inputs`` (``references``: port -> the
-        upstream node and output it reads, to blame a changed value on it)."""
+        """Reuse or run ``node`` called with ``inputs`` (a changed value it reads from an
+        upstream node is blamed on that node)."""
+        name = node.name
         if self.store is None:
             return Decision(name, "run", CACHE_DISABLED)
         try:
@@ -120,9 +129,15 @@ class RunCache:
         if not explain_run:  # an element: its node's summary says why
             return Decision(name, "run", "ran", key, parts)
         last = self.store.last_node_run(name, before_run=self.run_id)
-        reason = explain(last.key_parts if last else None, parts, references=references,
+        reason = explain(last.key_parts if last else None, parts,
+                         references=references_of(node),
                          last_status=last.status if last else None)
         return Decision(name, "run", reason, key, parts)
+
+    def may_reuse(self, name: str, proc: Process) -> bool:
+        """Whether the decision on node ``name`` of ``proc`` may be to reuse (else it runs
+        whatever its inputs are, and needs none to be decided)."""
+        return self.read and name not in self.force and proc.cacheable
 
     def last_elements(self, name: str) -> dict[str, str | None]:
         """The elements of scattered node ``name`` in its last recorded run: label -> key."""

@@ -11,17 +11,18 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from ..model.errors import Cancelled, ProcessError, ProcessFailed
+from ..model.errors import Cancelled, ProcessError, ProcessFailed, UpstreamFailed
+from ..model.node import Ref
 from ..processes.base import Process
 from .events import Event, NodeFinished, NodeLog, NodeProgress
 
 __all__ = ["NodeCall", "Executor", "EXECUTOR_MEMBERS", "ThreadExecutor", "execute_call",
-           "LogBatcher", "ProgressThrottle", "Report"]
+           "follow", "LogBatcher", "ProgressThrottle", "Report"]
 
 #: Where an executor sends a running node's events (``NodeLog``); any thread may call it.
 Report = Callable[[Event], None]
@@ -69,12 +70,23 @@ class Executor(Protocol):
         """Start ``call``; the future gives its ``NodeFinished`` (never raises for a node
         failure). ``cancel`` set means kill the call; ``report(event)`` relays ``NodeLog``s."""
 
+    def chain_limit(self, process: Process) -> int:
+        """How many calls a chain or a bundle that starts with a call of ``process`` may hold
+        (``submit_chain``; 1: calls of it are handed over one by one)."""
+
+    def submit_chain(self, calls: list[NodeCall], *, cancel: threading.Event,
+                     report: Report) -> list[Future[NodeFinished]]:
+        """Start ``calls`` to run one after another in one place, a future for each: a call
+        with ``Ref`` inputs reads them from the call before it (``follow``) and runs only if
+        that one ended done (a chain); one without runs whatever it did (a bundle)."""
+
     def close(self) -> None:
         """Release the executor's workers."""
 
 
 #: What makes an executor (checked on a given ``executor=``).
-EXECUTOR_MEMBERS = ("slots", "prepare", "runs_inline", "run_inline", "submit", "close")
+EXECUTOR_MEMBERS = ("slots", "prepare", "runs_inline", "run_inline", "submit", "chain_limit",
+                    "submit_chain", "close")
 
 
 class LogBatcher:
@@ -166,6 +178,42 @@ def execute_call(call: NodeCall, *, cancel: threading.Event | None, report: Repo
                         started=started, worker=worker)
 
 
+def follow(call: NodeCall, before: NodeFinished,
+           cancel: threading.Event | None = None) -> NodeCall | NodeFinished:
+    """The next call of a chain, its references read from the outputs of the call ``before``
+    it; or, when it has references and that one did not end done (or when ``cancel`` is
+    set), how this one ended without running (as the scheduler would end it). A call
+    without references (a bundle's) runs whatever the one before did."""
+    reads = any(isinstance(v, Ref) for v in call.inputs.values())
+    if reads and (before.status != "done" or before.outputs is None):
+        error: ProcessError = UpstreamFailed(
+            f"skipped: upstream node {before.node!r} {before.status}",
+            process=call.process.name, upstream=before.node)
+        status = "skipped"
+    elif cancel is not None and cancel.is_set():
+        error, status = Cancelled("run cancelled before the node started",
+                                  process=call.process.name), "cancelled"
+    elif not reads:
+        return call
+    else:
+        outputs = before.outputs or {}
+        return replace(call, inputs={port: outputs[v.output] if isinstance(v, Ref) else v
+                                     for port, v in call.inputs.items()})
+    error.node = call.node
+    return NodeFinished(call.node, status, None, None, error, "", time.time())  # type: ignore[arg-type]
+
+
+def run_chain(calls: list[NodeCall], run_one: Callable[[NodeCall], NodeFinished],
+              cancel: threading.Event | None = None) -> Iterator[NodeFinished]:
+    """Run a chain of calls with ``run_one`` (see ``Executor.submit_chain``): how each ended,
+    as it does."""
+    before: NodeFinished | None = None
+    for call in calls:
+        step = call if before is None else follow(call, before, cancel)
+        before = step if isinstance(step, NodeFinished) else run_one(step)
+        yield before
+
+
 #: An in-process call whose process last took less than this (seconds) runs inline by default.
 QUICK = 0.002
 
@@ -228,6 +276,40 @@ class ThreadExecutor:
                 self._size = 4
                 self._pool = ThreadPoolExecutor(self._size, thread_name_prefix="containerdag node")
             return self._pool.submit(self._timed, call, cancel=cancel, report=report)
+
+    def chain_limit(self, process: Process) -> int:
+        """1: threads gain nothing from chains, each call is handed over as it is ready."""
+        return 1
+
+    def submit_chain(self, calls: list[NodeCall], *, cancel: threading.Event,
+                     report: Report) -> list[Future[NodeFinished]]:
+        """The calls one after another in one pool thread (see ``Executor.submit_chain``)."""
+        futures: list[Future[NodeFinished]] = [Future() for _ in calls]
+        for future in futures:
+            future.set_running_or_notify_cancel()
+
+        def run_all() -> None:
+            try:
+                def one(call: NodeCall) -> NodeFinished:
+                    return self._timed(call, cancel=cancel, report=report)
+
+                for future, ended in zip(futures, run_chain(calls, one, cancel), strict=True):
+                    future.set_result(ended)
+            except BaseException as exc:  # noqa: BLE001 - a future must not wait forever
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc)
+
+        self._run_in_pool(run_all)
+        return futures
+
+    def _run_in_pool(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` in a pool thread."""
+        with self._lock:
+            if self._pool is None:
+                self._size = 4
+                self._pool = ThreadPoolExecutor(self._size, thread_name_prefix="containerdag node")
+            self._pool.submit(fn)
 
     def close(self) -> None:
         with self._lock:

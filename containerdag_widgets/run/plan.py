@@ -18,7 +18,7 @@ from ..model.graph import Graph
 from ..model.node import Node
 from .decisions import RunCache
 from .options import RunOptions
-from .scheduler import inputs_of, references_of
+from .scheduler import inputs_of
 
 if TYPE_CHECKING:
     from ..processes.registry import Registry
@@ -85,7 +85,7 @@ def plan(graph: Graph, registry: Registry, options: RunOptions, cache: RunCache)
         if running:
             if name in cache.force or not proc.cacheable or not cache.read:
                 # It runs whatever its inputs: the cache says why without them.
-                steps.append(PlanStep(name, "run", cache.decide(name, proc, {}, {}).reason))
+                steps.append(PlanStep(name, "run", cache.decide(node, proc, {}).reason))
             else:
                 steps.append(PlanStep(name, "depends", f"depends: runs unless "
                                       f"{_names(running)} give{'s' if len(running) == 1 else ''}"
@@ -94,7 +94,7 @@ def plan(graph: Graph, registry: Registry, options: RunOptions, cache: RunCache)
         if node.scatter:
             steps.append(_scattered(node, proc, cache, inputs_of(node, outputs), outputs))
             continue
-        decision = cache.decide(name, proc, inputs_of(node, outputs), references_of(node))
+        decision = cache.decide(node, proc, inputs_of(node, outputs))
         if decision.reuse:
             assert decision.hit is not None
             outputs[name] = dict(decision.hit.outputs)
@@ -109,8 +109,7 @@ def _scattered(node: Node, proc: Any, cache: RunCache, inputs: dict[str, Any],
         each = scatter.elements(node, inputs)
     except ScatterError as exc:
         return PlanStep(node.name, "run", f"fails: {exc.detail}")
-    decisions = [cache.decide(node.name, proc, element, references_of(node),
-                              explain_run=False) for element in each]
+    decisions = [cache.decide(node, proc, element, explain_run=False) for element in each]
     ran = [scatter.label(node, e) for e, d in zip(each, decisions, strict=True) if not d.reuse]
     if each and not ran:
         outputs[node.name] = {port: [d.hit.outputs.get(port) if d.hit else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -59,45 +60,61 @@ class RunResult:
 
     def apply(self, event: Event) -> None:
         """Fold one event into this result."""
-        if isinstance(event, RunStarted):
-            self.status.update(dict.fromkeys(event.nodes, "pending"))
-        elif isinstance(event, NodeStarted):
-            self.status[event.node] = "running"
-            self.inputs[event.node] = event.inputs
-            self.logs[event.node] = ""
-            self.elements.pop(event.node, None)
-        elif isinstance(event, NodeLog):
-            self.logs[event.node] = self.logs.get(event.node, "") + event.text
-        elif isinstance(event, NodeProgress):
-            self.moving.setdefault(event.node, {})[event.what] = (event.done, event.total)
-        elif isinstance(event, ElementStarted):
-            found = self.elements.setdefault(event.node, [])
-            found.extend({} for _ in range(event.index + 1 - len(found)))
-            found[event.index] = {"label": event.label, "status": "running",
-                                  "inputs": event.inputs, "started": event.time}
-        elif isinstance(event, ElementFinished):
-            found = self.elements.setdefault(event.node, [])
-            found.extend({} for _ in range(event.index + 1 - len(found)))
-            found[event.index] = {**found[event.index], "label": event.label,
-                                  "status": event.status, "outputs": event.outputs,
-                                  "error": event.error, "log": event.log,
-                                  "duration": event.duration, "reason": event.reason,
-                                  "worker": event.worker}
-        elif isinstance(event, NodeFinished):
-            node = event.node
+        fold = _FOLDS.get(type(event))
+        if fold is None:  # a subclass of an event, or an event a result does not keep
+            fold = next((f for kind, f in _FOLDS.items() if isinstance(event, kind)), None)
+            if fold is None:
+                return
+        fold(self, event)
+
+    def _started(self, event: NodeStarted) -> None:
+        node = event.node
+        self.status[node] = "running"
+        self.inputs[node] = event.inputs
+        self.logs[node] = ""
+        if self.elements:
+            self.elements.pop(node, None)
+
+    def _finished(self, event: NodeFinished) -> None:
+        node = event.node
+        if self.moving:
             self.moving.pop(node, None)
-            self.status[node] = event.status
-            if event.outputs is not None:
-                self.outputs[node] = event.outputs
-            if event.error is not None:
-                self.errors[node] = event.error
-            if event.started is not None:
-                self.logs[node] = event.log
-                self.durations[node] = event.duration or 0.0
-                self.times[node] = (event.started, event.time)
-                self.workers[node] = event.worker
-            if event.reason:
-                self.reasons[node] = event.reason
+        self.status[node] = event.status
+        if event.outputs is not None:
+            self.outputs[node] = event.outputs
+        if event.error is not None:
+            self.errors[node] = event.error
+        if event.started is not None:
+            self.logs[node] = event.log
+            self.durations[node] = event.duration or 0.0
+            self.times[node] = (event.started, event.time)
+            self.workers[node] = event.worker
+        if event.reason:
+            self.reasons[node] = event.reason
+
+    def _run_started(self, event: RunStarted) -> None:
+        self.status.update(dict.fromkeys(event.nodes, "pending"))
+
+    def _log(self, event: NodeLog) -> None:
+        self.logs[event.node] = self.logs.get(event.node, "") + event.text
+
+    def _progress(self, event: NodeProgress) -> None:
+        self.moving.setdefault(event.node, {})[event.what] = (event.done, event.total)
+
+    def _element_started(self, event: ElementStarted) -> None:
+        found = self.elements.setdefault(event.node, [])
+        found.extend({} for _ in range(event.index + 1 - len(found)))
+        found[event.index] = {"label": event.label, "status": "running",
+                              "inputs": event.inputs, "started": event.time}
+
+    def _element_finished(self, event: ElementFinished) -> None:
+        found = self.elements.setdefault(event.node, [])
+        found.extend({} for _ in range(event.index + 1 - len(found)))
+        found[event.index] = {**found[event.index], "label": event.label,
+                              "status": event.status, "outputs": event.outputs,
+                              "error": event.error, "log": event.log,
+                              "duration": event.duration, "reason": event.reason,
+                              "worker": event.worker}
 
     def snapshot(self) -> RunResult:
         """A copy that later events do not change (values shared, dicts copied)."""
@@ -151,6 +168,15 @@ class RunResult:
     def __repr__(self) -> str:
         summary = ", ".join(f"{n} {s}" for s, n in self.counts().items())
         return f"<RunResult {summary}>"
+
+
+#: How each kind of event folds into a result (looked up by type: once per event of a run).
+_FOLDS: dict[type, Callable[[RunResult, Any], None]] = {
+    NodeStarted: RunResult._started, NodeFinished: RunResult._finished,
+    RunStarted: RunResult._run_started, NodeLog: RunResult._log,
+    NodeProgress: RunResult._progress, ElementStarted: RunResult._element_started,
+    ElementFinished: RunResult._element_finished,
+}
 
 
 def _fmt(values: dict[str, Any]) -> str:

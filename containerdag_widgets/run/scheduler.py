@@ -12,7 +12,6 @@ closed and ``RunFinished`` (with how the run ended) is sent to every listener.
 
 from __future__ import annotations
 
-import graphlib
 import logging
 import queue
 import threading
@@ -29,8 +28,9 @@ from ..model.errors import Cancelled, ProcessFailed, ScatterError, UpstreamFaile
 from ..model.files import Glob
 from ..model.graph import Graph
 from ..model.node import Node, Ref
+from ..model.ordering import Ordering, Ready
 from ..model.status import FINAL, SUCCESS
-from .decisions import Decision, RunCache
+from .decisions import Decision, RunCache, references_of
 from .elements import Elements
 from .events import (
     ElementStarted,
@@ -64,12 +64,6 @@ def inputs_of(node: Node, outputs: Mapping[str, Mapping[str, Any]]) -> dict[str,
     return {port: outputs[v.node][v.output] if isinstance(v, Ref) else
             v.files() if isinstance(v, Glob) else v
             for port, v in node.inputs.items()}
-
-
-def references_of(node: Node) -> dict[str, tuple[str, str]]:
-    """``port -> (upstream node, output)`` for each reference of ``node`` (to blame a changed
-    input on the node it came from)."""
-    return {port: (v.node, v.output) for port, v in node.refs.items()}
 
 
 def subgraph(graph: Graph, targets: Iterable[str]) -> Graph:
@@ -122,10 +116,14 @@ class Run:
     def __init__(self, graph: Graph, registry: Registry, options: RunOptions, *,
                  executor: Executor, cache: RunCache,
                  publish: Callable[[Event], None] = lambda _event: None):
-        order = graph.validate(registry)  # raises before anything starts
-        self.graph = graph.copy()  # later edits to the user's graph do not touch this run
+        # A copy: later edits to the user's graph do not touch this run. Validated as it
+        # is copied: raises before anything starts.
+        self.graph = graph.copy()
+        self.ordering: Ordering = self.graph.check(registry)
+        order = self.ordering.order
         if options.nodes is not None:
             self.graph = subgraph(self.graph, options.nodes)
+            self.ordering = self.graph.ordering()
             order = [n for n in order if n in self.graph]
         self.registry = registry
         self.listeners = options.listeners
@@ -139,6 +137,14 @@ class Run:
         #: Scattered nodes under way, and their elements' cache decisions.
         self.scatters: dict[str, Elements] = {}
         self._element_decisions: dict[tuple[str, int], Decision] = {}
+        #: Nodes handed to the executor in a chain or a bundle, before their turn: their
+        #: futures. A chained node's turn comes when its upstream node ends (it reads from it);
+        #: a bundled one's when the node before it in its bundle ends (``bundled``).
+        self.chained: dict[str, Future] = {}
+        self.bundled: dict[str, str] = {}
+        self._prepared: dict[str, NodeCall] = {}  # bundled nodes' calls, made as bundled
+        # Node names, and (node, index) for the elements of a scattered node.
+        self._ready: deque[Any] = deque()
         self.id = uuid.uuid4().hex[:8]
         self.cancel = threading.Event()
         self.finished = threading.Event()
@@ -177,7 +183,7 @@ class Run:
         error: str | None = None
         try:
             self.emit(RunStarted(self.id, tuple(self.result.status), started))
-            self.result.run_id = self.cache.begin(self.graph.to_spec(), started)
+            self.result.run_id = self.cache.begin(self.graph.to_spec, started)
             self.executor.prepare(self.max_workers or 4)  # a cluster: is it there?
             self.max_workers = self.max_workers or self.executor.slots or 4
             self._loop(running)
@@ -232,13 +238,15 @@ class Run:
                 self._ended(NodeFinished(name, "cancelled", None, None, error, "", time.time()))
 
     def _loop(self, running: dict[Future, Any]) -> None:
-        sorter = self.graph.sorter()
-        sorter.prepare()
-        # Node names, and (node, index) for the elements of a scattered node.
-        ready: deque[Any] = deque()
+        sorter = self.ordering.ready()
+        ready = self._ready
         report: Callable[[Event], None] = self._inbox.put
-        while sorter.is_active():
-            ready.extend(sorter.get_ready())
+        while sorter.active:
+            if self.chained:  # a chained node first: it runs already, right after its upstream
+                for name in sorter.take():
+                    (ready.appendleft if name in self.chained else ready.append)(name)
+            else:
+                ready.extend(sorter.take())
             # Submit no more than there are workers, so "running" means running.
             while ready and len(running) < self.max_workers:
                 name = ready.popleft()
@@ -257,16 +265,19 @@ class Run:
                     else:  # no element, or lists that cannot be paired: it ended already
                         sorter.done(name)
                     continue
-                call = self.calls[name] = self._call_of(name)
+                call = self.calls[name] = (self._prepared.pop(name, None)
+                                           or self._call_of(name))
                 self.emit(NodeStarted(name, call.inputs, time.time()))
                 decision = self.decisions[name] = self.cache.decide(
-                    name, call.process, call.inputs, references_of(self.graph[name]))
-                if decision.reuse or self.executor.runs_inline(call):
+                    self.graph[name], call.process, call.inputs)
+                chained = self.chained.pop(name, None)
+                if decision.reuse or (chained is None and self.executor.runs_inline(call)):
                     self._ended(self._reused(call, decision) if decision.reuse else
                                 self.executor.run_inline(call, report=self.emit))
                     sorter.done(name)
                     continue
-                future = self.executor.submit(call, cancel=self.cancel, report=report)
+                future = (chained if chained is not None else
+                          self._submit(name, call, report, len(running)))
                 running[future] = name
                 future.add_done_callback(self._inbox.put)
             if not running:
@@ -285,6 +296,74 @@ class Run:
                 else:
                     self._ended(self._finished_event(name, item))
                     sorter.done(name)
+
+    def _submit(self, name: str, call: NodeCall, report: Callable[[Event], None],
+                running: int) -> Future:
+        """Hand ``call`` to the executor (``running`` calls under way). When the executor runs
+        chains, with the nodes that follow it in a line (a chain), or else with some of the
+        nodes waiting for a slot (a bundle: their calls one after another in this call's
+        slot); their futures wait in ``chained`` until their turn."""
+        limit = self.executor.chain_limit(call.process)
+        if limit <= 1:
+            return self.executor.submit(call, cancel=self.cancel, report=report)
+        calls = [call]
+        after = self._chain_after(name, limit)
+        for later in after:
+            node = self.graph[later]
+            timeout = node.timeout if node.timeout is not None else self.timeout
+            calls.append(NodeCall(later, self.registry.get(node.process), dict(node.inputs),
+                                  timeout, run=self.id))
+        if not after:
+            after = self._bundle(running, limit)
+            calls += [self._prepared[later] for later in after]
+            self.bundled.update(zip([name, *after], after, strict=False))  # each: the next
+        if not after:
+            return self.executor.submit(call, cancel=self.cancel, report=report)
+        futures = self.executor.submit_chain(calls, cancel=self.cancel, report=report)
+        self.chained.update(zip(after, futures[1:], strict=True))
+        return futures[0]
+
+    def _bundle(self, running: int, limit: int) -> list[str]:
+        """When more nodes wait than there are free slots: this slot's share of them, taken
+        from the front of the queue (nodes the executor may chain, not scattered, run
+        whatever the cache holds), their calls made now (``_prepared``)."""
+        ready = self._ready
+        slots = self.max_workers - running  # this one's and the other free ones
+        share = min(-(-(len(ready) + 1) // slots), limit) - 1
+        taken: list[str] = []
+        while len(taken) < share and ready and isinstance(ready[0], str):
+            name = ready[0]
+            node = self.graph[name]
+            proc = self.registry.get(node.process)
+            if (node.scatter or self.executor.chain_limit(proc) <= 1
+                    or self.cache.may_reuse(name, proc) or self.cancel.is_set()
+                    or any(self.result.status.get(up) not in SUCCESS
+                           for up in self.ordering.upstream[name])):
+                break
+            self._prepared[name] = self._call_of(name)
+            taken.append(ready.popleft())
+        return taken
+
+    def _chain_after(self, name: str, limit: int) -> list[str]:
+        """The nodes that can run right after ``name`` where it runs, in a line: each the only
+        reader of the one before and reading from nothing else, that the executor may chain
+        (``chain_limit``), not scattered, without a glob, and run whatever its inputs (the
+        cache could not reuse it)."""
+        after: list[str] = []
+        downstream, upstream = self.ordering.downstream, self.ordering.upstream
+        while len(after) < limit - 1:
+            readers = downstream[name]
+            if len(readers) != 1 or upstream[readers[0]] != [name]:
+                break
+            node = self.graph[readers[0]]
+            proc = self.registry.get(node.process)
+            if (node.scatter or self.executor.chain_limit(proc) <= 1
+                    or self.cache.may_reuse(node.name, proc)
+                    or any(isinstance(v, Glob) for v in node.inputs.values())):
+                break
+            name = node.name
+            after.append(name)
+        return after
 
     # ---- scattered nodes: a call per element, gathered at the end ----------------------------
 
@@ -320,7 +399,7 @@ class Run:
                                                           "", time.time()))
             return
         decision = self._element_decisions[(name, index)] = self.cache.decide(
-            name, call.process, call.inputs, references_of(self.graph[name]), explain_run=False)
+            self.graph[name], call.process, call.inputs, explain_run=False)
         if decision.reuse:
             self._element_ended(name, index, self._reused(call, decision))
         elif self.executor.runs_inline(call):
@@ -379,8 +458,12 @@ class Run:
         node = self.graph[event.node]
         self.cache.finished(event, decision, node.process, self.result.inputs.get(event.node))
         self.emit(event)
+        if self.bundled:
+            after = self.bundled.pop(event.node, None)
+            if after is not None:  # its turn: it runs already, in this one's slot
+                self._ready.appendleft(after)
 
-    def _abandon(self, sorter: graphlib.TopologicalSorter,
+    def _abandon(self, sorter: Ready,
                  running: dict[Future, Any]) -> None:
         """On cancel, give up the in-process calls at once: a Python call cannot be killed.
 
@@ -443,7 +526,7 @@ class Run:
         if self.cancel.is_set():
             reason = Cancelled("run cancelled before the node started", process=node.process)
         else:
-            for up in node.upstream:
+            for up in self.ordering.upstream[name]:
                 if status.get(up) not in SUCCESS:
                     reason = UpstreamFailed(f"skipped: upstream node {up!r} {status.get(up)}",
                                             process=node.process, upstream=up)
