@@ -37,13 +37,21 @@ __all__ = ["Canvas", "CanvasHelper", "CanvasPane", "OVERLAY_STYLE", "resolve_fal
 
 #: Rules for the classes the page adds over the kernel's (``canvas_js.decorate``): the
 #: selected node's lineage (its upstream and downstream), the rest dimmed; the nodes the
-#: legend's filter leaves out.
+#: legend's filter leaves out; a connection dragged from a node (``canvas_js.linking``).
 OVERLAY_STYLE = [
     {"selector": "node.cdw-dim", "style": {"opacity": 0.28}},
     {"selector": "edge.cdw-dim", "style": {"opacity": 0.12}},
     {"selector": "edge.cdw-lineage", "style": {
         "line-color": ACCENT, "target-arrow-color": ACCENT, "width": 2.5}},
     {"selector": "node.cdw-filtered", "style": {"display": "none"}},
+    # Shift+drag from a node: the nodes it may feed, and the line to the pointer.
+    {"selector": "node.cdw-target", "style": {
+        "border-width": 4, "border-style": "solid", "border-color": "#2e7d32"}},
+    {"selector": "node.cdw-not-target", "style": {"opacity": 0.3}},
+    {"selector": "node.cdw-ghost", "style": {"opacity": 0, "events": "no"}},
+    {"selector": "edge.cdw-ghost", "style": {
+        "line-style": "dashed", "line-color": ACCENT, "target-arrow-color": ACCENT,
+        "width": 2, "events": "no"}},
 ]
 
 _VAR = re.compile(r"var\(\s*--[\w-]+\s*,\s*([^()]*(?:\([^()]*\))?[^()]*)\)")

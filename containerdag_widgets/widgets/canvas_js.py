@@ -3,22 +3,36 @@
 It finds the Cytoscape instance of the ipycytoscape view in the same ``.cdw-canvas-host`` box
 (``container._cyreg.cy``, Cytoscape's own registry) and, for each instance it sees:
 
-- draws the helper's ``elements`` in one batch and runs ``layout_options`` (again at each new
-  ``revision``), and applies the ``classes`` and ``data`` maps over them as they change, so a
-  run's status changes reach Cytoscape without a widget per element;
-
+- draws the helper's ``elements`` in one batch (again at each new ``revision``), and applies
+  the ``classes`` and ``data`` maps over them as they change, so a run's status changes reach
+  Cytoscape without a widget per element;
+- keeps nodes where they stand: a drawing places each node at its ``positions`` entry and
+  only new nodes are placed, near their neighbours (below what they read, above what reads
+  them, else beside the graph, stepped past any node in the way); ``layout_options`` runs on
+  every node for the first drawing, a ``fresh`` one and the ``relayout`` command (then a rank
+  wider than the canvas at ``readable_zoom`` is wrapped into rows); after a layout, a
+  placement or a drag it writes ``positions`` back to the kernel (a ``preset`` layout, the
+  registry's, is run as given each time);
 - applies the helper's stylesheet with ``var(--jp-..., fallback)`` resolved from the page's CSS,
   again whenever JupyterLab's theme changes (Cytoscape draws on canvas and reads no CSS);
 - enables mouse-wheel zoom only after a click in the canvas, until a click elsewhere or
   Escape, so the wheel scrolls the page otherwise;
-- after each layout, zooms in to ``readable_zoom`` (showing the top of the graph) when fitting
-  the whole graph would draw nodes too small to read, and bends each edge whose straight line
-  would cross another node (unbundled bezier, checked against the nodes' boxes);
-- refits while the user has not touched the view and the canvas changes size;
-- runs the kernel's commands: ``fit``, ``center`` (a node, at a readable zoom) and ``png``
-  (offers the canvas as a file and sends it back to the kernel);
-- sends the Delete key pressed while the canvas is active to the kernel (the editor deletes
-  the selected node).
+- after each layout that fits, zooms in to ``readable_zoom`` (showing the top of the graph)
+  when fitting the whole graph would draw nodes too small to read, and bends each edge whose
+  straight line would cross another node (unbundled bezier, checked against the nodes' boxes);
+- refits while the user has not touched the view and the canvas changes size, or is first
+  shown (drawn off-screen, e.g. by Run All);
+- lights the selected node's lineage (its upstream and downstream; the rest dimmed), and
+  shows only the nodes of the legend's status clicked (``decorate``: classes over the
+  kernel's);
+- runs the kernel's commands: ``fit``, ``center`` (a node, at a readable zoom or ``zoom``),
+  ``relayout``, ``targets`` and ``png`` (offers the canvas as a file and sends it back to the
+  kernel);
+- tells the kernel of a click on the empty canvas (``background``: deselect), of the Delete
+  key pressed while the canvas is active (``delete-node`` with the node shown selected, if
+  one is), of Enter in the search box (``search``: the next match), and of a Shift+drag from
+  a node (``link-from``, answered by the ``targets`` it may feed, which are lit; a drop on one
+  is ``link-to``).
 
 It records ``data-cdw-layouts`` (layouts seen) on the container for tests and benchmarks.
 """
@@ -107,14 +121,14 @@ function draw(model, cy, st) {
   cy.resize();
   const leaves = cy.nodes().filter((n) => !n.isParent());
   const placed = leaves.filter((n) => !!known[n.id()]);
+  const added = leaves.not(placed);
   if (!stable) {
     st.fitting = true;
     cy.layout(options && options.name ? options : { name: 'preset', fit: true }).run();
-  } else if (fresh || placed.empty()) {
-    layoutAll(model, cy, st, options);
+  } else if (fresh || placed.empty() || added.length > Math.max(20, placed.length)) {
+    layoutAll(model, cy, st, options);  // (mostly new nodes: a layout places them better)
   } else {
     // Positions kept: only the new nodes are placed, near their neighbours.
-    const added = leaves.not(placed);
     place(cy, added, placed, options);
     // Fit unless the user moved the view; then only when a new node would be out of sight.
     const ext = cy.extent();
@@ -268,12 +282,75 @@ function decorate(cy, st) {
   cy.endBatch();
 }
 
+// ---- Shift+drag from a node to another: connect them --------------------------------------
+
+const GHOST = '__cdw_link_end';
+
+// The kernel answers 'link-from' with the nodes the source may feed ('targets': an input of a
+// fitting type, no cycle); only those are lit, and a drop on one asks the kernel to connect.
+function linking(model, cy, st) {
+  cy.on('tapstart', 'node', (ev) => {
+    const oe = ev.originalEvent, n = ev.target;
+    if (!oe || !oe.shiftKey || n.isParent() || n.id() === GHOST || st.link) return;
+    st.link = { source: n.id(), start: { ...n.position() }, targets: null,
+                pan: cy.userPanningEnabled() };
+    n.ungrabify();
+    cy.userPanningEnabled(false);
+    cy.add([
+      { group: 'nodes', data: { id: GHOST, w: 1, h: 1, label: '' }, classes: 'cdw-ghost',
+        position: { ...ev.position } },
+      { group: 'edges', data: { id: GHOST + '>', source: n.id(), target: GHOST, label: '' },
+        classes: 'cdw-ghost' }]);
+    cy.container().dataset.cdwLinking = n.id();
+    model.send({ event: 'link-from', id: n.id() });
+  });
+  cy.on('tapdrag', (ev) => {
+    if (st.link) cy.getElementById(GHOST).position({ ...ev.position });
+  });
+  cy.on('tapend', (ev) => {
+    const link = st.link;
+    if (!link) return;
+    st.link = null;
+    delete cy.container().dataset.cdwLinking;
+    cy.remove(cy.getElementById(GHOST));
+    const source = cy.getElementById(link.source);
+    if (source.nonempty()) {
+      source.grabify();
+      source.position(link.start);
+    }
+    cy.userPanningEnabled(link.pan);
+    cy.nodes().removeClass('cdw-target cdw-not-target');
+    const p = ev.position;
+    const hit = cy.nodes().filter((n) => {
+      const b = n.boundingBox();
+      return !n.isParent() && p.x >= b.x1 && p.x <= b.x2 && p.y >= b.y1 && p.y <= b.y2;
+    });
+    const target = hit.filter((n) => (link.targets || []).includes(n.id()));
+    if (target.nonempty()) {
+      model.send({ event: 'link-to', source: link.source, target: target[0].id() });
+    }
+  });
+}
+
+function showTargets(cy, st, msg) {
+  if (!st.link || st.link.source !== msg.source) return;
+  st.link.targets = msg.ids || [];
+  const lit = new Set(st.link.targets);
+  cy.startBatch();
+  cy.nodes().forEach((n) => {
+    if (n.id() === GHOST || n.id() === msg.source || n.isParent()) return;
+    n.addClass(lit.has(n.id()) ? 'cdw-target' : 'cdw-not-target');
+  });
+  cy.endBatch();
+  cy.container().dataset.cdwTargets = st.link.targets.join('\n');
+}
+
 // ---- positions back to the kernel ------------------------------------------------------------
 
 function savePositions(model, cy) {
   const out = {};
   cy.nodes().forEach((n) => {
-    if (n.isParent()) return;
+    if (n.isParent() || n.id() === GHOST) return;
     const p = n.position();
     out[n.id()] = { x: Math.round(p.x * 10) / 10, y: Math.round(p.y * 10) / 10 };
   });
@@ -416,9 +493,11 @@ function attach(model, cy, helper) {
   cy.on('tap', (ev) => { if (ev.target === cy) model.send({ event: 'background' }); });
   // A node dragged stays where it was dropped (and its edges are routed again).
   cy.on('dragfree', 'node', () => {
+    if (st.link) return;
     route(cy);
     if (stableLayout(model)) savePositions(model, cy);
   });
+  linking(model, cy, st);
   // Drawn while off-screen (Run All): fit when first shown, unless the user moved the view.
   if (window.IntersectionObserver) {
     const io = new IntersectionObserver((entries) => {
@@ -515,6 +594,8 @@ function render({ model, el }) {
       st.touched = true;
       cy.zoom(Math.max(cy.zoom(), msg.zoom || model.get('readable_zoom')));
       cy.center(n);
+    } else if (msg.cmd === 'targets') {
+      showTargets(cy, st, msg);
     } else if (msg.cmd === 'relayout') {
       st.relayout = true;
       draw(model, cy, st);

@@ -11,6 +11,7 @@ from typing import Any
 import ipywidgets as W
 from traitlets import Bool, Dict, Float, Int, List, Unicode, observe
 
+from ..editing import connect_choices
 from ..model.errors import ContainerDagError, GraphValidationError
 from ..model.graph import Graph, GraphEdited
 from ..model.status import SUCCESS
@@ -741,6 +742,43 @@ class GraphWidget(W.VBox):
                 self.editor.delete(name)
         elif event == "search" and isinstance(content.get("text"), str):
             self.search(content["text"], step=True)
+        elif event == "link-from" and isinstance(content.get("id"), str):
+            self.pane.helper.command("targets", source=content["id"],
+                                     ids=self.link_targets(content["id"]))
+        elif event == "link-to":
+            self.link(str(content.get("source")), str(content.get("target")))
+
+    def link_targets(self, up: str) -> list[str]:
+        """The nodes ``up`` may feed (lit while a connection is dragged from it): an input of a
+        type one of its outputs fits, and no cycle (none of what ``up`` reads from)."""
+        registry = self.registry
+        if registry is None or up not in self.graph:
+            return []
+        before = self.graph.needs([up])  # up and its upstream: feeding them makes a cycle
+        found = []
+        for down in self.graph:
+            if down in before:
+                continue
+            try:
+                if connect_choices(self.graph, registry, up, down):
+                    found.append(down)
+            except ContainerDagError:  # e.g. an unknown process: nothing to connect
+                continue
+        return found
+
+    def link(self, up: str, down: str) -> bool:
+        """A connection dropped from ``up`` on ``down``: made through the editor when one
+        (output, input) pair fits; the editor offers the pairs when several do."""
+        if down not in self.link_targets(up):
+            return False
+        pairs = connect_choices(self.graph, self.registry, up, down)
+        if len(pairs) == 1:
+            return self.editor.connect(up, pairs[0][0], down, pairs[0][1])
+        self.edit_box.selected_index = 0
+        self.editor.connecting = True
+        self.editor.node_clicked(up)
+        self.editor.node_clicked(down)
+        return False
 
     def _render_inspector(self) -> None:
         self.inspector.value = self._inspector_html(self.selected)

@@ -368,3 +368,63 @@ def test_the_legend_filters_the_canvas_by_status(lab):
                             ".dataset.cdwFilter") is None
     assert toolkit_console_problems(lab.console) == []
 
+
+# ---- 8. Shift+drag from a node to another connects them ---------------------------------------
+
+LINK = """\
+@process(outputs={"z": 1.0}, cache=False)
+def double(v: float = 1.0):
+    '''z = 2 v.'''
+    return {"z": 2 * v}
+
+reg.add(double)
+g = Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}},
+                     "b": {"process": "add", "inputs": {"x": ("a", "z"), "y": 1.0}},
+                     "d": {"process": "double", "inputs": {"v": 1.0}}})
+w = GraphWidget(g, reg)
+w
+"""
+AFTER_LINK = ['print("OUT=" + json.dumps({"d": str(g["d"].inputs["v"]), '
+              '"a": str(g["a"].inputs["x"]), "edits": w.editor.edits}))']
+
+
+def drag_link(lab, source: str, target: str, during=None) -> None:
+    """Shift+drag from node ``source`` to node ``target``; ``during()`` before the drop."""
+    start, end = node_point(lab, source), node_point(lab, target)
+    lab.page.keyboard.down("Shift")
+    lab.page.mouse.move(start["x"], start["y"])
+    lab.page.mouse.down()
+    for i in range(1, 13):
+        lab.page.mouse.move(start["x"] + (end["x"] - start["x"]) * i / 12,
+                            start["y"] + (end["y"] - start["y"]) * i / 12)
+    if during is not None:
+        during()
+    lab.page.mouse.up()
+    lab.page.keyboard.up("Shift")
+
+
+def test_a_shift_drag_from_a_node_lights_what_it_may_feed_and_connects_on_the_drop(lab):
+    """No images: in-process steps."""
+    with notebook(lab, None, "canvas-link.ipynb", [LINK], AFTER_LINK, setup=PY_SETUP) as nb:
+        nb.start()
+        wait_drawn(lab, ["a", "b", "d"])
+        before = positions(lab)
+
+        def lit() -> None:  # d fits (z -> v); a would make a cycle
+            lab.wait_for_js(f"""() => {{ const cy = {CY}(0);
+                return cy.getElementById('d').hasClass('cdw-target')
+                    && cy.getElementById('a').hasClass('cdw-not-target'); }}""",
+                            timeout=60_000)
+            lab.screenshot("canvas-link-dragging.png", selector=".cdw-graph-widget")
+
+        drag_link(lab, "b", "a", during=lit)  # dropped on a: refused, nothing changes
+        lab.wait_for_js(f"() => {CY}(0).nodes('.cdw-target').length === 0")
+        assert kernel(nb, 0) == {"d": "1.0", "a": "1.0", "edits": 0}
+        after = positions(lab)
+        assert abs(after["b"]["x"] - before["b"]["x"]) < 0.2, (before, after)  # not moved
+
+        drag_link(lab, "b", "d")
+        lab.wait_for_js(f"""() => {CY}(0).edges().some(e => e.source().id() === 'b'
+                            && e.target().id() === 'd')""", timeout=60_000)
+        assert kernel(nb, 0) == {"d": "b.z", "a": "1.0", "edits": 1}
+    assert toolkit_console_problems(lab.console) == []

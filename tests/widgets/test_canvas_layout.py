@@ -12,10 +12,11 @@ import pytest
 
 from containerdag_widgets import Graph, GraphWidget, Registry
 from containerdag_widgets.model.errors import SpecError
+from containerdag_widgets.model.node import Ref
 from containerdag_widgets.widgets.canvas import OVERLAY_STYLE, CanvasPane
 from containerdag_widgets.widgets.graph_widget import SEARCH_ZOOM
 
-from ..processes import add
+from ..processes import add, wait
 
 
 def page_says(w: GraphWidget, content: dict) -> None:
@@ -159,3 +160,26 @@ def test_a_node_named_layout_is_a_node_and_keeps_the_yaml_without_a_section():
     with pytest.raises(SpecError):  # neither a node nor positions: said, not dropped
         Graph.from_yaml("a:\n  process: add\nlayout:\n  a: {x: 1.0}\n")
 
+
+def test_a_connection_dragged_from_a_node_lights_the_nodes_it_may_feed_and_connects():
+    g = Graph.from_spec({
+        "a": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}},
+        "b": {"process": "add", "inputs": {"x": ("a", "z"), "y": 1.0}},
+        "c": {"process": "add", "inputs": {"x": 1.0, "y": 1.0}},
+        "w": {"process": "wait", "inputs": {"seconds": 0.1, "tag": "a"}},
+    })
+    w = GraphWidget(g, Registry([add, wait]))
+    commands = sent(w)
+    page_says(w, {"event": "link-from", "id": "b"})  # Shift+drag starts on b
+    assert commands == [{"cmd": "targets", "source": "b", "ids": ["c", "w"]}]  # a: a cycle
+    assert w.link_targets("w") == []  # its text output fits no number input
+    assert w.link_targets("nowhere") == []
+    page_says(w, {"event": "link-to", "source": "b", "target": "a"})  # refused: a cycle
+    assert g["a"].inputs == {"x": 1.0, "y": 1.0}
+    page_says(w, {"event": "link-to", "source": "b", "target": "w"})  # one pair fits
+    assert g["w"].inputs["seconds"] == Ref("b", "z") and w.editor.edits == 1
+    page_says(w, {"event": "link-to", "source": "a", "target": "c"})  # two fit: offered
+    assert g["c"].inputs == {"x": 1.0, "y": 1.0} and w.edit_box.selected_index == 0
+    assert (w.editor.connecting, w.editor.source, w.editor.target) == (True, "a", "c")
+    assert [v for _, v in w.editor.pairs.options] == [("z", "x"), ("z", "y")]
+    w.close()
