@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import _thread
 import gc
+import signal
 import sqlite3
 import threading
 import time
@@ -63,7 +64,17 @@ def test_a_widget_is_not_running_after_a_run_that_could_not_start_and_runs_again
     assert result.status == {"a": "done", "b": "done"} and not w.running
 
 
-def test_ctrl_c_during_a_run_ends_it_cancelled_with_its_history_closed():
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT handled as at a terminal (KeyboardInterrupt), whatever this process inherited:
+    a process started in the background by a non-interactive shell ignores it, and
+    ``interrupt_main`` then does nothing."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_during_a_run_ends_it_cancelled_with_its_history_closed(ctrl_c_raises):
     began = threading.Event()
 
     @process(outputs={"z": 1.0})

@@ -53,10 +53,17 @@ def docker_client():
     client.close()
 
 
+def _sigint_default() -> None:
+    # As at a terminal: a suite started in the background by a non-interactive shell
+    # ignores SIGINT, and a child would inherit that (Ctrl-C would do nothing).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn(code: str, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=_sigint_default)
 
 
 #: A child -> its stdout lines (None at the end).
