@@ -58,6 +58,52 @@ _LABEL = {
 }
 
 
+#: An edge's label (``output -> input``): small, level, on an opaque box of the page's
+#: background, so a line or a label under it never shows through; not drawn when the view is
+#: zoomed out so far that it would be smaller than 6 px (a large graph fitted); never in the
+#: way of a click.
+EDGE_LABEL = {
+    "label": "data(label)", "font-size": "9px", "color": FG2, "text-rotation": "none",
+    "text-wrap": "wrap", "text-background-color": BG, "text-background-opacity": 1,
+    "text-background-padding": "2px", "text-background-shape": "round-rectangle",
+    "min-zoomed-font-size": 6, "text-events": "no",
+}
+
+#: The class of an edge whose label the page leaves out because it would overlap another
+#: edge's label (``QUIET_LABELS_JS``); it shows again, above the others, on the selected
+#: node's lineage (``cdw-lineage``, the page's) or under the pointer (``cdw-hover``).
+QUIET = "cdw-label-quiet"
+
+#: The page's rule for labels (a JS function of the Cytoscape core, run after each layout or
+#: move): edge by edge, in the drawing's order, a label whose box (Cytoscape's, its
+#: background included) meets one kept already is left out (``QUIET``). No two labels drawn
+#: overlap, however dense the graph; returns how many were left out.
+QUIET_LABELS_JS = f"""(cy) => {{
+  const edges = cy.edges().filter((e) => e.visible() && !!e.data('label'));
+  cy.edges().removeClass('{QUIET}');
+  const kept = [], quiet = [];
+  edges.forEach((e) => {{
+    const b = e.boundingBox({{includeNodes: false, includeEdges: false, includeLabels: true,
+                              includeOverlays: false, includeUnderlays: false}});
+    if (b.w <= 0 || b.h <= 0) return;
+    if (kept.some((k) => b.x1 < k.x2 && k.x1 < b.x2 && b.y1 < k.y2 && k.y1 < b.y2)) quiet.push(e);
+    else kept.push(b);
+  }});
+  cy.batch(() => quiet.forEach((e) => e.addClass('{QUIET}')));
+  return quiet.length;
+}}"""
+
+
+def edge_label_rules() -> list[dict]:
+    """The labels of quiet edges (``QUIET``) hidden; the labels of the selected node's lineage
+    and of the edge under the pointer shown, bold and above the others (quiet or not: the
+    later rule wins; ``edge.a.b`` matched no edge of both classes in the page)."""
+    shown = {"label": "data(label)", "z-index": 20, "color": FG, "font-weight": "bold"}
+    return [{"selector": f"edge.{QUIET}", "style": {"label": ""}},
+            *({"selector": f"edge.{again}", "style": shown}
+              for again in ("cdw-lineage", "cdw-hover"))]
+
+
 def graph_stylesheet() -> list[dict]:
     """Style of the DAG: boxes coloured by status class, labelled arrows, highlights."""
     style: list[dict] = [
@@ -68,10 +114,8 @@ def graph_stylesheet() -> list[dict]:
             "border-color": "#5f6670"}},
         {"selector": "edge", "style": {
             "curve-style": "straight", "target-arrow-shape": "triangle", "width": 1.5,
-            "line-color": LINE, "target-arrow-color": LINE, "label": "data(label)",
-            "font-size": "9px", "color": FG2, "text-rotation": "none", "text-wrap": "wrap",
-            "text-background-color": BG, "text-background-opacity": 0.9,
-            "text-background-padding": "2px"}},
+            "line-color": LINE, "target-arrow-color": LINE, **EDGE_LABEL}},
+        *edge_label_rules(),
     ]
     for status, colour in STATUS_COLORS.items():
         style.append({"selector": f"node.{status}", "style": {

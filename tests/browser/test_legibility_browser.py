@@ -1,14 +1,103 @@
-"""Legibility in JupyterLab (issue 24): the progress text keeps a contrast of at least 4.5:1
-against its background in the light and the dark theme (computed colours, WCAG's relative
-luminance)."""
+"""Legibility in JupyterLab (issue 24): the edge labels of a 20-node graph do not overlap one
+another (their boxes, as Cytoscape lays them out, measured in the page) once the page's rule
+(style.QUIET_LABELS_JS) leaves out those that would, and a label left out shows again for its
+edge selected or on the selected node's lineage; the progress text keeps a contrast of at
+least 4.5:1 against its background in the light and the dark theme (computed colours, WCAG's
+relative luminance)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.browser.nb import PY_SETUP, notebook, toolkit_console_problems, wait_drawn
+from containerdag_widgets.widgets.style import QUIET, QUIET_LABELS_JS
+from tests.browser.nb import CY, PY_SETUP, notebook, toolkit_console_problems, wait_drawn
 
 pytestmark = pytest.mark.browser
+
+#: 20 nodes in six ranks: a fan-out, pairs crossing, merges that also read the source, a
+#: fan-in, two readers of the end and one of both.
+GRAPH = '''\
+@process(outputs={"z": 1.0}, cache=False)
+def combine(a: float = 1.0, b: float = 1.0, c: float = 1.0):
+    """z = a + b + c."""
+    return {"z": a + b + c}
+
+reg.add(combine)
+spec = {"load": {"process": "add", "inputs": {"x": 1.0, "y": 2.0}}}
+for i in range(1, 7):
+    spec[f"clean {i}"] = {"process": "add", "inputs": {"x": ("load", "z"), "y": float(i)}}
+for i in range(1, 7):
+    spec[f"fit {i}"] = {"process": "combine", "inputs": {
+        "a": (f"clean {i}", "z"), "b": (f"clean {i % 6 + 1}", "z"), "c": 0.5}}
+for k in range(1, 4):
+    spec[f"merge {k}"] = {"process": "combine", "inputs": {
+        "a": (f"fit {2 * k - 1}", "z"), "b": (f"fit {2 * k}", "z"), "c": ("load", "z")}}
+spec["report"] = {"process": "combine", "inputs": {
+    "a": ("merge 1", "z"), "b": ("merge 2", "z"), "c": ("merge 3", "z")}}
+spec["summary"] = {"process": "add", "inputs": {"x": ("report", "z"), "y": ("load", "z")}}
+spec["check"] = {"process": "divide", "inputs": {"a": ("report", "z"), "b": ("merge 1", "z")}}
+spec["plot"] = {"process": "add", "inputs": {"x": ("summary", "z"), "y": ("check", "z")}}
+g = Graph.from_spec(spec)
+w = GraphWidget(g, reg)
+w
+'''
+NODES = (["load", "report", "summary", "check", "plot"] + [f"clean {i}" for i in range(1, 7)]
+         + [f"fit {i}" for i in range(1, 7)] + [f"merge {k}" for k in range(1, 4)])
+
+#: Each edge's label box in model coordinates (Cytoscape's own, background included), and
+#: the pairs of boxes that intersect.
+LABELS = f"""() => {{
+    const cy = {CY}(0);
+    const boxes = cy.edges().filter(e => e.data('label') && !e.hasClass('cdw-label-quiet'))
+        .map(e => {{
+        const b = e.boundingBox({{includeNodes: false, includeEdges: false,
+                                  includeLabels: true, includeOverlays: false,
+                                  includeUnderlays: false}});
+        return [e.id(), b.x1, b.y1, b.x2, b.y2];
+    }});
+    const hits = [];
+    for (let i = 0; i < boxes.length; i++)
+        for (let j = i + 1; j < boxes.length; j++) {{
+            const [p, q] = [boxes[i], boxes[j]];
+            if (p[1] < q[3] && q[1] < p[3] && p[2] < q[4] && q[2] < p[4])
+                hits.push([p[0], q[0]]);
+        }}
+    return {{edges: cy.edges().length, drawn: boxes.length, hits}};
+}}"""
+
+
+#: A label's style as drawn: its text, its stacking, its weight.
+LABEL_STYLE = f"""(id) => {{
+    const e = {CY}(0).getElementById(id);
+    return [e.style('label'), Number(e.style('z-index')), e.style('font-weight'),
+            e.style('text-background-opacity'), e.style('min-zoomed-font-size')];
+}}"""
+
+
+def test_edge_labels_of_a_20_node_graph_do_not_overlap(lab):
+    with notebook(lab, None, "edge-labels.ipynb", [GRAPH], setup=PY_SETUP) as nb:
+        nb.start()
+        wait_drawn(lab, NODES)
+        every = lab.evaluate(LABELS)
+        assert every["edges"] == every["drawn"] == 36, every
+        # The page's rule: a label that would meet one drawn already is left out.
+        quiet = lab.evaluate(f"() => ({QUIET_LABELS_JS})({CY}(0))")
+        after = lab.evaluate(LABELS)
+        assert after["hits"] == [], after
+        assert 0 < quiet == 36 - after["drawn"] <= len(every["hits"]), (quiet, every, after)
+        assert after["drawn"] >= 36 * 3 // 4, after  # most labels stay
+        lab.page.mouse.move(0, 0)
+        lab.screenshot("edge-labels-20.png", selector=".cdw-graph-widget")
+        # A quiet label shows again, bold and above the others, on the selected node's
+        # lineage (the page's class); labels are opaque, and not drawn when too small.
+        edge = lab.evaluate(f"() => {CY}(0).edges('.{QUIET}')[0].id()")
+        assert lab.evaluate(LABEL_STYLE, edge)[0] == "", edge
+        lab.evaluate(f"(id) => {CY}(0).getElementById(id).addClass('cdw-lineage')", edge)
+        label, z, weight, opacity, smallest = lab.evaluate(LABEL_STYLE, edge)
+        assert label.startswith("z -> ") and z == 20 and weight == "bold", (label, z, weight)
+        assert float(opacity) == 1 and smallest.startswith("6"), (opacity, smallest)
+        assert toolkit_console_problems(lab.console) == []
+
 
 # ---- the progress text in the light and the dark theme ------------------------------------------
 
