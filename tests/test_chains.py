@@ -19,7 +19,7 @@ from containerdag_widgets.run.execution import ThreadExecutor
 class Chaining(ThreadExecutor):
     """Threads, but calls handed over in chains and bundles, which are recorded."""
 
-    def chain_limit(self, process):
+    def chain_limit(self, process, *, bundle=False):
         return 8 if process.in_process else 1
 
     def __init__(self) -> None:

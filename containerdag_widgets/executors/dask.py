@@ -25,6 +25,7 @@ import itertools
 import logging
 import threading
 import uuid
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0
 #: The most nodes of a chain that run as one Dask task (see ``DaskExecutor.submit_chain``).
 MAX_CHAIN = 64
+#: Nodes of a process whose last call took less than this (seconds) may share a bundle.
+QUICK = 0.01
 
 
 class DaskExecutor(RunControl):
@@ -97,6 +100,8 @@ class DaskExecutor(RunControl):
         self._asked: frozenset[str] = frozenset()
         self._all_here = False
         self.closed = False
+        #: Seconds the last call of each in-process process took (weakly: processes go).
+        self._took: weakref.WeakKeyDictionary[Process, float] = weakref.WeakKeyDictionary()
 
     @classmethod
     def connect(cls, address: str, *, n_workers: int = 2, threads_per_worker: int = 4,
@@ -176,12 +181,16 @@ class DaskExecutor(RunControl):
                report: Report) -> Future[NodeFinished]:
         return self._enqueue([call], cancel, report)[0]
 
-    def chain_limit(self, process: Process) -> int:
-        """In-process nodes in a line, or waiting for a slot, run as one Dask task: no round
-        trip to this process between two of them (their events still come one by one, as
-        each starts and ends). Not those of a process pinned to workers by ``resources``."""
+    def chain_limit(self, process: Process, *, bundle: bool = False) -> int:
+        """In-process nodes in a line run as one Dask task: no round trip to this process
+        between two of them (their events still come one by one, as each starts and ends);
+        so do quick ones waiting for a slot (a bundle; a slow one keeps a slot of its own,
+        so that the cluster's threads share slow nodes as they free up). Not those of a
+        process pinned to workers by ``resources``."""
         if not process.in_process or self.resources.get(process.name) \
                 or self.resources.get(process.source):
+            return 1
+        if bundle and self._took.get(process, QUICK) >= QUICK:  # unknown yet, or slow
             return 1
         return MAX_CHAIN
 
@@ -400,6 +409,8 @@ class DaskExecutor(RunControl):
                 return
             self._tasks.pop(task.key, None)
             task.cf.set_result(finished)
+            if finished.duration is not None and task.call.process.in_process:
+                self._took[task.call.process] = finished.duration
         task.dfut = None  # the client forgets the key
 
     # ---- events from the workers (those of the scheduler: dask_control.py) ------------------

@@ -70,9 +70,11 @@ class Executor(Protocol):
         """Start ``call``; the future gives its ``NodeFinished`` (never raises for a node
         failure). ``cancel`` set means kill the call; ``report(event)`` relays ``NodeLog``s."""
 
-    def chain_limit(self, process: Process) -> int:
-        """How many calls a chain or a bundle that starts with a call of ``process`` may hold
-        (``submit_chain``; 1: calls of it are handed over one by one)."""
+    def chain_limit(self, process: Process, *, bundle: bool = False) -> int:
+        """How many calls a chain that starts with a call of ``process`` may hold
+        (``submit_chain``; 1: calls of it are handed over one by one). ``bundle``: calls
+        that do not read from each other, which a chain keeps in one slot one after another
+        where they could run side by side (an executor may allow it for quick calls only)."""
 
     def submit_chain(self, calls: list[NodeCall], *, cancel: threading.Event,
                      report: Report) -> list[Future[NodeFinished]]:
@@ -277,7 +279,7 @@ class ThreadExecutor:
                 self._pool = ThreadPoolExecutor(self._size, thread_name_prefix="containerdag node")
             return self._pool.submit(self._timed, call, cancel=cancel, report=report)
 
-    def chain_limit(self, process: Process) -> int:
+    def chain_limit(self, process: Process, *, bundle: bool = False) -> int:
         """1: threads gain nothing from chains, each call is handed over as it is ready."""
         return 1
 

@@ -314,7 +314,7 @@ class Run:
             calls.append(NodeCall(later, self.registry.get(node.process), dict(node.inputs),
                                   timeout, run=self.id))
         if not after:
-            after = self._bundle(running, limit)
+            after = self._bundle(running, self.executor.chain_limit(call.process, bundle=True))
             calls += [self._prepared[later] for later in after]
             self.bundled.update(zip([name, *after], after, strict=False))  # each: the next
         if not after:
@@ -335,7 +335,7 @@ class Run:
             name = ready[0]
             node = self.graph[name]
             proc = self.registry.get(node.process)
-            if (node.scatter or self.executor.chain_limit(proc) <= 1
+            if (node.scatter or self.executor.chain_limit(proc, bundle=True) <= 1
                     or self.cache.may_reuse(name, proc) or self.cancel.is_set()
                     or any(self.result.status.get(up) not in SUCCESS
                            for up in self.ordering.upstream[name])):

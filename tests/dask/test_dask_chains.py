@@ -75,6 +75,7 @@ def test_a_fan_of_in_process_nodes_keeps_max_workers_running(executor):
             running -= 1
     assert most <= executor.slots
     assert len(set(result.workers.values())) == 2  # the slots of both workers
+    assert executor.chain_limit(step, bundle=True) > 1  # quick: its nodes share bundles
 
 
 def test_containers_overlap_a_chain_of_in_process_nodes(registry, executor):
@@ -88,6 +89,8 @@ def test_containers_overlap_a_chain_of_in_process_nodes(registry, executor):
     container = result.times["slow"]
     chained = (result.times["n0"][0], result.times["n4"][1])
     assert container[0] < chained[1] and chained[0] < container[1]  # at the same time
+    # Slow nodes are chained when in a line, never bundled: each takes a slot as one frees.
+    assert executor.chain_limit(nap) > 1 and executor.chain_limit(nap, bundle=True) == 1
 
 
 def test_cancel_stops_a_chain_on_dask(executor):
