@@ -5,11 +5,11 @@
    cluster has 2 workers x 4 threads, each worker its own warm container on the same engine).
    Rounds alternate which side goes first; medians; the ratio dask / threads of wall time.
 2. Dask's cost per in-process node: a fan of independent ``x + 1`` nodes, with ``max_workers``
-   = the cluster's threads (8) and = 4 x that (32: Dask queues them and the executor sends
-   the ones that become ready together in one message), and a chain (each node waits for the
-   one before), on both sides; ``(dask - threads) / nodes`` in ms. The fan is the target
-   (<= 2 ms per node): the cost a wide graph pays; the chain is the round trip one node adds
-   to a critical path.
+   = the cluster's threads (8) and = 4 x that (32), and a chain (each node waits for the one
+   before), on both sides; ``(dask - threads) / nodes`` in ms. Targets (issue 25): the fan at
+   ``max_workers`` = the cluster's threads <= 1 ms per node (nodes waiting for a slot share a
+   slot's task, a bundle), the chain <= 3 ms per step (nodes in a line run as one task, a
+   chain: no round trip to the client between two steps).
 
 A measurement, not a test: exit code 0 whether or not the target is met. Needs the Docker
 Engine with ``containerdag/add_subtract:latest`` and the ``dask`` extra. Run:
@@ -30,7 +30,8 @@ from distributed import Client, LocalCluster
 from containerdag_widgets import Graph, Registry, process
 from containerdag_widgets.executors import DaskExecutor
 
-TARGET_MS = 2.0
+TARGET_MS = 1.0  # per node of the fan at max_workers = the cluster's threads
+CHAIN_TARGET_MS = 3.0  # per step of the chain
 
 
 @process(outputs={"z": 1.0})
@@ -114,7 +115,8 @@ def main() -> None:
                             "threads_s": w_threads, "dask_s": w_dask, "overhead_ms": wide_ms},
         "python_chain": {"nodes": args.chain_nodes, "threads_s": ch_threads,
                          "dask_s": ch_dask, "overhead_ms": chain_ms},
-        "target_ms": TARGET_MS, "target_met": min(fan_ms, wide_ms) <= TARGET_MS,
+        "target_ms": TARGET_MS, "target_met": fan_ms <= TARGET_MS,
+        "chain_target_ms": CHAIN_TARGET_MS, "chain_target_met": chain_ms <= CHAIN_TARGET_MS,
         "rounds": args.rounds,
     }
     if args.json:
@@ -129,11 +131,13 @@ def main() -> None:
     print("in-process nodes (x + 1), Dask's cost per node over the ThreadExecutor:")
     for mw, t_s, d_s, ms in ((slots, f_threads, f_dask, fan_ms),
                              (4 * slots, w_threads, w_dask, wide_ms)):
+        target = (f"target <= {TARGET_MS:g} ms: {'MET' if ms <= TARGET_MS else 'MISSED'}"
+                  if mw == slots else "no target")
         print(f"  fan of {args.python_nodes} (max_workers {mw}): {t_s:.3f} s vs {d_s:.3f} s "
-              f"-> {ms:.2f} ms per node "
-              f"(target <= {TARGET_MS:g} ms: {'MET' if ms <= TARGET_MS else 'MISSED'})")
+              f"-> {ms:.2f} ms per node ({target})")
+    met = "MET" if chain_ms <= CHAIN_TARGET_MS else "MISSED"
     print(f"  chain of {args.chain_nodes}: {ch_threads:.3f} s vs {ch_dask:.3f} s -> "
-          f"{chain_ms:.2f} ms per node (a round trip per node on the critical path)")
+          f"{chain_ms:.2f} ms per step (target <= {CHAIN_TARGET_MS:g} ms: {met})")
 
 
 if __name__ == "__main__":
