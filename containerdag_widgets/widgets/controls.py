@@ -131,8 +131,6 @@ class Controls:
         label = self.progress_text
         for k in ("ok", "bad"):
             (label.add_class if k == kind else label.remove_class)(f"cdw-progress-{k}")
-        label.style.text_color = {"ok": "#2e7d32", "bad": "#d32f2f"}.get(kind)
-        label.style.font_weight = "bold" if kind == "bad" else None
         label.value = text
 
     def set_running(self, running: bool, can_run: bool, has_failed: bool,
