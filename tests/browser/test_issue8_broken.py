@@ -219,9 +219,13 @@ def test_5_status_styling(lab, docker_client):
         lab.click_button("Run")
         text = "2 failed, 1 skipped of 4"
         lab.wait_for_text(text, selector=".cdw-progress")
-        colour = lab.evaluate("""() => getComputedStyle(
-            document.querySelector('.cdw-progress')).color""")
-        assert colour == "rgb(211, 47, 47)", colour  # red, not the default text colour
+        # The outcome: a red dot before the text, the text bold in the theme's own colour
+        # (red text fell under 4.5:1 contrast on the dark theme).
+        dot, weight = lab.evaluate("""() => {
+            const el = document.querySelector('.cdw-progress');
+            return [getComputedStyle(el, '::before').backgroundColor,
+                    getComputedStyle(el).fontWeight]; }""")
+        assert dot == "rgb(211, 47, 47)" and int(weight) >= 600, (dot, weight)
         # The bar: a segment per status, as wide as its share (2 of 4 failed: half is red).
         segments = lab.evaluate("""() => [...document.querySelectorAll(
             '.cdw-graph-widget .cdw-bar .cdw-bar-seg')].map(s => [s.dataset.status,
