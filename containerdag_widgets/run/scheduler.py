@@ -116,10 +116,11 @@ class Run:
     def __init__(self, graph: Graph, registry: Registry, options: RunOptions, *,
                  executor: Executor, cache: RunCache,
                  publish: Callable[[Event], None] = lambda _event: None):
-        # A copy: later edits to the user's graph do not touch this run. Validated as it
-        # is copied: raises before anything starts.
+        # Validated first (raises before anything starts, and before a copy is tried of a
+        # value that cannot be copied), then copied: later edits to the user's graph do not
+        # touch this run. The copy has the same nodes and references: the same ordering.
+        self.ordering: Ordering = graph.check(registry)
         self.graph = graph.copy()
-        self.ordering: Ordering = self.graph.check(registry)
         order = self.ordering.order
         if options.nodes is not None:
             self.graph = subgraph(self.graph, options.nodes)
