@@ -145,3 +145,12 @@ def test_a_corrupt_database_warns_once_and_the_run_goes_on(registry, tmp_path):
         store = SafeStore.open(path)
         result = Graph.from_spec(SPEC).run(registry, cache=store)
     assert result.ok and len(warned) == 1
+
+
+def test_the_plan_table_lines_up_under_its_header(registry):
+    """Short node names: the header's 'node' sets the column (its rule was one dash wide)."""
+    table = Graph.from_spec(SPEC).plan(registry).table(header=True).splitlines()
+    assert table[0].split() == ["node", "action", "reason"]
+    assert table[1].split() == ["----", "-------", "------"]
+    assert all(line.index("run") == table[0].index("action")
+               for line in table[2:] if " run " in line)

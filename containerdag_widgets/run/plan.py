@@ -56,7 +56,7 @@ class Plan:
 
     def table(self, *, header: bool = False) -> str:
         """One line per node: name, action, reason (under a header row, if asked)."""
-        width = max((len(s.node) for s in self), default=4)
+        width = max([len(s.node) for s in self] + [len("node")] * header, default=0)
         lines = [f"{s.node:<{width}}  {s.action:<7}  {s.reason}" for s in self]
         if header:
             lines[:0] = [f"{'node':<{width}}  {'action':<7}  reason",
