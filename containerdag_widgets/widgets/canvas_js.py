@@ -9,8 +9,9 @@ It finds the Cytoscape instance of the ipycytoscape view in the same ``.cdw-canv
 - keeps nodes where they stand: a drawing places each node at its ``positions`` entry and
   only new nodes are placed, near their neighbours (below what they read, above what reads
   them, else beside the graph, stepped past any node in the way); ``layout_options`` runs on
-  every node for the first drawing, a ``fresh`` one and the ``relayout`` command (then a rank
-  wider than the canvas at ``readable_zoom`` is wrapped into rows); after a layout, a
+  every node for the first drawing, a ``fresh`` one and the ``relayout`` command (then nodes
+  of a rank that share their neighbours, a wide fan-in, are wrapped into rows when the canvas
+  at ``readable_zoom`` cannot show them side by side); after a layout, a
   placement or a drag it writes ``positions`` back to the kernel (a ``preset`` layout, the
   registry's, is run as given each time);
 - applies the helper's stylesheet with ``var(--jp-..., fallback)`` resolved from the page's CSS,
@@ -76,8 +77,11 @@ function readable(model, cy) {
   const w = cy.width(), h = cy.height();
   if (!w || !h || cy.nodes().empty() || cy.zoom() >= z) return;
   const bb = cy.elements().boundingBox();
+  // The top of the graph, centred on what the first screen shows of it.
+  const top = cy.nodes().filter((n) => n.visible() && n.boundingBox().y1 < bb.y1 + h / z);
+  const tb = top.nonempty() ? top.boundingBox() : bb;
   cy.zoom(z);
-  cy.pan({ x: w / 2 - z * (bb.x1 + bb.x2) / 2, y: 16 - z * bb.y1 });
+  cy.pan({ x: w / 2 - z * (tb.x1 + tb.x2) / 2, y: 16 - z * bb.y1 });
 }
 
 // ---- the elements ------------------------------------------------------------------------------
@@ -203,11 +207,12 @@ function place(cy, fresh, placed, options) {
   }
 }
 
-// A rank (nodes on one line of a top-down layout) wider than the canvas shows at a readable
-// zoom is laid out in rows, in the layout's order, and what is below it moves down.
+// Nodes of one rank (a line of a top-down layout) that have the same neighbours (200
+// sources of one sink) and are more than the canvas shows side by side at a readable zoom
+// are laid out in rows, in the layout's order; what is below them moves down.
 function wrapRanks(model, cy, options) {
-  const nodes = cy.nodes().filter((n) => !n.isParent() && !n.isChild());
   if (options.rankDir && options.rankDir !== 'TB') return;
+  const nodes = cy.nodes().filter((n) => !n.isParent() && !n.isChild());
   const ranks = new Map();
   nodes.forEach((n) => {
     const key = Math.round(n.position('y'));
@@ -217,27 +222,42 @@ function wrapRanks(model, cy, options) {
   const gap = options.nodeSep || 30;
   const z = model.get('readable_zoom') || 0.6;
   const width = Math.max(cy.width() || 0, 400) / z;
+  const ids = (c) => c.map((m) => m.id()).sort().join('\u0001');
   let shift = 0;
   const moves = [];
   for (const y of [...ranks.keys()].sort((a, b) => a - b)) {
-    const row = ranks.get(y).sort((a, b) => a.position('x') - b.position('x'));
-    const cell = Math.max(...row.map((n) => n.outerWidth())) + gap;
-    const cols = Math.max(4, Math.ceil(Math.sqrt(row.length)), Math.floor(width / cell));
-    if (row.length <= cols || row.length < 12) {
-      if (shift) row.forEach((n) => moves.push([n, n.position('x'), y + shift]));
-      continue;
+    const alike = new Map();  // neighbours -> the rank's nodes that have them
+    for (const n of ranks.get(y)) {
+      const key = ids(n.incomers('node')) + '\u0002' + ids(n.outgoers('node'));
+      if (!alike.has(key)) alike.set(key, []);
+      alike.get(key).push(n);
     }
-    const rowH = Math.max(...row.map((n) => n.outerHeight())) + gap;
-    const centre = (row[0].position('x') + row[row.length - 1].position('x')) / 2;
-    const lines = Math.ceil(row.length / cols);
-    row.forEach((n, i) => {
-      const r = Math.floor(i / cols), c = i % cols;
-      const inRow = r === lines - 1 ? row.length - r * cols : cols;
-      moves.push([n, centre + (c - (inRow - 1) / 2) * cell, y + shift + r * rowH]);
-    });
-    shift += (lines - 1) * rowH;
+    let extra = 0;
+    const wrapped = new Set();
+    for (const group of alike.values()) {
+      const cell = Math.max(...group.map((n) => n.outerWidth())) + gap;
+      const cols = Math.max(4, Math.floor(width / cell));  // as many as fit side by side
+      if (group.length < 12 || group.length <= cols) continue;
+      group.sort((a, b) => a.position('x') - b.position('x'));
+      const rowH = Math.max(...group.map((n) => n.outerHeight())) + gap;
+      const centre = (group[0].position('x') + group[group.length - 1].position('x')) / 2;
+      const lines = Math.ceil(group.length / cols);
+      group.forEach((n, i) => {
+        const r = Math.floor(i / cols), c = i % cols;
+        const inRow = r === lines - 1 ? group.length - r * cols : cols;
+        moves.push([n, centre + (c - (inRow - 1) / 2) * cell, y + shift + r * rowH]);
+        wrapped.add(n);
+      });
+      extra = Math.max(extra, (lines - 1) * rowH);
+    }
+    if (shift) {
+      for (const n of ranks.get(y)) {
+        if (!wrapped.has(n)) moves.push([n, n.position('x'), y + shift]);
+      }
+    }
+    shift += extra;
   }
-  if (!moves.length) return;
+  if (!moves.some(([n, x, y]) => x !== n.position('x') || y !== n.position('y'))) return;
   cy.startBatch();
   for (const [n, x, y] of moves) n.position({ x, y });
   cy.endBatch();
