@@ -19,7 +19,8 @@
  *   'H'  hello (call 0): the version text, sent once at start.
  *   'O'  stdout bytes of the call (for a server: its answer line, without the newline).
  *   'E'  stderr bytes of the call, as they come.
- *   'X'  the call ended: exit code (i32, 128 + signal when killed by one).
+ *   'X'  the call ended: exit code (i32, 128 + signal when killed by one); a killed call's
+ *        once no process of its group is left.
  *   'D'  a keep-loaded call ended because its server exited or could not start: the reason.
  *
  * End of stdin (the host went away) kills every process this runner started, then exits.
@@ -562,6 +563,13 @@ static void loaded_call(uint32_t id, unsigned char *data, size_t n) {
     dispatch(g);
 }
 
+/* Whether no process is left in the process group a killed call ran in: its end is sent only
+   then, so a cancelled call has ended with every process of its group (SIGKILL is delivered,
+   not done, when kill returns; the last member's exit wakes the runner as a SIGCHLD). */
+static int group_gone(pid_t group) {
+    return kill(-group, 0) < 0 && errno == ESRCH;
+}
+
 static void kill_call(uint32_t id) {
     for (proc_t *p = procs; p; p = p->next)
         if (p->call == id && !p->killed) {
@@ -790,7 +798,7 @@ int main(int argc, char **argv) {
                 close_fd(&p->out);
                 close_fd(&p->err);
             }
-            if (p->reaped && p->out < 0 && p->err < 0) {
+            if (p->reaped && p->out < 0 && p->err < 0 && (!p->killed || group_gone(p->pid))) {
                 finish(p);
                 next = procs; /* finish may have started servers: walk again from the top */
             }
