@@ -21,6 +21,9 @@ It finds the Cytoscape instance of the ipycytoscape view in the same ``.cdw-canv
 - after each layout that fits, zooms in to ``readable_zoom`` (showing the top of the graph)
   when fitting the whole graph would draw nodes too small to read, and bends each edge whose
   straight line would cross another node (unbundled bezier, checked against the nodes' boxes);
+- after each layout, placement or route and each drag end, leaves out the edge labels that
+  would overlap others (``style.QUIET_LABELS_JS``: class ``cdw-label-quiet``), and marks the
+  edge under the pointer (``cdw-hover``) so its label shows;
 - refits while the user has not touched the view and the canvas changes size, or is first
   shown (drawn off-screen, e.g. by Run All);
 - lights the selected node's lineage (its upstream and downstream; the rest dimmed), and
@@ -39,8 +42,10 @@ It records ``data-cdw-layouts`` (layouts seen) on the container for tests and be
 """
 
 from ..model.status import STATUSES
+from .style import QUIET_LABELS_JS
 
-CANVAS_ESM = r"""
+# The rule for edge labels is style.py's (QUIET_LABELS_JS), run here as ``quietLabels``.
+CANVAS_ESM = "const quietLabels = " + QUIET_LABELS_JS + ";\n" + r"""
 const VAR = /var\(\s*(--[\w-]+)\s*,\s*([^()]*(?:\([^()]*\))?[^()]*)\)/g;
 const seen = new WeakMap();          // cy -> per-instance state
 const helpers = new Set();           // {model, el} of rendered helpers
@@ -265,21 +270,26 @@ function wrapRanks(model, cy, options) {
 
 function patch(model, cy, st) {
   const classes = model.get('classes') || {}, data = model.get('data') || {};
+  let edgesChanged = false;
   cy.startBatch();
   for (const [id, cls] of Object.entries(classes)) {
     if (st.classes[id] === cls) continue;
     st.classes[id] = cls;
     const ele = cy.getElementById(id);
     if (ele.nonempty()) ele.classes(cls);
+    if (ele.nonempty() && ele.isEdge()) edgesChanged = true;
   }
   for (const [id, d] of Object.entries(data)) {
     if (st.data[id] === d) continue;
     const ele = cy.getElementById(id);
     if (ele.nonempty()) ele.data(d);
+    if (ele.nonempty() && ele.isEdge()) edgesChanged = true;
   }
   st.data = data;
   cy.endBatch();
   decorate(cy, st);
+  // The kernel's classes replace an edge's (its quiet class too): the rule runs again.
+  if (edgesChanged) quietLabels(cy);
 }
 
 // ---- overlays: the selected node's lineage, the legend's filter -----------------------------
@@ -501,6 +511,7 @@ function attach(model, cy, helper) {
     if (st.fitting) readable(model, cy);
     st.fitting = false;
     route(cy);
+    quietLabels(cy);
     decorate(cy, st);
     if (stableLayout(model)) savePositions(model, cy);
   };
@@ -515,8 +526,12 @@ function attach(model, cy, helper) {
   cy.on('dragfree', 'node', () => {
     if (st.link) return;
     route(cy);
+    quietLabels(cy);
     if (stableLayout(model)) savePositions(model, cy);
   });
+  // The edge under the pointer shows its label (a quiet one too).
+  cy.on('mouseover', 'edge', (ev) => ev.target.addClass('cdw-hover'));
+  cy.on('mouseout', 'edge', (ev) => ev.target.removeClass('cdw-hover'));
   linking(model, cy, st);
   // Drawn while off-screen (Run All): fit when first shown, unless the user moved the view.
   if (window.IntersectionObserver) {
@@ -590,6 +605,8 @@ function render({ model, el }) {
       }
     });
     cy.endBatch();
+    route(cy);
+    quietLabels(cy);
   }));
   model.on('change:classes', update);
   model.on('change:data', update);
