@@ -41,7 +41,8 @@ class GraphEditor(W.VBox):
     source = Unicode("", help="in connect mode, the upstream node clicked first")
     target = Unicode("", help="in connect mode, the downstream node clicked second")
     edits = Int(0, help="edits made through this editor (observe it to react)")
-    yaml_text = Unicode("", help="the graph as YAML, kept current (what the YAML link offers)")
+    yaml_text = Unicode("", help="the graph as YAML with its ``layout:`` (where the nodes stand "
+                                 "on the canvas), kept current: what the YAML link offers")
     said = Unicode("", help="the editor's last message (a refusal's reason), as text")
 
     def __init__(self, widget: Any, **kwargs: Any):  # the GraphWidget that holds it
@@ -106,6 +107,7 @@ class GraphEditor(W.VBox):
         self.refresh()
         widget.observe(self._selected_changed, "selected")
         widget.pane.helper.on_msg(self._page_message)
+        widget.pane.helper.observe(lambda _: self._refresh_yaml(), "positions")
 
     # ---- edits (each through the Graph API) ------------------------------------------------
 
@@ -242,10 +244,8 @@ class GraphEditor(W.VBox):
     # ---- the page ---------------------------------------------------------------------------
 
     def _page_message(self, _helper: Any, content: dict, _buffers: Any) -> None:
-        event = content.get("event")
-        if event == "delete" and self.widget.selected in self.graph:
-            self.delete(self.widget.selected)
-        elif event == "png" and isinstance(content.get("data"), str):
+        # (The Delete key's ``delete-node`` is the GraphWidget's.)
+        if content.get("event") == "png" and isinstance(content.get("data"), str):
             self.png_bytes = base64.b64decode(content["data"].split(",", 1)[-1])
 
     def node_clicked(self, name: str) -> None:
@@ -329,14 +329,19 @@ class GraphEditor(W.VBox):
     def refresh(self) -> None:
         """The YAML and the node panel after the graph changed. The widget calls it when it
         redraws, so a burst of edits (a loop in code) costs one refresh, not one per edit."""
-        self.yaml_text = self.graph.to_yaml() if len(self.graph) else ""
+        self._refresh_yaml()
+        self._refresh_node()
+
+    def _refresh_yaml(self) -> None:
+        """The YAML link: the graph and where its nodes stand (``GraphWidget.to_yaml``), so a
+        downloaded file draws them there again. Also after a layout or a drag in the page."""
+        self.yaml_text = self.widget.to_yaml() if len(self.graph) else ""
         data = base64.b64encode(self.yaml_text.encode()).decode()
         self.yaml_link.value = (f'<a class="cdw-yaml-link" download="graph.yaml" '
                                 f'title="Download the graph as YAML" '
                                 f'style="color: var(--jp-content-link-color, #1976d2); '
                                 f'text-decoration: underline; padding: 0 6px" '
                                 f'href="data:text/yaml;base64,{data}">YAML</a>')
-        self._refresh_node()
 
     def _refresh_node(self) -> None:
         name = self.widget.selected

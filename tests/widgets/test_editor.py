@@ -1,6 +1,8 @@
 """The canvas editor, driven through the methods its buttons call (the page: tests/browser)."""
 
+import base64
 import html
+import re
 import time
 
 from containerdag_widgets import Graph, GraphWidget, Registry, process
@@ -104,7 +106,7 @@ def test_typed_input_editors_delete_edges_and_nodes_and_undo():
     assert w.graph["add 2"].inputs["x"] == 1.0  # the example back
     e.connect("add", "z", "add 2", "x")
     w.selected = "add"
-    e._page_message(None, {"event": "delete"}, [])  # the Delete key in the canvas
+    w._page_event(None, {"event": "delete-node", "id": "add"}, [])  # the Delete key
     assert "add" not in w.graph and w.graph["add 2"].inputs["x"] == 1.0
     assert e.undo() and w.graph["add 2"].inputs["x"] == Ref("add", "z")
     wait_for_nodes(w, ["shout", "add", "add 2"])  # drawn by the edit, not by the test
@@ -190,4 +192,22 @@ def test_the_editor_sets_scatter_and_takes_a_list_for_a_scattered_input():
     assert e.undo() and g[name].scatter == ("x",)  # the last edit: the list of x
     assert g[name].inputs["x"] != [1.0, 2.0, 3.0]
     assert e.undo() and g[name].scatter == ()  # and before it, setting scatter
+    w.close()
+
+
+def test_the_yaml_download_keeps_where_the_nodes_stand():
+    """The YAML link offers the graph with its ``layout:`` (the canvas's positions), kept
+    current when the page moves a node, so the file draws the nodes there again."""
+    w, _ = make()
+    e = w.editor
+    e.add("add")
+    e.add("add")
+    e.connect("add", "z", "add 2", "x")
+    placed = {"add": {"x": 10.0, "y": 0.0}, "add 2": {"x": 10.0, "y": 120.0}}
+    w.pane.helper.positions = placed  # what the page writes after its layout
+    loaded = Graph.from_yaml(e.yaml_text)
+    assert loaded == w.graph and loaded.layout == placed, e.yaml_text
+    w.pane.helper.positions = {**placed, "add 2": {"x": 300.0, "y": 120.0}}  # a drag
+    data = re.search(r'base64,([^"]+)"', e.yaml_link.value).group(1)
+    assert Graph.from_yaml(base64.b64decode(data).decode()).layout["add 2"]["x"] == 300.0
     w.close()
