@@ -801,7 +801,10 @@ class GraphWidget(W.VBox):
         if state is None or started is None:
             state, started = self._fold.snapshot()
             origin = self._fold.origin
-        self.timeline.value = timeline_html(state, started, time.time(), origin)
+        # Nodes named alike share a row above the widget's own threshold, as on the canvas.
+        self.timeline.value = timeline_html(state, started, time.time(), origin,
+                                            group_above=self.large_graph,
+                                            group_by=self.group_by)
 
     @property
     def _state(self) -> RunResult:

@@ -258,3 +258,25 @@ def test_labels_say_a_name_once_the_legend_counts_and_focus_reaches_one_hop():
     counts = dict(re.findall(r'data-status="(\w+)">.*?<b class="cdw-legend-count">(\d+)</b>',
                              w.controls.legend.value))
     assert counts["done"] == "2" and counts["failed"] == "0" and len(counts) == 8
+
+
+def test_the_timeline_groups_above_the_widgets_own_threshold():
+    """The timeline groups nodes named alike when the widget's ``large_graph`` says a graph is
+    large (as the canvas does), by the widget's ``group_by``; not below it."""
+    spec = {f"fan {i}": {"process": "add", "inputs": {"x": float(i), "y": 1.0}}
+            for i in range(1, 6)}
+    w = GraphWidget(Graph.from_spec(spec), Registry([add]), large_graph=3)
+    assert w.grouped  # the canvas groups 5 nodes above 3
+    w.run(timeout=60)
+    w.wait_idle(60)
+    w.tabs.selected_index = 1  # the Timeline tab: drawn when chosen
+    assert 'data-bars="5"' in w.timeline.value, w.timeline.value[:300]
+    assert 'data-grouped="1" data-groups="1"' in w.timeline.value, w.timeline.value[:300]
+    w.close()
+    ungrouped = GraphWidget(Graph.from_spec(spec), Registry([add]), group_by=None)
+    ungrouped.run(timeout=60)
+    ungrouped.wait_idle(60)
+    ungrouped.tabs.selected_index = 1
+    assert 'data-bars="5"' in ungrouped.timeline.value
+    assert 'data-grouped="0"' in ungrouped.timeline.value
+    ungrouped.close()
