@@ -584,7 +584,8 @@ class GraphWidget(W.VBox):
         for s in result.status.values():
             if s not in SUCCESS:
                 counts[s] = counts.get(s, 0) + 1
-        self.message.value = ('<span class="cdw-error" style="color:#d32f2f">' + esc(
+        # The theme's text colour, a red dot and bold (style.WIDGET_CSS): legible in both themes.
+        self.message.value = ('<span class="cdw-error cdw-failures">' + esc(
             ", ".join(f"{n} {s}" for s, n in counts.items())) + " (click a node)</span>"
             if counts else "")
         self._buttons(True)

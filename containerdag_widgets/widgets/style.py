@@ -170,7 +170,9 @@ def registry_stylesheet() -> list[dict]:
 #: CSS of the widgets (brought into the page by the canvas helper). The progress text is in
 #: the theme's text colour (its contrast is the theme's: at least 4.5:1 in light and dark);
 #: how the run went shows in a coloured dot before it and in bold for a failure. Its colour
-#: wins over one set on the label itself (``!important``).
+#: wins over one set on the label itself (``!important``). The failures reported under the
+#: canvas (``cdw-failures``) are shown the same way: the theme's text colour, bold, after a
+#: dot of the theme's error colour (red text would be 3.8:1 on the dark theme).
 WIDGET_CSS = """
 .cdw-status { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 90%; }
 .cdw-legend { display: flex; flex-wrap: wrap; gap: 4px 10px; font-size: 12px;
@@ -193,6 +195,9 @@ WIDGET_CSS = """
   width: 9px; height: 9px; border-radius: 50%; margin-right: 5px; vertical-align: 0; }
 .cdw-progress-ok::before { background: var(--jp-success-color1, #388e3c); }
 .cdw-progress-bad::before { background: var(--jp-error-color1, #d32f2f); }
+.cdw-failures { color: var(--jp-ui-font-color1, #1b1f24); font-weight: 600; }
+.cdw-failures::before { content: ""; display: inline-block; width: 9px; height: 9px;
+  border-radius: 50%; margin-right: 5px; background: var(--jp-error-color1, #d32f2f); }
 .cdw-timeline { font-size: 12px; color: var(--jp-ui-font-color1); }
 .cdw-graph-widget .widget-html-content { line-height: 1.35; }
 .cdw-inspector .widget-html-content, .cdw-timeline-view .widget-html-content,

@@ -2,8 +2,9 @@
 another (their boxes, as Cytoscape lays them out, measured in the page) once the page has
 run its rule (style.QUIET_LABELS_JS, by the canvas helper after its layout) that leaves out
 those that would, and a label left out shows again on the lineage of a node clicked; the
-progress text keeps a contrast of at least 4.5:1 against its background in the light and the
-dark theme (computed colours, WCAG's relative luminance)."""
+progress text and the failures reported under the canvas keep a contrast of at least 4.5:1
+against their background in the light and the dark theme (computed colours, WCAG's relative
+luminance)."""
 
 from __future__ import annotations
 
@@ -129,10 +130,14 @@ w
 """
 BREAK = 'g.set_input("b", "b", 0.0)'
 
-#: The progress text, its colour and the colour under it (the first opaque background up its
-#: ancestors, with the translucent ones over it), as shown, and WCAG's contrast ratio.
-CONTRAST = """() => {
-    const el = document.querySelector('.cdw-graph-widget .cdw-progress');
+PROGRESS = ".cdw-graph-widget .cdw-progress"
+FAILURES = ".cdw-graph-widget .cdw-message .cdw-failures"  # the failures under the canvas
+
+#: A text (the progress text, by default), its colour and the colour under it (the first
+#: opaque background up its ancestors, with the translucent ones over it), as shown, and
+#: WCAG's contrast ratio.
+CONTRAST = """(sel) => {
+    const el = document.querySelector(sel);
     if (!el || !el.innerText.trim()) return null;
     const rgba = (c) => { const v = c.match(/rgba?\\(([^)]+)\\)/)[1].split(',').map(Number);
                           return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1]; };
@@ -167,8 +172,8 @@ def theme(lab, name: str) -> None:
     lab.wait_for_js(f"() => document.body.dataset.jpThemeLight === '{light}'")
 
 
-def contrast(lab, text: str, light: str) -> dict:
-    return lab.wait_for_js(f"""(want) => {{ const c = ({CONTRAST})();
+def contrast(lab, text: str, light: str, sel: str = PROGRESS) -> dict:
+    return lab.wait_for_js(f"""(want) => {{ const c = ({CONTRAST})({sel!r});
         return c && c.text.includes(want) && c.light === '{light}' && c; }}""", text,
                            timeout=60_000)
 
@@ -185,11 +190,18 @@ def test_the_progress_text_keeps_its_contrast_in_the_dark_theme(lab):
             nb.run(0)
             lab.click_button("Run")
             seen["bad", "dark"] = contrast(lab, "1 failed of 2", "false")
+            failures = {"dark": contrast(lab, "1 failed", "false", FAILURES)}
             lab.page.mouse.move(0, 0)
             lab.screenshot("progress-dark-failed.png", selector=".cdw-graph-widget")
         finally:
             theme(lab, "JupyterLab Light")
         seen["bad", "light"] = contrast(lab, "1 failed of 2", "true")
+        failures["light"] = contrast(lab, "1 failed", "true", FAILURES)
+        # The failures under the canvas: the theme's text colour, bold, after a red dot.
+        for c in failures.values():
+            assert c["ratio"] >= 4.5 and c["weight"] in ("600", "700"), failures
+            assert c["dot"] not in ("", "rgba(0, 0, 0, 0)"), failures
+        assert failures["dark"]["bg"] != failures["light"]["bg"], failures
         for (kind, _), c in seen.items():
             assert c["ratio"] >= 4.5 and c["kind"] == kind, seen
             assert (c["weight"] in ("600", "700")) is (kind == "bad"), seen
