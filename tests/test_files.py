@@ -209,17 +209,22 @@ def test_show_lists_a_runs_files_and_prune_removes_the_unnamed_ones(reg, tmp_pat
     assert graph.run(reg).status["up"] == "done"  # its artifact is gone: not a cache hit
 
 
+@pytest.mark.parametrize("direct", [False, True], ids=["page-cache", "o-direct"])
+@pytest.mark.parametrize("skip", [0, 4096, 4], ids=["start", "aligned", "unaligned"])
 @pytest.mark.parametrize("size", [0, 1, 8 << 20, (8 << 20) + 1, (24 << 20) + 5])
-def test_sha256_read_hashes_any_size_once_with_progress(tmp_path, size):
+def test_sha256_read_hashes_any_size_once_with_progress(tmp_path, size, skip, direct):
     """Beyond one chunk the hashing overlaps the next read: the digest is still the file's,
-    from where the handle stands, with progress rising to the bytes read."""
+    from where the handle stands (O_DIRECT from an unaligned place reads through the page
+    cache), with progress rising to the bytes read, and the handle left at the end."""
     from containerdag_widgets.model.files import sha256_read
 
     data = os.urandom(1 << 16) * (size // (1 << 16) + 1)
     path = tmp_path / "f.bin"
-    path.write_bytes(b"skip" + data[:size])
+    path.write_bytes(b"s" * skip + data[:size])
     seen: list[int] = []
     with open(path, "rb", buffering=0) as handle:
-        handle.seek(4)
-        assert sha256_read(handle, seen.append) == hashlib.sha256(data[:size]).hexdigest()
+        handle.seek(skip)
+        got = sha256_read(handle, seen.append, direct=direct)
+        assert got == hashlib.sha256(data[:size]).hexdigest()
+        assert handle.tell() == skip + size
     assert seen == sorted(seen) and (seen[-1] if seen else 0) == size

@@ -38,6 +38,9 @@ from .workarea import WORK_DIR, ContainerArea, WorkArea
 __all__ = ["DiskFiles", "DiskFull"]
 
 _CHUNK = 1 << 20
+#: Outputs this large are hashed with O_DIRECT reads: the container's memory limit will have
+#: evicted most of what it wrote from the page cache (``sha256_read``).
+_DIRECT_FROM = 64 << 20
 
 
 class DiskFull(FileError):
@@ -227,7 +230,8 @@ class DiskFiles(CallFiles):
 
     def _hash(self, handle: Any, what: str, size: int) -> str:
         """The sha256 of an open file, read once; the bytes read go out as progress."""
-        return sha256_read(handle, lambda done: self.moved(what, done, size))
+        return sha256_read(handle, lambda done: self.moved(what, done, size),
+                           direct=size >= _DIRECT_FROM)
 
     def _move_in(self, fd: int, info: os.stat_result, relative: str, port: str,
                  path: str) -> str | None:

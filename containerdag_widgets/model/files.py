@@ -12,8 +12,10 @@ import contextlib
 import errno
 import hashlib
 import json
+import mmap
 import os
 import stat
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -149,45 +151,103 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
 #: to read (one large request instead of its 128 KiB readahead steps).
 _HASH_CHUNK = 8 << 20
 _READ_AHEAD = 64 << 20
+#: The alignment O_DIRECT reads need (of the offset; buffers are page-aligned mmaps).
+_DIRECT_ALIGN = 4096
+
+Reads = Callable[[int], memoryview]
 
 
-def sha256_read(handle: Any, progress: Callable[[int], None] | None = None) -> str:
+def sha256_read(handle: Any, progress: Callable[[int], None] | None = None, *,
+                direct: bool = False) -> str:
     """The hex SHA-256 of what is left to read in ``handle`` (a binary file object), read
     once; ``progress(bytes so far)`` after each chunk.
 
-    Beyond one chunk it overlaps the two costs of hashing a file the page cache lost (a
-    container's memory limit evicts what it wrote): the kernel is asked to read ahead, and
-    the hashing runs on a second thread while the next chunk is read (``hashlib`` and the
-    read both release the GIL)."""
-    digest, done = hashlib.sha256(), 0
-    buffers = [bytearray(_HASH_CHUNK), bytearray(_HASH_CHUNK)]
-    n = handle.readinto(buffers[0])
-    if not n or n < _HASH_CHUNK:  # a small file: one read
-        digest.update(memoryview(buffers[0])[:n or 0])
-        if progress is not None and n:
-            progress(n)
+    Beyond one chunk the hashing runs on a second thread while the next chunk is read
+    (``hashlib`` and the read both release the GIL). ``direct``: read with ``O_DIRECT`` where
+    the file system allows, from the disk straight into the hash: for a large file the page
+    cache has lost, as a container's memory limit makes it lose what the container wrote
+    (measured: 2 GiB made, passed and hashed, 11.8-12.3 s against 12.0-15.8 s through the
+    page cache); otherwise, and as the fallback, through the page cache, the kernel asked to
+    read ahead."""
+    reads = _direct_reads(handle) if direct else None
+    if reads is not None:
+        start = os.lseek(handle.fileno(), 0, os.SEEK_CUR)
+        try:
+            data = reads(0)
+        except OSError:  # O_DIRECT opened but refused on read: through the page cache
+            os.lseek(handle.fileno(), start, os.SEEK_SET)
+            reads = None
+    if reads is None:
+        reads = _buffered_reads(handle)
+        data = reads(0)
+    digest, done, i = hashlib.sha256(), 0, 0
+    if len(data) < _HASH_CHUNK:  # a small file: one read
+        digest.update(data)
+        if progress is not None and len(data):
+            progress(len(data))
         return digest.hexdigest()
-    fd, ahead = handle.fileno(), 0  # ahead: the end of what the kernel was asked to read
     with ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher:
-        pending, i = None, 0
-        while n:
+        pending = None
+        while data:
             if pending is not None:
                 pending.result()  # the other buffer is free again, the digest in order
-            pending = hasher.submit(digest.update, memoryview(buffers[i])[:n])
-            done += n
+            pending = hasher.submit(digest.update, data)
+            done += len(data)
             if progress is not None:
                 progress(done)
-            with contextlib.suppress(OSError):  # advice only (not every file is on a disk)
-                at = os.lseek(fd, 0, os.SEEK_CUR)  # where the next read starts
-                if ahead < at + _HASH_CHUNK:
-                    ahead = max(ahead, at)
-                    os.posix_fadvise(fd, ahead, _READ_AHEAD, os.POSIX_FADV_WILLNEED)
-                    ahead += _READ_AHEAD
             i ^= 1
-            n = handle.readinto(buffers[i])
+            data = reads(i)
         if pending is not None:
             pending.result()
     return digest.hexdigest()
+
+
+def _buffered_reads(handle: Any) -> Reads:
+    """Reads into two buffers in turn, through the page cache, asking ahead."""
+    buffers = [bytearray(_HASH_CHUNK), bytearray(_HASH_CHUNK)]
+    fd, ahead = handle.fileno(), 0  # ahead: the end of what the kernel was asked to read
+
+    def read(i: int) -> memoryview:
+        nonlocal ahead
+        with contextlib.suppress(OSError):  # advice only (not every file is on a disk)
+            at = os.lseek(fd, 0, os.SEEK_CUR)  # where the next read starts
+            if ahead < at + _HASH_CHUNK:
+                ahead = max(ahead, at)
+                os.posix_fadvise(fd, ahead, _READ_AHEAD, os.POSIX_FADV_WILLNEED)
+                ahead += _READ_AHEAD
+        return memoryview(buffers[i])[:handle.readinto(buffers[i]) or 0]
+    return read
+
+
+def _direct_reads(handle: Any) -> Reads | None:
+    """Reads into two page-aligned buffers in turn with ``O_DIRECT`` (the same open file,
+    opened again through ``/proc/self/fd``, so no path is looked up), the handle's position
+    kept in step; None where that cannot be (not Linux, a file system without it, an
+    unaligned position)."""
+    fd = handle.fileno()
+    offset = os.lseek(fd, 0, os.SEEK_CUR)
+    if offset % _DIRECT_ALIGN or not hasattr(os, "O_DIRECT"):
+        return None
+    try:
+        direct = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_DIRECT | os.O_CLOEXEC)
+    except OSError:
+        return None
+    buffers = [mmap.mmap(-1, _HASH_CHUNK), mmap.mmap(-1, _HASH_CHUNK)]
+    closing = weakref.finalize(buffers[0], os.close, direct)
+
+    def read(i: int) -> memoryview:
+        nonlocal offset
+        try:
+            n = os.preadv(direct, [buffers[i]], offset)
+        except OSError:
+            closing()
+            raise
+        offset += n
+        os.lseek(fd, offset, os.SEEK_SET)
+        if not n:
+            closing()
+        return memoryview(buffers[i])[:n]
+    return read
 
 
 class File:
