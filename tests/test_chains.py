@@ -52,6 +52,18 @@ def nap(x: float = 1.0):
     return {"z": x + 1}
 
 
+def most_running(events: list) -> int:
+    """The most nodes running at once, counted from a run's NodeStarted/NodeFinished."""
+    running, most = 0, 0
+    for event in events:
+        if isinstance(event, NodeStarted):
+            running += 1
+            most = max(most, running)
+        elif isinstance(event, NodeFinished):
+            running -= 1
+    return most
+
+
 def chain(n: int, proc: str = "inc") -> Graph:
     spec = {"n00": {"process": proc, "inputs": {"x": 0.0}}}
     for i in range(1, n):
@@ -112,15 +124,7 @@ def test_a_fan_waiting_for_slots_runs_in_bundles_of_its_share(registry):
     assert result.ok and all(result.outputs[f"f{i:02d}"] == {"z": i + 1.0} for i in range(20))
     assert [len(b) for b in executor.chains] == [5, 5, 5, 5]
     assert sorted(n for b in executor.chains for n in b) == sorted(result.status)
-    # At most max_workers nodes running at once, by the events.
-    running, most = 0, 0
-    for event in events:
-        if isinstance(event, NodeStarted):
-            running += 1
-            most = max(most, running)
-        elif isinstance(event, NodeFinished):
-            running -= 1
-    assert most <= 4
+    assert most_running(events) <= 4  # at most max_workers at once, by the events
 
 
 def test_a_failed_node_of_a_bundle_does_not_stop_the_others(registry):

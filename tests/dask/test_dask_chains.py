@@ -7,6 +7,8 @@ from __future__ import annotations
 from containerdag_widgets import Graph, Registry, process
 from containerdag_widgets.run.events import NodeFinished, NodeStarted
 
+from ..test_chains import most_running
+
 
 @process(outputs={"z": 1.0})
 def step(x: float = 1.0):
@@ -66,14 +68,7 @@ def test_a_fan_of_in_process_nodes_keeps_max_workers_running(executor):
                        max_workers=executor.slots, listeners=[events.append])
     assert result.ok, result.table()
     assert all(result.outputs[f"f{i:03d}"] == {"z": i + 21.0} for i in range(200))
-    running, most = 0, 0
-    for event in events:
-        if isinstance(event, NodeStarted):
-            running += 1
-            most = max(most, running)
-        elif isinstance(event, NodeFinished):
-            running -= 1
-    assert most <= executor.slots
+    assert most_running(events) <= executor.slots
     assert len(set(result.workers.values())) == 2  # the slots of both workers
     assert executor.chain_limit(step, bundle=True) > 1  # quick: its nodes share bundles
 
