@@ -23,7 +23,14 @@ from ..model.errors import (
     excerpt,
 )
 from ..model.files import FILE_KEY, File, files_in
-from ..processes.base import Execution, LogSink, Process, ProgressSink
+from ..processes.base import (
+    Execution,
+    LogSink,
+    Process,
+    ProgressSink,
+    copy_sharing,
+    deepcopy_sharing,
+)
 from .disk_files import DiskFiles
 from .transfer import FILES_ROOT, OUTPUT_DIR_ENV, STREAMED_ROOT, CallFiles, has_files
 
@@ -243,17 +250,10 @@ class ContainerProcess(Process):
         return (_unpickled, (type(self), state, dict(getattr(self.pool, "options", {}))))
 
     def __copy__(self) -> ContainerProcess:
-        new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        return new
+        return copy_sharing(self)
 
     def __deepcopy__(self, memo: dict) -> ContainerProcess:
-        import copy
-
-        new = object.__new__(type(self))
-        state = {k: v for k, v in self.__dict__.items() if k != "pool"}
-        new.__dict__.update(copy.deepcopy(state, memo), pool=self.pool)
-        return new
+        return deepcopy_sharing(self, memo, ("pool",))
 
 
 def _unpickled(cls: type, state: dict[str, Any], options: dict[str, Any]) -> ContainerProcess:

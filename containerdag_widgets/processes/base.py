@@ -9,6 +9,7 @@ Docker backend.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ LogSink = Callable[[str], None]
 #: ``progress(what, done, total)``: bytes of one of the call's files moved so far.
 ProgressSink = Callable[[str, int, int], None]
 
-__all__ = ["Process", "Execution", "LogSink", "ProgressSink"]
+__all__ = ["Process", "Execution", "LogSink", "ProgressSink", "copy_sharing", "deepcopy_sharing"]
 
 
 @dataclass
@@ -188,3 +189,21 @@ _SCALARS = (str, int, float, bool, type(None))
 def _plain(values: Any) -> bool:
     """Whether a mapping holds only scalars (so it holds no file: no walk is needed)."""
     return isinstance(values, Mapping) and all(isinstance(v, _SCALARS) for v in values.values())
+
+
+def copy_sharing(obj: Any) -> Any:
+    """A shallow copy of a process that pickles through a rebuild (``__reduce__``), which
+    ``copy.copy`` would otherwise call: the same attributes, the same objects."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    return new
+
+
+def deepcopy_sharing(obj: Any, memo: dict, shared: tuple[str, ...]) -> Any:
+    """A deep copy of a process whose ``shared`` attributes (what holds a live resource: a
+    container pool, a loaded CWL tool) are the same objects in the copy."""
+    new = object.__new__(type(obj))
+    state = {k: v for k, v in obj.__dict__.items() if k not in shared}
+    new.__dict__.update(copy.deepcopy(state, memo))
+    new.__dict__.update({k: obj.__dict__[k] for k in shared if k in obj.__dict__})
+    return new

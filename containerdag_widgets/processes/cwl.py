@@ -47,7 +47,14 @@ from ..model.errors import (
 )
 from ..model.files import File
 from ..model.ports import port_problems
-from .base import Execution, LogSink, Process, ProgressSink
+from .base import (
+    Execution,
+    LogSink,
+    Process,
+    ProgressSink,
+    copy_sharing,
+    deepcopy_sharing,
+)
 
 __all__ = ["CwlProcess", "CwlDescriptionError", "CallOptions", "DEFAULT_IMAGE", "SUPPORTED",
            "CALLS_ROOT", "tool_resources", "refused_requirements"]
@@ -488,17 +495,10 @@ class CwlProcess(Process):
         return (rebuild, (type(self), state, options))
 
     def __copy__(self) -> CwlProcess:
-        new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        return new
+        return copy_sharing(self)
 
     def __deepcopy__(self, memo: dict) -> CwlProcess:
-        import copy
-
-        new = object.__new__(type(self))
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_tool", "backend")}
-        new.__dict__.update(copy.deepcopy(state, memo), _tool=self._tool, backend=self.backend)
-        return new
+        return deepcopy_sharing(self, memo, ("_tool", "backend"))
 
     # ---- what the kind says of itself ----------------------------------------------------
 
