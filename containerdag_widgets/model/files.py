@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
 import json
 import mmap
 import os
@@ -169,6 +170,8 @@ def sha256_read(handle: Any, progress: Callable[[int], None] | None = None, *,
     (measured: 2 GiB made, passed and hashed, 11.8-12.3 s against 12.0-15.8 s through the
     page cache); otherwise, and as the fallback, through the page cache, the kernel asked to
     read ahead."""
+    if os.fstat(handle.fileno()).st_size - handle.tell() < _HASH_CHUNK:
+        return _sha256_small(handle, progress)  # no buffers, no thread: the common case
     reads = _direct_reads(handle) if direct else None
     if reads is not None:
         start = os.lseek(handle.fileno(), 0, os.SEEK_CUR)
@@ -181,11 +184,6 @@ def sha256_read(handle: Any, progress: Callable[[int], None] | None = None, *,
         reads = _buffered_reads(handle)
         data = reads(0)
     digest, done, i = hashlib.sha256(), 0, 0
-    if len(data) < _HASH_CHUNK:  # a small file: one read
-        digest.update(data)
-        if progress is not None and len(data):
-            progress(len(data))
-        return digest.hexdigest()
     with ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher:
         pending = None
         while data:
@@ -202,9 +200,35 @@ def sha256_read(handle: Any, progress: Callable[[int], None] | None = None, *,
     return digest.hexdigest()
 
 
+class _Buffers:
+    """Two page-aligned chunk buffers, each mapped when first asked for."""
+
+    def __init__(self) -> None:
+        self._maps: list[mmap.mmap | None] = [None, None]
+
+    def __getitem__(self, i: int) -> mmap.mmap:
+        if self._maps[i] is None:
+            self._maps[i] = mmap.mmap(-1, _HASH_CHUNK)
+        return self._maps[i]
+
+
+def _sha256_small(handle: Any, progress: Callable[[int], None] | None) -> str:
+    """``sha256_read`` of a file under one chunk: read as it comes, to its end (it may have
+    grown since its size was read)."""
+    digest, done = hashlib.sha256(), 0
+    while chunk := handle.read(_CHUNK):
+        digest.update(chunk)
+        done += len(chunk)
+        if progress is not None:
+            progress(done)
+    return digest.hexdigest()
+
+
 def _buffered_reads(handle: Any) -> Reads:
-    """Reads into two buffers in turn, through the page cache, asking ahead."""
-    buffers = [bytearray(_HASH_CHUNK), bytearray(_HASH_CHUNK)]
+    """Reads into two buffers in turn, through the page cache, the kernel asked to read
+    ahead. The buffers are anonymous maps made when first used, so only the pages a read
+    fills are touched."""
+    buffers = _Buffers()
     fd, ahead = handle.fileno(), 0  # ahead: the end of what the kernel was asked to read
 
     def read(i: int) -> memoryview:
@@ -223,7 +247,9 @@ def _direct_reads(handle: Any) -> Reads | None:
     """Reads into two page-aligned buffers in turn with ``O_DIRECT`` (the same open file,
     opened again through ``/proc/self/fd``, so no path is looked up), the handle's position
     kept in step; None where that cannot be (not Linux, a file system without it, an
-    unaligned position)."""
+    unaligned position, a buffered handle)."""
+    if not isinstance(handle, io.RawIOBase):  # its position is kept on the file descriptor
+        return None
     fd = handle.fileno()
     offset = os.lseek(fd, 0, os.SEEK_CUR)
     if offset % _DIRECT_ALIGN or not hasattr(os, "O_DIRECT"):
@@ -232,8 +258,8 @@ def _direct_reads(handle: Any) -> Reads | None:
         direct = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY | os.O_DIRECT | os.O_CLOEXEC)
     except OSError:
         return None
-    buffers = [mmap.mmap(-1, _HASH_CHUNK), mmap.mmap(-1, _HASH_CHUNK)]
-    closing = weakref.finalize(buffers[0], os.close, direct)
+    buffers = _Buffers()
+    closing = weakref.finalize(buffers, os.close, direct)
 
     def read(i: int) -> memoryview:
         nonlocal offset
