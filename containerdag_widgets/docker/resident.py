@@ -54,6 +54,10 @@ class Runners:
     #: the first fill can come with a registry's discovery) to create and remove a volume no
     #: other session uses.
     volume_prefix = VOLUME_PREFIX
+    #: How long a runner may take to say hello before its image takes the exec path. A bound
+    #: for a runner that hangs, not a speed target: on 2 cores beside a second test suite
+    #: writing gigabytes, the 822 kB runner once took over 10 s to start.
+    start_timeout = 60.0
 
     def __init__(self, client: docker.DockerClient, *, enabled: bool = True,
                  image: str = RUNNER_IMAGE, path: str = RUNNER_PATH,
@@ -164,6 +168,7 @@ class Runners:
                 return found
             try:
                 found = RunnerSession(self.client.api, container.id, path=self.path,
+                                      start_timeout=self.start_timeout,
                                       on_notice=lambda text, given_up, t=tag:
                                       self._notice(t, text, given_up))
             except RunnerUnavailable as exc:

@@ -92,7 +92,7 @@ class RunnerSession:
     """The runner of one warm container, reached over one exec's attached stream."""
 
     def __init__(self, api: docker.APIClient, container_id: str, *, path: str = RUNNER_PATH,
-                 start_timeout: float = 10.0,
+                 start_timeout: float = 60.0,
                  on_notice: Callable[[str, bool], None] | None = None):
         self.container_id = container_id
         #: Why the stream ended (None while it works).

@@ -229,6 +229,20 @@ def test_a_runner_that_cannot_start_in_an_image_falls_back_for_that_image(regist
     assert "did not start" in str(problem) and "one Engine API exec each" in str(problem)
 
 
+def test_a_runner_that_never_answers_falls_back_after_its_start_timeout(registry):
+    runners = registry.sources[0].pool.runners
+    runners.path, runners.start_timeout = "/bin/cat", 0.5  # runs, reads stdin, never says hello
+    assert registry.get("echo").run({"text": "slow"})["text"] == "slow"
+    (problem,) = _runner_problems(registry)
+    assert problem.image == TESTKIT
+    assert "did not answer within 0.5 s" in str(problem)
+    container = _container(registry, "echo")
+    deadline = time.monotonic() + 30
+    while any(row[-1] == "/bin/cat" for row in container.top()["Processes"]):  # stdin closed
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
 def test_an_engine_refusing_the_volume_falls_back(registry, monkeypatch):
     real = docker.models.containers.ContainerCollection.create
 
