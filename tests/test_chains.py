@@ -156,3 +156,48 @@ def test_the_ordering_is_graphlibs_order():
     assert Ordering(upstream).order == list(graphlib.TopologicalSorter(upstream).static_order())
     with pytest.raises(graphlib.CycleError):
         Ordering({"a": ["b"], "b": ["a"]})
+
+
+class Plain:
+    """An executor written before chains: the six members only, every call in a thread."""
+
+    slots = 0
+
+    def __init__(self) -> None:
+        self.threads = ThreadExecutor(inline=False)
+        self.submitted: list[str] = []
+        self.closed = False
+
+    def prepare(self, max_workers):
+        self.threads.prepare(max_workers)
+
+    def runs_inline(self, call):
+        return False
+
+    def run_inline(self, call, *, report):
+        raise AssertionError("never asked: runs_inline is False")
+
+    def submit(self, call, *, cancel, report):
+        self.submitted.append(call.node)
+        return self.threads.submit(call, cancel=cancel, report=report)
+
+    def close(self):
+        self.closed = True
+        self.threads.close()
+
+
+@pytest.mark.parametrize("where", ["option", "session"])
+def test_an_executor_without_chains_gets_every_call_by_itself(registry, where):
+    from containerdag_widgets import Session
+
+    executor = Plain()
+    graph = chain(5)
+    graph.add("f", "inc", {"x": 10.0})
+    if where == "option":
+        result = graph.run(registry, executor=executor, cache=False)
+    else:
+        result = Session(registry, executor=executor).run(graph, cache=False)
+    assert result.ok and result.outputs["n04"] == {"z": 5.0} and result.outputs["f"] == {
+        "z": 11.0}
+    assert sorted(executor.submitted) == sorted(result.status)
+    assert not executor.closed  # the caller's executor: closed by the caller

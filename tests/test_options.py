@@ -27,6 +27,28 @@ BAD_OPTIONS = [
 ]
 
 
+class HalfChained:
+    """An executor with ``chain_limit`` but not ``submit_chain``: half of an optional pair."""
+
+    slots = 0
+
+    def prepare(self, max_workers): ...
+    def runs_inline(self, call): ...
+    def run_inline(self, call, *, report): ...
+    def submit(self, call, *, cancel, report): ...
+    def close(self): ...
+    def chain_limit(self, process, *, bundle=False): ...
+
+
+def test_an_executor_with_half_the_chain_members_is_refused_naming_the_other():
+    g = Graph.from_spec({"a": {"process": "add", "inputs": {"x": 1.0, "y": 2.0}}})
+    with pytest.raises(OptionError, match="missing: submit_chain") as info:
+        g.run(Registry([add]), executor=HalfChained())
+    assert info.value.option == "executor"
+    with pytest.raises(OptionError, match="missing: slots, prepare, runs_inline"):
+        g.run(Registry([add]), executor=object())
+
+
 @pytest.mark.parametrize(("options", "option"), BAD_OPTIONS)
 @pytest.mark.parametrize("how", ["run", "start"])
 def test_a_bad_option_is_refused_before_any_node_starts(options, option, how):

@@ -21,7 +21,8 @@ from ..model.node import Ref
 from ..processes.base import Process
 from .events import Event, NodeFinished, NodeLog, NodeProgress
 
-__all__ = ["NodeCall", "Executor", "EXECUTOR_MEMBERS", "ThreadExecutor", "execute_call",
+__all__ = ["NodeCall", "Executor", "EXECUTOR_MEMBERS", "CHAIN_MEMBERS", "missing_members",
+           "OneByOne", "ThreadExecutor", "execute_call",
            "follow", "LogBatcher", "ProgressThrottle", "Report"]
 
 #: Where an executor sends a running node's events (``NodeLog``); any thread may call it.
@@ -49,7 +50,9 @@ class NodeCall:
 
 class Executor(Protocol):
     """Runs nodes. The scheduler calls ``prepare`` once per run, then ``submit`` per node
-    (or runs the call itself where ``runs_inline`` says so)."""
+    (or runs the call itself where ``runs_inline`` says so). ``chain_limit`` and
+    ``submit_chain`` are optional, as a pair: an executor without them is used through
+    ``OneByOne``."""
 
     @property
     def slots(self) -> int:
@@ -87,8 +90,62 @@ class Executor(Protocol):
 
 
 #: What makes an executor (checked on a given ``executor=``).
-EXECUTOR_MEMBERS = ("slots", "prepare", "runs_inline", "run_inline", "submit", "chain_limit",
-                    "submit_chain", "close")
+EXECUTOR_MEMBERS = ("slots", "prepare", "runs_inline", "run_inline", "submit", "close")
+#: Optional, as a pair: an executor without them hands every call over by itself (``OneByOne``).
+CHAIN_MEMBERS = ("chain_limit", "submit_chain")
+
+
+def missing_members(value: Any) -> list[str]:
+    """The members ``value`` lacks to be an executor (none: it is one, or ``OneByOne`` of
+    it makes one). Looked up on the type: a property (a cluster's slots) is not asked."""
+    missing = [m for m in EXECUTOR_MEMBERS if not hasattr(type(value), m)]
+    chains = [m for m in CHAIN_MEMBERS if not hasattr(type(value), m)]
+    return missing + (chains if len(chains) == 1 else [])
+
+
+class OneByOne:
+    """An executor without chains (no ``chain_limit``/``submit_chain``) as the scheduler
+    sees one: each call handed over by itself, everything else asked of ``inner``."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+
+    @classmethod
+    def wrap(cls, executor: Any) -> Executor:
+        """``executor`` itself if it chains, else it one by one."""
+        if all(hasattr(type(executor), m) for m in CHAIN_MEMBERS):
+            return executor
+        return cls(executor)
+
+    @property
+    def slots(self) -> int:
+        return self.inner.slots
+
+    def prepare(self, max_workers: int) -> None:
+        self.inner.prepare(max_workers)
+
+    def runs_inline(self, call: NodeCall) -> bool:
+        return self.inner.runs_inline(call)
+
+    def run_inline(self, call: NodeCall, *, report: Report) -> NodeFinished:
+        return self.inner.run_inline(call, report=report)
+
+    def submit(self, call: NodeCall, *, cancel: threading.Event,
+               report: Report) -> Future[NodeFinished]:
+        return self.inner.submit(call, cancel=cancel, report=report)
+
+    def chain_limit(self, process: Process, *, bundle: bool = False) -> int:
+        return 1
+
+    def submit_chain(self, calls: list[NodeCall], *, cancel: threading.Event,
+                     report: Report) -> list[Future[NodeFinished]]:
+        raise TypeError(f"{self.inner!r} runs calls one by one (chain_limit is 1)")
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __repr__(self) -> str:
+        return f"OneByOne({self.inner!r})"
 
 
 class LogBatcher:

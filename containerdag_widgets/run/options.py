@@ -19,7 +19,7 @@ from ..model.errors import OptionError, did_you_mean
 if TYPE_CHECKING:
     from ..model.graph import Graph
 
-__all__ = ["Option", "OPTIONS", "RunOptions", "add_arguments", "positive"]
+__all__ = ["Option", "OPTIONS", "RunOptions", "add_arguments", "positive", "executor_option"]
 
 
 def positive(kind: type) -> Callable[[str], Any]:
@@ -107,14 +107,22 @@ def _force(value: Any, graph: Graph) -> tuple[str, ...]:
     return _node_names("force")(value, graph) or ()
 
 
-def _executor(value: Any, graph: Graph) -> Any:
-    from .execution import EXECUTOR_MEMBERS
+def executor_option(value: Any) -> Any:
+    """``value`` as the run's executor (``OneByOne`` of it if it does not chain), or an
+    ``OptionError`` naming the members it lacks."""
+    from .execution import CHAIN_MEMBERS, EXECUTOR_MEMBERS, OneByOne, missing_members
 
-    # Looked up on the type: a property (a cluster's slots) is not asked here.
-    if value is not None and not all(hasattr(type(value), m) for m in EXECUTOR_MEMBERS):
+    missing = missing_members(value)
+    if missing:
         raise OptionError("executor", value,
-                          f"an Executor ({', '.join(EXECUTOR_MEMBERS)})")
-    return value
+                          f"an Executor ({', '.join(EXECUTOR_MEMBERS)}, and optionally "
+                          f"{' and '.join(CHAIN_MEMBERS)} together; missing: "
+                          f"{', '.join(missing)})")
+    return OneByOne.wrap(value)
+
+
+def _executor(value: Any, graph: Graph) -> Any:
+    return None if value is None else executor_option(value)
 
 
 def _cache(value: Any, graph: Graph) -> Any:

@@ -17,7 +17,7 @@ from ..model.bus import EventBus
 from .decisions import RunCache, default_store
 from .events import Event, RunFinished
 from .execution import Executor, ThreadExecutor
-from .options import RunOptions
+from .options import RunOptions, executor_option
 from .scheduler import Run, RunHandle
 
 if TYPE_CHECKING:
@@ -44,7 +44,8 @@ class Session:
         self._registry: Callable[[], Registry | None] = lambda: registry
         self.store = store
         self._own_executor = executor is None
-        self.executor: Executor = executor if executor is not None else ThreadExecutor()
+        self.executor: Executor = (executor_option(executor) if executor is not None
+                                   else ThreadExecutor())
         self.bus = EventBus()
         self._runs: dict[str, Run] = {}
         self._lock = threading.Lock()
