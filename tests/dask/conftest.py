@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 import pytest
 
@@ -52,15 +53,19 @@ def executor(client, request):
     if "registry" in request.fixturenames:
         docker_client = request.getfixturevalue("docker_client")
         workers = set(client.scheduler_info()["workers"])
-        left = [c for c in worker_containers(docker_client)
-                if c["Labels"].get(LABEL_WORKER) in workers]
+        left = worker_containers(docker_client, workers)
         assert left == [], [c["Names"] for c in left]
 
 
-def worker_containers(docker_client, address: str | None = None) -> list[dict]:
-    """Containers of worker pools (of the worker at ``address`` if given)."""
-    label = f"{LABEL_WORKER}={address}" if address else LABEL_WORKER
-    return docker_client.api.containers(all=True, filters={"label": label})
+def worker_containers(docker_client, workers: str | Collection[str]) -> list[dict]:
+    """Containers of the pools of ``workers`` (an address, or several): never all workers'
+    on the engine, where another copy of the suite may run its own cluster."""
+    if isinstance(workers, str):
+        return docker_client.api.containers(
+            all=True, filters={"label": f"{LABEL_WORKER}={workers}"})
+    workers = set(workers)
+    return [c for c in docker_client.api.containers(all=True, filters={"label": LABEL_WORKER})
+            if c["Labels"].get(LABEL_WORKER) in workers]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import signal
 import socket
 import time
 
+import docker.errors
 import pytest
 
 from containerdag_widgets import (
@@ -20,7 +21,6 @@ from containerdag_widgets import (
 )
 from containerdag_widgets.docker import cleanup, leftovers
 from containerdag_widgets.docker.pool import LABEL_HOST, LABEL_PID, LABEL_SESSION
-from containerdag_widgets.docker.worker import LABEL_WORKER
 from containerdag_widgets.executors import DaskExecutor
 
 from ..engine_scope import scoped_client
@@ -40,8 +40,16 @@ def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
 
 
 def running_commands(docker_client, container_id: str) -> list[str]:
-    """The command lines of the processes in a container, from the engine."""
-    top = docker_client.api.top(container_id, ps_args="-eo pid,args")
+    """The command lines of the processes in a container, from the engine (none: it stopped
+    or went since it was listed)."""
+    try:
+        top = docker_client.api.top(container_id, ps_args="-eo pid,args")
+    except docker.errors.NotFound:
+        return []
+    except docker.errors.APIError as exc:
+        if exc.status_code == 409:  # "is not running"
+            return []
+        raise
     return [" ".join(row[1:]) for row in top.get("Processes") or []]
 
 
@@ -62,15 +70,13 @@ def test_stop_mid_run_kills_every_exec_and_close_removes_the_containers(
     # The nodes that ran say where; the 2 still waiting in Dask never started anywhere.
     assert set(result.workers) == logged and len(logged) == 4
     # No exec keeps running: the workers' warm containers hold only their keep-alive.
-    containers = [c for c in worker_containers(docker_client)
-                  if c["Labels"][LABEL_WORKER] in client.scheduler_info()["workers"]]
+    containers = worker_containers(docker_client, client.scheduler_info()["workers"])
     assert containers
     for c in containers:
         commands = running_commands(docker_client, c["Id"])
         assert not [cmd for cmd in commands if "testkit" in cmd], commands
     executor.close()
-    assert [c for c in worker_containers(docker_client)
-            if c["Labels"][LABEL_WORKER] in client.scheduler_info()["workers"]] == []
+    assert worker_containers(docker_client, client.scheduler_info()["workers"]) == []
 
 
 def test_a_node_timeout_kills_its_exec_on_the_worker(registry, executor):
@@ -141,7 +147,8 @@ def test_a_worker_killed_mid_node_fails_only_its_node(fragile, registry, docker_
     # rerun that Dask had started elsewhere was cancelled: no exec of the victim goes on.
     wait_for(lambda: worker_containers(docker_client, dead) == [], 60,
              "the dead worker's containers to be removed")
-    wait_for(lambda: not [cmd for c in worker_containers(docker_client)
+    wait_for(lambda: not [cmd for c in worker_containers(
+                              docker_client, {dead, *fragile.scheduler_info()["workers"]})
                           for cmd in running_commands(docker_client, c["Id"])
                           if "log_ticks" in cmd], 60, "no log_ticks exec left")
 
@@ -193,10 +200,9 @@ def test_closing_the_cluster_removes_the_workers_containers(registry, docker_cli
                                             "inputs": {"x": 1.0, "y": float(i)}}
                                   for i in range(4)}).run(registry, executor=DaskExecutor(client))
         assert result.ok and set(result.workers.values()) <= addresses
-        assert {c["Labels"][LABEL_WORKER] for c in worker_containers(docker_client)} & addresses
+        assert worker_containers(docker_client, addresses)
     # The WorkerPlugin's teardown ran as each worker closed.
-    assert {c["Labels"][LABEL_WORKER] for c in worker_containers(docker_client)} & addresses \
-        == set()
+    assert worker_containers(docker_client, addresses) == []
 
 
 # ---- schedulers that do not answer ---------------------------------------------------------

@@ -21,7 +21,6 @@ from containerdag_widgets import (
     Registry,
     process,
 )
-from containerdag_widgets.docker.worker import LABEL_WORKER
 from containerdag_widgets.executors import DaskExecutor
 
 from ..conftest import EXAMPLE_IMAGES
@@ -198,8 +197,7 @@ def test_cli_runs_a_spec_on_the_cluster(docker_client, cluster, client, tmp_path
     assert result["outputs"] == {"a": {"z": 17.5}, "c": {"z": 8.75}}
     assert set(result["workers"].values()) <= workers_of(client)
     # The CLI's executor closed the workers' pools when it ended.
-    assert [c for c in worker_containers(docker_client)
-            if c["Labels"][LABEL_WORKER] in workers_of(client)] == []
+    assert worker_containers(docker_client, workers_of(client)) == []
 
 
 @process(outputs={"z": 1.0})

@@ -110,7 +110,9 @@ def test_rebuilding_an_image_under_its_tag_reruns_its_nodes(docker_client, tmp_p
     dockerfile = tmp_path / "Dockerfile"
 
     def build(version: str) -> str:
-        dockerfile.write_text(f"FROM {TESTKIT}\nRUN echo {version} > /version\n")
+        # This run's in its content too: the same steps give the same image ID in another
+        # copy of the suite (the build cache), whose containers would hold it.
+        dockerfile.write_text(f"FROM {TESTKIT}\nRUN echo {RUN_TAG}-{version} > /version\n")
         image, _ = docker_client.images.build(path=str(tmp_path), tag=tag, rm=True)
         return image.id
 

@@ -103,7 +103,9 @@ def test_large_input_round_trips(registry):
 
 
 def test_image_removed_after_discovery(docker_client):
-    dockerfile = b"FROM containerdag/add_subtract:latest\nLABEL containerdag.test=removed\n"
+    # This run's image (its own label): another copy of the suite builds its own ID to remove.
+    dockerfile = (f"FROM containerdag/add_subtract:latest\n"
+                  f"LABEL containerdag.test=removed-{RUN_TAG}\n").encode()
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w") as tar:
         info = tarfile.TarInfo("Dockerfile")
