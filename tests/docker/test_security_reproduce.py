@@ -21,13 +21,17 @@ from containerdag_widgets import File, Graph
 from containerdag_widgets.cache.paths import database_path
 
 from ..conftest import TESTKIT
+from ..engine_scope import ScopedEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "containerdag_widgets.cli"]
 
 
-def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def _cli(*args: str, cwd: Path | None = None,
+         docker_host: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if docker_host:
+        env["DOCKER_HOST"] = docker_host
     return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=120,
                           cwd=cwd)
 
@@ -66,7 +70,10 @@ def test_an_edited_history_row_is_refused_before_anything_runs(registry, docker_
     testkit = docker_client.images.get(TESTKIT).id
     ok = _cli("reproduce", run, "ok")
     assert ok.returncode == 0 and json.loads(ok.stdout.splitlines()[-1]) == {"z": 12.0}
-    before = {c.id for c in docker_client.containers.list(all=True)}
+    # What a start shows through the proxy below (whose half-closed attach loses the output).
+    with ScopedEngine(f"reproduce-ok-{os.getpid()}") as engine:
+        _cli("reproduce", run, "ok", docker_host=engine.url)
+    assert [r for r in engine.requests if "/containers/create" in r]
     cases = [
         ({"image_id": TESTKIT}, "is not an image ID"),  # a tag
         ({"image_id": testkit}, "is not the node's recorded image"),  # another image
@@ -82,13 +89,16 @@ def test_an_edited_history_row_is_refused_before_anything_runs(registry, docker_
         again = str(result_again.run_id)
         _edit(result_again.run_id, "ok", **changes)
         for extra in ((), ("--print",)):
-            refused = _cli("reproduce", again, "ok", *extra, cwd=tmp_path)
+            # Through a proxy that records every request: another copy of the suite may
+            # start reproductions of its own on the engine meanwhile.
+            with ScopedEngine(f"reproduce-refused-{os.getpid()}") as engine:
+                refused = _cli("reproduce", again, "ok", *extra, cwd=tmp_path,
+                               docker_host=engine.url)
             assert refused.returncode == 2, (changes, refused.stdout, refused.stderr)
             assert said in refused.stderr and "node 'ok'" in refused.stderr, refused.stderr
             assert "Traceback" not in refused.stderr
-    # Nothing was started for a refused row (reproduce labels its containers).
-    started = [c for c in docker_client.containers.list(all=True) if c.id not in before]
-    assert [c.labels for c in started if c.labels.get("containerdag.reproduce")] == []
+            # Nothing was started for a refused row.
+            assert not [r for r in engine.requests if "/containers/create" in r], changes
 
 
 def test_reproduce_runs_as_the_warm_container_user(registry, tmp_path):

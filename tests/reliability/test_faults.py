@@ -293,3 +293,41 @@ def test_engine_socket_cut_mid_run_fails_the_node_clearly(docker_client, tmp_pat
     left = leftovers(docker_client, session)  # the engine could not be told to remove them
     cleanup(docker_client, session=session)
     assert leftovers(docker_client, session) == [] and len(left) <= 2
+
+
+def test_a_reproduction_killed_mid_call_is_left_for_cleanup_to_find(docker_client):
+    from containerdag_widgets import Graph, Registry
+    from containerdag_widgets.docker.pool import LABEL_PID, LABEL_SESSION
+
+    with Registry.from_docker(images=[TESTKIT]) as reg:
+        result = Graph.from_spec({"stuck": {"process": "never_returns", "inputs": {"x": 1.0},
+                                            "timeout": 1.0}}).run(reg)
+    assert result.status == {"stuck": "failed"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "containerdag_widgets.cli", "reproduce",
+                             str(result.run_id), "stuck"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    session = None
+    try:
+        deadline = time.monotonic() + 120  # a bound for a stuck start, never reached
+        while not (found := docker_client.api.containers(filters={"label": [
+                f"{LABEL_PID}={proc.pid}", "containerdag.reproduce=1"]})):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        [container] = found
+        session = container["Labels"][LABEL_SESSION]
+        proc.kill()  # as a crash: its finally never runs
+        proc.wait(30)
+        left = leftovers(docker_client, session)
+        assert [item.id for item in left] == [container["Id"]]
+        assert not left[0].owner_alive and left[0].on_this_host
+        with scoped_client(session) as scoped:  # plain cleanup, blind to others' containers
+            removed = cleanup(scoped)
+        assert [item.id for item in removed] == [container["Id"]]
+        assert leftovers(docker_client, session) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(30)
+        if session:
+            cleanup(docker_client, session=session)
