@@ -31,6 +31,7 @@ from .settings import ContainerSettings
 from .workarea import ContainerArea, WorkArea
 
 __all__ = ["ContainerPool", "LABEL_MANAGED", "LABEL_SESSION", "LABEL_PID", "LABEL_HOST",
+           "owner_labels",
            "KEEPALIVE", "engine_errors", "PoolOutcome", "connect",
            "HTTP_POOL_SIZE"]
 
@@ -38,6 +39,14 @@ LABEL_MANAGED = "containerdag.managed"
 LABEL_SESSION = "containerdag.session"
 LABEL_PID = "containerdag.pid"
 LABEL_HOST = "containerdag.host"
+
+
+def owner_labels(session: str) -> dict[str, str]:
+    """The labels of a container of ``session`` owned by this process on this host: what
+    ``cleanup`` reads to tell a live owner's containers from a dead one's."""
+    return {LABEL_MANAGED: "1", LABEL_SESSION: session, LABEL_PID: str(os.getpid()),
+            LABEL_HOST: socket.gethostname()}
+
 #: What a warm container runs while it waits for execs (docker's init reaps killed calls).
 KEEPALIVE = ["sleep", "infinity"]
 
@@ -139,12 +148,7 @@ class ContainerPool:
 
     @property
     def labels(self) -> dict[str, str]:
-        return {
-            LABEL_MANAGED: "1",
-            LABEL_SESSION: self.session,
-            LABEL_PID: str(os.getpid()),
-            LABEL_HOST: socket.gethostname(),
-        }
+        return owner_labels(self.session)
 
     def container_for(self, image_id: str, tag: str, *, process: str | None = None) -> Any:
         """The running warm container of ``image_id``, started if needed."""

@@ -12,7 +12,6 @@ is not what the image declares (an image named by its exact content ID, the argv
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shlex
 import socket
@@ -25,7 +24,7 @@ import docker
 import docker.errors
 
 from ..model.errors import ContainerDagError, ImageNotFound
-from .pool import LABEL_HOST, LABEL_MANAGED, LABEL_PID, LABEL_SESSION
+from .pool import owner_labels
 from .settings import ContainerSettings
 
 __all__ = ["Reproduction", "ReproduceRefused", "checked_call", "reproduce", "docker_run_line"]
@@ -100,13 +99,6 @@ class Reproduction:
     stderr: bytes
 
 
-def reproduce_labels() -> dict[str, str]:
-    """A reproduction's container is a session of its own, owned by this process: if the
-    process dies mid-call, ``containerdag cleanup`` finds it as any other leftover."""
-    return {LABEL_MANAGED: "1", LABEL_SESSION: f"reproduce-{uuid.uuid4().hex[:12]}",
-            LABEL_PID: str(os.getpid()), LABEL_HOST: socket.gethostname()}
-
-
 def reproduce(client: docker.DockerClient, image_id: str, argv: list[str], stdin: bytes,
               *, settings: ContainerSettings | None = None,
               timeout: float = 300.0) -> Reproduction:
@@ -119,7 +111,10 @@ def reproduce(client: docker.DockerClient, image_id: str, argv: list[str], stdin
     try:
         config = api.create_container_config(
             image_id, argv, entrypoint=[], stdin_open=True, tty=False, user=user,
-            labels={**reproduce_labels(), "containerdag.reproduce": "1"},
+            # A session of its own, owned by this process: if the process dies mid-call,
+            # ``containerdag cleanup`` finds the container as any other leftover.
+            labels={**owner_labels(f"reproduce-{uuid.uuid4().hex[:12]}"),
+                    "containerdag.reproduce": "1"},
             host_config=api.create_host_config(**options))
         config["StdinOnce"] = True  # stdin closes when we close our end: the call's EOF
         container = api.create_container_from_config(config)["Id"]
